@@ -1,0 +1,3 @@
+module github.com/wotgen/wotgen
+
+go 1.26
