@@ -461,8 +461,10 @@ func (p *PropertyAffordance) UnmarshalJSON(b []byte) error {
 }
 func (p PropertyAffordance) MarshalJSON() ([]byte, error) { return encodeObject(&p, p.Extra, p.meta) }
 
-func (a *ActionAffordance) UnmarshalJSON(b []byte) error { return decodeObject(b, a, &a.Extra, &a.meta) }
-func (a ActionAffordance) MarshalJSON() ([]byte, error)  { return encodeObject(&a, a.Extra, a.meta) }
+func (a *ActionAffordance) UnmarshalJSON(b []byte) error {
+	return decodeObject(b, a, &a.Extra, &a.meta)
+}
+func (a ActionAffordance) MarshalJSON() ([]byte, error) { return encodeObject(&a, a.Extra, a.meta) }
 
 func (e *EventAffordance) UnmarshalJSON(b []byte) error { return decodeObject(b, e, &e.Extra, &e.meta) }
 func (e EventAffordance) MarshalJSON() ([]byte, error)  { return encodeObject(&e, e.Extra, e.meta) }
@@ -470,8 +472,10 @@ func (e EventAffordance) MarshalJSON() ([]byte, error)  { return encodeObject(&e
 func (f *Form) UnmarshalJSON(b []byte) error { return decodeObject(b, f, &f.Extra, &f.meta) }
 func (f Form) MarshalJSON() ([]byte, error)  { return encodeObject(&f, f.Extra, f.meta) }
 
-func (r *ExpectedResponse) UnmarshalJSON(b []byte) error { return decodeObject(b, r, &r.Extra, &r.meta) }
-func (r ExpectedResponse) MarshalJSON() ([]byte, error)  { return encodeObject(&r, r.Extra, r.meta) }
+func (r *ExpectedResponse) UnmarshalJSON(b []byte) error {
+	return decodeObject(b, r, &r.Extra, &r.meta)
+}
+func (r ExpectedResponse) MarshalJSON() ([]byte, error) { return encodeObject(&r, r.Extra, r.meta) }
 
 func (r *AdditionalExpectedResponse) UnmarshalJSON(b []byte) error {
 	return decodeObject(b, r, &r.Extra, &r.meta)
