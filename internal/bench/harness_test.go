@@ -285,4 +285,3 @@ func TestScenariosRun(t *testing.T) {
 		}
 	}
 }
-
