@@ -321,6 +321,9 @@ func nilable(r *ir.TypeRef) bool {
 	case ir.RefQual:
 		return r.Path == "encoding/json" && r.Name == "RawMessage"
 	case ir.RefNamed:
+		if r.Decl != nil && r.Decl.Kind == ir.KindUnion {
+			return r.Decl.Nullable // all fields nil is null
+		}
 		return r.Decl != nil && r.Decl.Kind == ir.KindDefined && r.Decl.Underlying != nil && nilable(r.Decl.Underlying)
 	}
 	return false
@@ -391,9 +394,7 @@ func (b *builder) lower(s *td.DataSchema, name, root, what string, depth int) lo
 			inexact: "a null schema is *struct{}, which also decodes objects"}
 	}
 	if len(s.OneOf) > 0 {
-		l := b.union(s, name, root, what, depth)
-		l.nullable = l.nullable || nullable
-		return l
+		return b.union(s, nullable, name, root, what, depth)
 	}
 	var l lowered
 	switch typ {
@@ -436,6 +437,9 @@ func (b *builder) named(ref *ir.TypeRef) lowered {
 	}
 	if l.ref.Decl != nil {
 		l.inexact = l.ref.Decl.Inexact
+		if l.ref.Decl.Kind == ir.KindUnion && l.ref.Decl.Nullable {
+			l.nullable = true
+		}
 	}
 	return l
 }
@@ -805,7 +809,7 @@ func (b *builder) object(s *td.DataSchema, name, root, what string, depth int) l
 	})
 	for i, m := range members {
 		ms := s.Properties[m]
-		el := b.lower(ms, t.Name+goNames[i], root, "member "+quote(m)+" of the "+what, depth+1)
+		el := b.lower(ms, t.Name+goNames[i], root+"."+m, "member "+quote(m)+" of the "+what, depth+1)
 		f := &ir.Field{
 			Name:      goNames[i],
 			JSON:      m,
@@ -837,7 +841,7 @@ func (b *builder) object(s *td.DataSchema, name, root, what string, depth int) l
 
 // union declares a sum type when every alternative has a different JSON kind; otherwise the value is
 // json.RawMessage.
-func (b *builder) union(s *td.DataSchema, name, root, what string, depth int) lowered {
+func (b *builder) union(s *td.DataSchema, nullable bool, name, root, what string, depth int) lowered {
 	if len(s.OneOf) == 0 {
 		return lowered{ref: ir.Raw, nullable: true}
 	}
@@ -862,11 +866,11 @@ func (b *builder) union(s *td.DataSchema, name, root, what string, depth int) lo
 		b.warn(fmt.Sprintf("%s: the oneOf alternatives are not told apart by their JSON type; it is json.RawMessage", what))
 		return lowered{ref: ir.Raw, inexact: "oneOf is not checked"}
 	}
-	fp := fingerprint(s, "union")
+	fp := fingerprint(s, "union"+strconv.FormatBool(nullable))
 	if t, ok := b.byPrint[fp]; ok {
 		return b.named(ir.Named(t))
 	}
-	t := &ir.Type{Name: b.types.Claim(name, "type of the "+what), Kind: ir.KindUnion, Root: root, Validate: true}
+	t := &ir.Type{Name: b.types.Claim(name, "type of the "+what), Kind: ir.KindUnion, Root: root, Validate: true, Nullable: nullable}
 	t.Doc = b.typeDoc(t.Name, s, what).With("Exactly one field is set; it decides the JSON form of the value.")
 	b.byPrint[fp] = t
 	b.pkg.Types = append(b.pkg.Types, t)
@@ -879,7 +883,7 @@ func (b *builder) union(s *td.DataSchema, name, root, what string, depth int) lo
 		}
 		v.Doc = docOf(a.Title, a.Titles, a.Description, a.Descriptions).Prefixed(vn, "is set when the value is a JSON "+altKinds[i]+".")
 		if el.nullable {
-			t.Nullable = true
+			t.Inexact = join(t.Inexact, "a nullable alternative of a oneOf is not supported")
 		}
 		t.Inexact = join(t.Inexact, el.inexact)
 		t.Variants = append(t.Variants, v)
@@ -953,9 +957,18 @@ func pickLang(m td.MultiLanguage) string {
 }
 
 func (b *builder) typeDoc(name string, s *td.DataSchema, what string) ir.Doc {
-	d := docOf(s.Title, s.Titles, s.Description, s.Descriptions)
-	d = d.Prefixed(name, "is the "+ir.Sanitize(what).String()+".")
-	return d.With(notes(s)...)
+	title := s.Title
+	if strings.EqualFold(strings.ReplaceAll(title, " ", ""), name) {
+		title = "" // "Brightness" says nothing new about type Brightness
+	}
+	d := ir.Doc{name + " is the " + ir.Sanitize(what).String() + "."}
+	if text := docOf(title, s.Titles, s.Description, s.Descriptions); len(text) > 0 {
+		d = append(append(d, ""), text...)
+	}
+	if n := notes(s); len(n) > 0 {
+		d = append(append(d, ""), ir.Sanitize(strings.Join(n, " "))...)
+	}
+	return d
 }
 
 func (b *builder) memberDoc(f *ir.Field, s *td.DataSchema) ir.Doc {
