@@ -82,7 +82,7 @@ func Build(t *td.Thing, o Options) (*ir.Package, error) {
 	}
 	return build.Build(t, build.Options{
 		Package:     o.Package,
-		Source:      path.Clean(strings.ReplaceAll(o.Source, "\\", "/")),
+		Source:      sourceLine(o.Source),
 		Initialisms: o.Initialisms,
 		Warn:        o.Warn,
 	})
@@ -106,4 +106,13 @@ func parts(only []string) (map[string]bool, error) {
 		}
 	}
 	return m, nil
+}
+
+// sourceLine cleans a file path for the "// Source:" line; URLs stay as given (path.Clean would
+// collapse "https://" into "https:/").
+func sourceLine(src string) string {
+	if strings.Contains(src, "://") {
+		return src
+	}
+	return path.Clean(strings.ReplaceAll(src, "\\", "/"))
 }
