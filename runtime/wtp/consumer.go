@@ -320,6 +320,8 @@ func (c *ConsumedThing) requestOn(ctx context.Context, ep *endpoint, m *Message)
 		return nil, err
 	}
 	m.ThingID = c.thingID
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
 	resp, err := cc.roundTrip(ctx, m)
 	if err != nil {
 		return nil, err
@@ -328,6 +330,15 @@ func (c *ConsumedThing) requestOn(ctx context.Context, ep *endpoint, m *Message)
 		return resp, resp.Error
 	}
 	return resp, nil
+}
+
+// withTimeout applies WithRequestTimeout to a context without deadline. (Connections are
+// shared, so this is the ConsumedThing's setting, not the connection's.)
+func (c *ConsumedThing) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok || c.cfg.requestTimeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, c.cfg.requestTimeout)
 }
 
 // --- properties ---
@@ -411,6 +422,8 @@ func (c *ConsumedThing) subscribe(ctx context.Context, op string, key topicKey, 
 	if err != nil {
 		return nil, err
 	}
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
 	s := newSubscription(c, cc, key, fn)
 	if !c.addSub(s) {
 		s.end(nil)
@@ -646,4 +659,3 @@ func marshalOutgoing(v any) (json.RawMessage, error) {
 	}
 	return b, nil
 }
-
