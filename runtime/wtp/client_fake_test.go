@@ -117,7 +117,7 @@ func (fc *fakeConn) sendRaw(b []byte) {
 	_ = fc.ws.Write(ctx, websocket.MessageText, b)
 }
 
-func response(req *Message) *Message {
+func fakeResponse(req *Message) *Message {
 	return &Message{ThingID: req.ThingID, MessageID: NewUUID(), MessageType: MessageTypeResponse,
 		Operation: req.Operation, CorrelationID: req.CorrelationID, Name: req.Name}
 }
@@ -125,7 +125,7 @@ func response(req *Message) *Message {
 // answerAll is a minimal honest Thing: every property reads 42, writes echo, subscriptions
 // are acknowledged and remembered.
 func answerAll(fc *fakeConn, m *Message) {
-	r := response(m)
+	r := fakeResponse(m)
 	switch m.Operation {
 	case OpReadProperty:
 		r.Value = json.RawMessage(`42`)
@@ -147,7 +147,7 @@ func (fs *fakeServer) conn(i int) *fakeConn {
 
 // noLeaks fails if goroutines of this package outlive the test (polling briefly: some
 // exit just after Close returns, e.g. a callback that was running).
-func noLeaks(t *testing.T) {
+func consumerNoLeaks(t *testing.T) {
 	t.Helper()
 	deadline := time.Now().Add(3 * time.Second)
 	for {
@@ -172,7 +172,7 @@ func noLeaks(t *testing.T) {
 }
 
 // testTD is a TD whose WTP forms point at wsURL.
-func testTD(t *testing.T, id, wsURL string, extra string) *td.Thing {
+func consumerTD(t *testing.T, id, wsURL string, extra string) *td.Thing {
 	t.Helper()
 	doc := fmt.Sprintf(`{
  "@context": "https://www.w3.org/2022/wot/td/v1.1", "id": %q, "title": "T",
@@ -194,7 +194,7 @@ func testTD(t *testing.T, id, wsURL string, extra string) *td.Thing {
 	return th
 }
 
-func ctxT(t *testing.T, d time.Duration) context.Context {
+func consumerCtx(t *testing.T, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx

@@ -18,7 +18,7 @@ import (
 func dialFake(t *testing.T, fs *fakeServer, opts ...DialOption) *ConsumedThing {
 	t.Helper()
 	opts = append([]DialOption{WithThingID("urn:test:fake")}, opts...)
-	c, err := Dial(ctxT(t, 5*time.Second), fs.wsURL(), opts...)
+	c, err := Dial(consumerCtx(t, 5*time.Second), fs.wsURL(), opts...)
 	if err != nil {
 		t.Fatalf("Dial: %v", err)
 	}
@@ -39,40 +39,40 @@ func onlyConn(t *testing.T, c *ConsumedThing) *clientConn {
 	return nil
 }
 
-func TestFakeReadWrite(t *testing.T) {
+func TestConsumerFakeReadWrite(t *testing.T) {
 	fs := newFakeServer(t, answerAll)
 	c := dialFake(t, fs)
-	v, err := c.ReadProperty(ctxT(t, 2*time.Second), "temp")
+	v, err := c.ReadProperty(consumerCtx(t, 2*time.Second), "temp")
 	if err != nil || string(v) != "42" {
 		t.Fatalf("ReadProperty = %s, %v; want 42", v, err)
 	}
-	got, err := c.WriteProperty(ctxT(t, 2*time.Second), "temp", 7.5)
+	got, err := c.WriteProperty(consumerCtx(t, 2*time.Second), "temp", 7.5)
 	if err != nil || string(got) != "7.5" {
 		t.Fatalf("WriteProperty = %s, %v; want 7.5", got, err)
 	}
 	c.Close()
-	noLeaks(t)
+	consumerNoLeaks(t)
 }
 
-func TestThingErrorIsProblem(t *testing.T) {
+func TestConsumerThingErrorIsProblem(t *testing.T) {
 	fs := newFakeServer(t, func(fc *fakeConn, m *Message) {
-		r := response(m)
+		r := fakeResponse(m)
 		r.Error = NotFound("no property %q", m.Name)
 		fc.send(r)
 	})
 	c := dialFake(t, fs)
-	_, err := c.ReadProperty(ctxT(t, 2*time.Second), "nope")
+	_, err := c.ReadProperty(consumerCtx(t, 2*time.Second), "nope")
 	var pe *Error
 	if !errors.As(err, &pe) || pe.Status != 404 || !IsNotFound(err) || !strings.Contains(pe.Detail, "nope") {
 		t.Fatalf("err = %#v, want a 404 *Error", err)
 	}
 }
 
-func TestSilentServerTimesOutCleanly(t *testing.T) {
+func TestConsumerSilentServerTimesOutCleanly(t *testing.T) {
 	fs := newFakeServer(t, func(*fakeConn, *Message) {})
 	c := dialFake(t, fs)
 	start := time.Now()
-	_, err := c.ReadProperty(ctxT(t, 300*time.Millisecond), "temp")
+	_, err := c.ReadProperty(consumerCtx(t, 300*time.Millisecond), "temp")
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "no response") {
 		t.Fatalf("err = %v, want a deadline error saying there was no response", err)
 	}
@@ -89,14 +89,14 @@ func TestSilentServerTimesOutCleanly(t *testing.T) {
 	}
 }
 
-func TestCancelLeavesNoPending(t *testing.T) {
+func TestConsumerCancelLeavesNoPending(t *testing.T) {
 	fs := newFakeServer(t, func(*fakeConn, *Message) {})
 	c := dialFake(t, fs)
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { _, err := c.ReadProperty(ctx, "temp"); errc <- err }()
 	cc := onlyConn(t, c)
-	waitFor(t, func() bool { return cc.pendingCount() == 1 })
+	consumerWaitFor(t, func() bool { return cc.pendingCount() == 1 })
 	cancel()
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
@@ -106,10 +106,10 @@ func TestCancelLeavesNoPending(t *testing.T) {
 	}
 }
 
-func TestGarbageGivesClearError(t *testing.T) {
+func TestConsumerGarbageGivesClearError(t *testing.T) {
 	fs := newFakeServer(t, func(fc *fakeConn, m *Message) { fc.sendRaw([]byte("<html>hello</html>")) })
 	c := dialFake(t, fs)
-	_, err := c.ReadProperty(ctxT(t, 300*time.Millisecond), "temp")
+	_, err := c.ReadProperty(consumerCtx(t, 300*time.Millisecond), "temp")
 	if err == nil || !strings.Contains(err.Error(), "malformed") || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want a deadline error that mentions the malformed messages", err)
 	}
@@ -118,37 +118,37 @@ func TestGarbageGivesClearError(t *testing.T) {
 		fc.sendRaw(fmt.Appendf(nil, `{"messageType":"response","correlationID":%q,"thingID":"x","status":7}`, m.CorrelationID))
 	}
 	start := time.Now()
-	_, err = c.ReadProperty(ctxT(t, 5*time.Second), "temp")
+	_, err = c.ReadProperty(consumerCtx(t, 5*time.Second), "temp")
 	if err == nil || !strings.Contains(err.Error(), "malformed response") || time.Since(start) > 2*time.Second {
 		t.Fatalf("err = %v after %v, want an immediate malformed-response error", err, time.Since(start))
 	}
 }
 
-func TestHandshakeErrors(t *testing.T) {
+func TestConsumerHandshakeErrors(t *testing.T) {
 	fs := newFakeServer(t, answerAll)
 	fs.noProto = true
-	_, err := Dial(ctxT(t, 2*time.Second), fs.wsURL(), WithThingID("urn:x"))
+	_, err := Dial(consumerCtx(t, 2*time.Second), fs.wsURL(), WithThingID("urn:x"))
 	if err == nil || !strings.Contains(err.Error(), "sub-protocol") {
 		t.Fatalf("err = %v, want a sub-protocol error", err)
 	}
 	fs.noProto = false
 	fs.auth = func(r *http.Request) bool { return r.Header.Get("Authorization") == "Bearer good" }
-	_, err = Dial(ctxT(t, 2*time.Second), fs.wsURL(), WithThingID("urn:x"), WithBearerToken("bad"))
+	_, err = Dial(consumerCtx(t, 2*time.Second), fs.wsURL(), WithThingID("urn:x"), WithBearerToken("bad"))
 	if err == nil || !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "WithBearerToken") {
 		t.Fatalf("err = %v, want a 401 error that says what to do", err)
 	}
-	if _, err := Dial(ctxT(t, 2*time.Second), "ws://127.0.0.1:1/wtp", WithThingID("urn:x")); err == nil {
+	if _, err := Dial(consumerCtx(t, 2*time.Second), "ws://127.0.0.1:1/wtp", WithThingID("urn:x")); err == nil {
 		t.Fatal("dialling a closed port succeeded")
 	}
-	if _, err := Dial(ctxT(t, 2*time.Second), fs.wsURL()); err == nil || !strings.Contains(err.Error(), "WithThingID") {
+	if _, err := Dial(consumerCtx(t, 2*time.Second), fs.wsURL()); err == nil || !strings.Contains(err.Error(), "WithThingID") {
 		t.Fatalf("err = %v, want a hint to use WithThingID", err)
 	}
 }
 
-func TestDifferentCredentialsNeverShare(t *testing.T) {
+func TestConsumerDifferentCredentialsNeverShare(t *testing.T) {
 	fs := newFakeServer(t, answerAll)
-	th := testTD(t, "urn:test:sec", fs.wsURL(), `, "securityDefinitions": {"b": {"scheme": "bearer"}}, "security": "b"`)
-	ctx := ctxT(t, 5*time.Second)
+	th := consumerTD(t, "urn:test:sec", fs.wsURL(), `, "securityDefinitions": {"b": {"scheme": "bearer"}}, "security": "b"`)
+	ctx := consumerCtx(t, 5*time.Second)
 	a1, err := Consume(ctx, th, "", WithBearerToken("alice"))
 	if err != nil {
 		t.Fatal(err)
@@ -164,6 +164,8 @@ func TestDifferentCredentialsNeverShare(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
+	consumerWaitFor(t, func() bool { return fs.accepted.Load() >= 2 })
+	time.Sleep(20 * time.Millisecond)
 	if n := fs.accepted.Load(); n != 2 {
 		t.Fatalf("%d WebSockets for 2 credentials, want 2", n)
 	}
@@ -171,6 +173,8 @@ func TestDifferentCredentialsNeverShare(t *testing.T) {
 		t.Fatal("same credentials must share a connection, different ones must not")
 	}
 	seen := map[string]bool{}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
 	for _, h := range fs.headers {
 		seen[h.Get("Authorization")] = true
 	}
@@ -182,28 +186,30 @@ func TestDifferentCredentialsNeverShare(t *testing.T) {
 	}
 }
 
-func TestAPIKeyInQuery(t *testing.T) {
+func TestConsumerAPIKeyInQuery(t *testing.T) {
 	fs := newFakeServer(t, answerAll)
-	th := testTD(t, "urn:test:key", fs.wsURL(), `, "securityDefinitions": {"k": {"scheme": "apikey", "in": "query", "name": "key"}}, "security": "k"`)
-	c, err := Consume(ctxT(t, 5*time.Second), th, "", WithCredentials(func(s *td.SecurityScheme) (Credentials, error) {
+	th := consumerTD(t, "urn:test:key", fs.wsURL(), `, "securityDefinitions": {"k": {"scheme": "apikey", "in": "query", "name": "key"}}, "security": "k"`)
+	c, err := Consume(consumerCtx(t, 5*time.Second), th, "", WithCredentials(func(s *td.SecurityScheme) (Credentials, error) {
 		return Credentials{APIKey: "s3cret"}, nil
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
 	if q := fs.queries[len(fs.queries)-1]; q != "key=s3cret" {
 		t.Fatalf("handshake query = %q, want key=s3cret", q)
 	}
 }
 
-func TestSlowCallbackDoesNotBlockAndOverflowEnds(t *testing.T) {
+func TestConsumerSlowCallbackDoesNotBlockAndOverflowEnds(t *testing.T) {
 	fs := newFakeServer(t, answerAll)
 	c := dialFake(t, fs, WithSubscriptionQueue(8))
 	release := make(chan struct{})
 	var mu sync.Mutex
 	var got []string
-	sub, err := c.ObserveProperty(ctxT(t, 2*time.Second), "temp", func(n Notification) {
+	sub, err := c.ObserveProperty(consumerCtx(t, 2*time.Second), "temp", func(n Notification) {
 		<-release
 		mu.Lock()
 		got = append(got, string(n.Value))
@@ -221,17 +227,17 @@ func TestSlowCallbackDoesNotBlockAndOverflowEnds(t *testing.T) {
 		notify(i)
 	}
 	// The read loop is free although the callback is stuck.
-	if _, err := c.ReadProperty(ctxT(t, 2*time.Second), "temp"); err != nil {
+	if _, err := c.ReadProperty(consumerCtx(t, 2*time.Second), "temp"); err != nil {
 		t.Fatalf("ReadProperty while a callback is stuck: %v", err)
 	}
 	close(release)
-	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 5 })
+	consumerWaitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 5 })
 	if strings.Join(got, ",") != "0,1,2,3,4" {
 		t.Fatalf("delivered %v, want in order 0..4", got)
 	}
 	// Now overflow it.
 	block := make(chan struct{})
-	sub2, err := c.SubscribeEvent(ctxT(t, 2*time.Second), "alarm", func(Notification) { <-block })
+	sub2, err := c.SubscribeEvent(consumerCtx(t, 2*time.Second), "alarm", func(Notification) { <-block })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,7 +245,7 @@ func TestSlowCallbackDoesNotBlockAndOverflowEnds(t *testing.T) {
 		fc.send(&Message{ThingID: "urn:test:fake", MessageID: NewUUID(), MessageType: MessageTypeNotification,
 			Operation: OpSubscribeEvent, Name: "alarm", Data: json.RawMessage(fmt.Sprint(i))})
 	}
-	waitFor(t, func() bool { return sub2.Err() != nil })
+	consumerWaitFor(t, func() bool { return sub2.Err() != nil })
 	if !errors.Is(sub2.Err(), ErrSlowConsumer) {
 		t.Fatalf("Err = %v, want ErrSlowConsumer", sub2.Err())
 	}
@@ -248,14 +254,14 @@ func TestSlowCallbackDoesNotBlockAndOverflowEnds(t *testing.T) {
 	if sub.Err() != nil {
 		t.Fatalf("the other subscription was affected: %v", sub.Err())
 	}
-	if err := sub.Stop(ctxT(t, 2*time.Second)); err != nil {
+	if err := sub.Stop(consumerCtx(t, 2*time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	c.Close()
-	noLeaks(t)
+	consumerNoLeaks(t)
 }
 
-func TestRoutesFollowSpec21(t *testing.T) {
+func TestConsumerRoutesFollowSpec21(t *testing.T) {
 	th, err := td.Parse([]byte(`{"@context": "https://www.w3.org/2022/wot/td/v1.1", "id": "urn:r", "title": "R",
 	 "base": "WS://Example.COM:80/things/", "securityDefinitions": {"n": {"scheme": "nosec"}, "b": {"scheme": "bearer"}}, "security": "n",
 	 "properties": {
@@ -293,7 +299,7 @@ func TestRoutesFollowSpec21(t *testing.T) {
 	}
 }
 
-func TestBackoffBounds(t *testing.T) {
+func TestConsumerBackoffBounds(t *testing.T) {
 	p := ReconnectPolicy{MinDelay: 10 * time.Millisecond, MaxDelay: 80 * time.Millisecond, Jitter: 0.5}.withDefaults()
 	for n := range 20 {
 		d := p.delay(n)
@@ -307,7 +313,7 @@ func TestBackoffBounds(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, cond func() bool) {
+func consumerWaitFor(t *testing.T, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for !cond() {
