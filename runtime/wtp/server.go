@@ -48,6 +48,7 @@ type serverConfig struct {
 	readLimit    int64
 	rate         float64
 	burst        int
+	rateGrace    time.Duration
 	sendQueue    int
 	auth         Authenticator
 	origins      []string
@@ -115,7 +116,7 @@ func WithMaxInFlight(n int) ServerOption { return func(c *serverConfig) { c.maxI
 // NewServer returns a Server with safe defaults; add Things with AddThing.
 func NewServer(opts ...ServerOption) *Server {
 	cfg := serverConfig{
-		readLimit: DefaultReadLimit, rate: DefaultRateLimit, burst: DefaultRateBurst,
+		readLimit: DefaultReadLimit, rate: DefaultRateLimit, burst: DefaultRateBurst, rateGrace: DefaultRateLimitGrace,
 		sendQueue: DefaultSendQueue, ping: DefaultPingInterval, malformed: DefaultMalformedLimit,
 		writeTimeout: DefaultWriteTimeout, maxInFlight: DefaultMaxInFlight,
 	}

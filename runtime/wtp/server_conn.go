@@ -67,7 +67,7 @@ func newConn(s *Server, ep *endpoint, ws *websocket.Conn, principal, remote stri
 		out:      make(chan outItem, s.cfg.sendQueue),
 		inflight: make(chan struct{}, s.cfg.maxInFlight),
 		things:   map[*Thing]struct{}{},
-		limiter:  newTokenBucket(s.cfg.rate, s.cfg.burst, time.Now()),
+		limiter:  newTokenBucket(s.cfg.rate, s.cfg.burst, s.cfg.rateGrace, time.Now()),
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.hctx = withPrincipal(c.ctx, principal)

@@ -17,7 +17,7 @@ func (c *conn) handle(data []byte) {
 	if ok, expel := c.limiter.allow(time.Now()); !ok {
 		c.srv.stats.rateLimited.Add(1)
 		if expel {
-			c.closeWith(CloseRateLimited, "rate limit exceeded for more than 5 s", false)
+			c.closeWith(CloseRateLimited, "rate limit exceeded for too long", false)
 			return
 		}
 		c.replyError(m, Unavailable("rate limited: this connection sends more than %g messages/s; slow down", c.srv.cfg.rate))
