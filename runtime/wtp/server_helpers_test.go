@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -100,6 +99,24 @@ func dial(t testing.TB, hs *httptest.Server, o ...dialOpts) *rawClient {
 	if len(o) > 0 {
 		opt = o[0]
 	}
+	c := dialWith(t, hs, opt)
+	t.Cleanup(func() {
+		c.ws.CloseNow()
+		<-c.done
+	})
+	return c
+}
+
+// dialNoCleanup is dial for tests that check the connection ends by itself.
+func dialNoCleanup(t testing.TB, hs *httptest.Server) *rawClient {
+	t.Helper()
+	return dialWith(t, hs, dialOpts{})
+}
+
+func httpTestServer(h http.Handler) *httptest.Server { return httptest.NewServer(h) }
+
+func dialWith(t testing.TB, hs *httptest.Server, opt dialOpts) *rawClient {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	ws, resp, err := websocket.Dial(ctx, wsURLOf(hs, "/wtp"), &websocket.DialOptions{
@@ -117,10 +134,6 @@ func dial(t testing.TB, hs *httptest.Server, o ...dialOpts) *rawClient {
 	} else {
 		go c.readLoop()
 	}
-	t.Cleanup(func() {
-		c.ws.CloseNow()
-		<-c.done
-	})
 	return c
 }
 
@@ -283,5 +296,3 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 }
 
 var errBoom = errors.New("sensor did not answer")
-
-var _ = sync.Mutex{}

@@ -107,7 +107,9 @@ func TestWriteProperty(t *testing.T) {
 	if v := c.ok(OpWriteProperty, func(m *Message) { m.Name = "targetFlow"; m.Value = raw("3") }).Value; string(v) != "3.14" {
 		t.Fatalf("confirmed value %s", v)
 	}
-	th.HandleWrite("targetFlow", func(ctx context.Context, v json.RawMessage) (any, error) { return nil, Forbidden("locked by the farmer") })
+	th.HandleWrite("targetFlow", func(ctx context.Context, v json.RawMessage) (any, error) {
+		return nil, Forbidden("locked by the farmer")
+	})
 	c.fails(OpWriteProperty, func(m *Message) { m.Name = "targetFlow"; m.Value = raw("3") }, 403, "locked")
 }
 
