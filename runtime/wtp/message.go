@@ -362,7 +362,8 @@ func decodeActionStatusList(b []byte) ([]ActionStatus, error) {
 
 // AppendMessage appends the strict JSON encoding of m to dst. Members are written in a fixed
 // order, maps with sorted keys, timestamps as RFC 3339 UTC milliseconds. It fails (leaving
-// dst's old contents intact) when a mandatory envelope member is missing or invalid, when a
+// dst's old contents intact) when a mandatory envelope member is missing or invalid (an
+// error response may lack thingID and operation, or echo an unknown operation), when a
 // raw JSON member is not valid JSON, or when a problem or ActionStatus is malformed.
 func AppendMessage(dst []byte, m *Message) ([]byte, error) {
 	orig := len(dst)
@@ -387,25 +388,34 @@ func appendMessage(dst []byte, m *Message) ([]byte, error) {
 	if m == nil {
 		return dst, errors.New("message is nil")
 	}
+	// An error response answers whatever arrived, so it may echo an unknown operation and
+	// omit what could not be read from a malformed request (spec §7).
+	isError := m.MessageType == MessageTypeResponse && m.Error != nil
 	switch {
-	case m.ThingID == "":
+	case m.ThingID == "" && !isError:
 		return dst, errors.New("thingID is empty; set it to the TD id")
 	case m.MessageID == "":
 		return dst, errors.New("messageID is empty; use NewUUID")
 	case m.MessageType != MessageTypeRequest && m.MessageType != MessageTypeResponse && m.MessageType != MessageTypeNotification:
 		return dst, fmt.Errorf("messageType %q is not request, response or notification", m.MessageType)
-	case !IsOperation(m.Operation):
+	case !IsOperation(m.Operation) && !isError:
 		return dst, fmt.Errorf("operation %q is not one of the 18 WTP operations", m.Operation)
 	}
 	var err error
-	dst = append(dst, `{"thingID":`...)
-	dst = appendString(dst, m.ThingID)
-	dst = append(dst, `,"messageID":`...)
+	dst = append(dst, '{')
+	if m.ThingID != "" {
+		dst = append(dst, `"thingID":`...)
+		dst = appendString(dst, m.ThingID)
+		dst = append(dst, ',')
+	}
+	dst = append(dst, `"messageID":`...)
 	dst = appendString(dst, m.MessageID)
 	dst = append(dst, `,"messageType":`...)
 	dst = appendString(dst, m.MessageType)
-	dst = append(dst, `,"operation":`...)
-	dst = appendString(dst, m.Operation)
+	if m.Operation != "" {
+		dst = append(dst, `,"operation":`...)
+		dst = appendString(dst, m.Operation)
+	}
 	if m.Name != "" {
 		dst = append(dst, `,"name":`...)
 		dst = appendString(dst, m.Name)

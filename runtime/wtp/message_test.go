@@ -178,7 +178,13 @@ func TestAppendMessageStrict(t *testing.T) {
 		{"bad op", Message{ThingID: "x", MessageID: "a", MessageType: "request", Operation: "observeaction"}, "observeaction"},
 		{"bad raw", Message{ThingID: "x", MessageID: "a", MessageType: "request", Operation: OpWriteProperty, Value: json.RawMessage(`{`)}, "value is not valid JSON"},
 		{"bad status", Message{ThingID: "x", MessageID: "a", MessageType: "response", Operation: OpQueryAction, Status: &ActionStatus{ActionID: "1", State: "done"}}, "state"},
+		{"error response needs messageID", Message{MessageType: "response", Error: BadRequest("x")}, "messageID"},
 		{"bad problem", Message{ThingID: "x", MessageID: "a", MessageType: "response", Operation: OpQueryAction, Error: &Error{Status: 0}}, "problem status"},
+	}
+	// An error response may answer a request whose thingID or operation was unreadable.
+	if b, err := AppendMessage(nil, &Message{MessageID: "m", MessageType: MessageTypeResponse, Operation: "observeaction", Error: BadRequest("unknown operation")}); err != nil ||
+		!strings.HasPrefix(string(b), `{"messageID":"m","messageType":"response","operation":"observeaction","error":{`) {
+		t.Errorf("error response: %s %v", b, err)
 	}
 	for _, tt := range bad {
 		out, err := AppendMessage([]byte("keep"), &tt.m)
