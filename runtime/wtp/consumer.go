@@ -26,13 +26,13 @@ type ConsumedThing struct {
 	cfg      *dialConfig
 	pool     *pool
 	routes   map[opKey]route
-	direct   *endpoint // Dial with a ws URL: every operation goes here
+	direct   *remoteEndpoint // Dial with a ws URL: every operation goes here
 	listener *stateListener
 	schemas  *schemaCache
 
 	mu     sync.Mutex
 	closed bool
-	conns  map[*endpoint]*clientConn
+	conns  map[*remoteEndpoint]*clientConn
 	subs   map[*Subscription]struct{}
 }
 
@@ -62,8 +62,8 @@ func Dial(ctx context.Context, rawURL string, opts ...DialOption) (*ConsumedThin
 	u.Scheme = strings.ToLower(u.Scheme)
 	u.Fragment = ""
 	c := newConsumed(cfg, &td.Thing{ID: cfg.thingID}, cfg.thingID)
-	c.direct = &endpoint{spec: &connSpec{target: u, display: redact(u), cfg: cfg, auth: cfg.authWithoutTD}}
-	if err := c.connect(ctx, []*endpoint{c.direct}); err != nil {
+	c.direct = &remoteEndpoint{spec: &connSpec{target: u, display: redact(u), cfg: cfg, auth: cfg.authWithoutTD}}
+	if err := c.connect(ctx, []*remoteEndpoint{c.direct}); err != nil {
 		return nil, err
 	}
 	return c, nil
@@ -99,13 +99,13 @@ func consume(ctx context.Context, t *td.Thing, docURL *url.URL, cfg *dialConfig)
 		return nil, errors.New("wtp: the TD has no id and its URL is unknown; pass WithThingID or the URL it came from")
 	}
 	c := newConsumed(cfg, t, id)
-	var eps []*endpoint
+	var eps []*remoteEndpoint
 	c.routes, eps = buildRoutes(t, docURL, cfg)
 	var firstErr error
 	usable := eps[:0:0]
 	for _, ep := range eps {
 		if _, err := ep.spec.auth(); err != nil {
-			firstErr = cmpErr(firstErr, err)
+			firstErr = firstOf(firstErr, err)
 			continue
 		}
 		usable = append(usable, ep)
@@ -122,7 +122,7 @@ func consume(ctx context.Context, t *td.Thing, docURL *url.URL, cfg *dialConfig)
 	return c, nil
 }
 
-func cmpErr(first, err error) error {
+func firstOf(first, err error) error {
 	if first != nil {
 		return first
 	}
@@ -135,7 +135,7 @@ func newConsumed(cfg *dialConfig, t *td.Thing, id string) *ConsumedThing {
 		thingID: id,
 		cfg:     cfg,
 		pool:    defaultPool,
-		conns:   map[*endpoint]*clientConn{},
+		conns:   map[*remoteEndpoint]*clientConn{},
 		subs:    map[*Subscription]struct{}{},
 		schemas: &schemaCache{},
 	}
@@ -146,7 +146,7 @@ func newConsumed(cfg *dialConfig, t *td.Thing, id string) *ConsumedThing {
 }
 
 // connect opens (or joins) the connections of eps; on failure nothing stays open.
-func (c *ConsumedThing) connect(ctx context.Context, eps []*endpoint) error {
+func (c *ConsumedThing) connect(ctx context.Context, eps []*remoteEndpoint) error {
 	for _, ep := range eps {
 		if _, err := c.conn(ctx, ep); err != nil {
 			c.Close()
@@ -161,7 +161,7 @@ func (c *ConsumedThing) connect(ctx context.Context, eps []*endpoint) error {
 
 // conn returns the open connection of ep, joining or dialling one if needed (also after a
 // connection died for good, so a ConsumedThing recovers once the Thing is back).
-func (c *ConsumedThing) conn(ctx context.Context, ep *endpoint) (*clientConn, error) {
+func (c *ConsumedThing) conn(ctx context.Context, ep *remoteEndpoint) (*clientConn, error) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -221,7 +221,7 @@ func (c *ConsumedThing) Close() error {
 	subs := c.subs
 	c.subs = map[*Subscription]struct{}{}
 	conns := c.conns
-	c.conns = map[*endpoint]*clientConn{}
+	c.conns = map[*remoteEndpoint]*clientConn{}
 	c.mu.Unlock()
 
 	// A connection others still use needs the Thing told; one about to close does not.
@@ -288,7 +288,7 @@ func (c *ConsumedThing) affordance(kind, name string) error {
 }
 
 // endpointFor returns where op on name goes (spec §2.1).
-func (c *ConsumedThing) endpointFor(op, name string) (*endpoint, error) {
+func (c *ConsumedThing) endpointFor(op, name string) (*remoteEndpoint, error) {
 	if c.direct != nil {
 		return c.direct, nil
 	}
@@ -314,12 +314,14 @@ func (c *ConsumedThing) request(ctx context.Context, name string, m *Message) (*
 	return c.requestOn(ctx, ep, m)
 }
 
-func (c *ConsumedThing) requestOn(ctx context.Context, ep *endpoint, m *Message) (*Message, error) {
+func (c *ConsumedThing) requestOn(ctx context.Context, ep *remoteEndpoint, m *Message) (*Message, error) {
 	cc, err := c.conn(ctx, ep)
 	if err != nil {
 		return nil, err
 	}
 	m.ThingID = c.thingID
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
 	resp, err := cc.roundTrip(ctx, m)
 	if err != nil {
 		return nil, err
@@ -328,6 +330,15 @@ func (c *ConsumedThing) requestOn(ctx context.Context, ep *endpoint, m *Message)
 		return resp, resp.Error
 	}
 	return resp, nil
+}
+
+// withTimeout applies WithRequestTimeout to a context without deadline. (Connections are
+// shared, so this is the ConsumedThing's setting, not the connection's.)
+func (c *ConsumedThing) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok || c.cfg.requestTimeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, c.cfg.requestTimeout)
 }
 
 // --- properties ---
@@ -411,6 +422,8 @@ func (c *ConsumedThing) subscribe(ctx context.Context, op string, key topicKey, 
 	if err != nil {
 		return nil, err
 	}
+	ctx, cancel := c.withTimeout(ctx)
+	defer cancel()
 	s := newSubscription(c, cc, key, fn)
 	if !c.addSub(s) {
 		s.end(nil)
@@ -579,7 +592,7 @@ func (c *ConsumedThing) cancelAction(ctx context.Context, name, actionID string)
 // actionEndpoint finds where queryaction/cancelaction go. The requests carry only the
 // actionID, so without a name any action's form for op will do; a TD that lists only
 // invokeaction gets the request on the invoking endpoint and the Thing decides.
-func (c *ConsumedThing) actionEndpoint(op, name string) (*endpoint, error) {
+func (c *ConsumedThing) actionEndpoint(op, name string) (*remoteEndpoint, error) {
 	if c.direct != nil {
 		return c.direct, nil
 	}
@@ -646,4 +659,3 @@ func marshalOutgoing(v any) (json.RawMessage, error) {
 	}
 	return b, nil
 }
-

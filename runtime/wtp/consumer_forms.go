@@ -18,12 +18,12 @@ type opKey struct {
 
 // route is where an operation goes, or why it cannot go anywhere.
 type route struct {
-	ep  *endpoint
+	ep  *remoteEndpoint
 	err error
 }
 
 // endpoint is one (WebSocket URL, security) pair of a TD. Several forms usually share one.
-type endpoint struct {
+type remoteEndpoint struct {
 	spec *connSpec
 }
 
@@ -50,10 +50,10 @@ func defaultFormOps(kind string, p *td.PropertyAffordance) []string {
 // buildRoutes applies the endpoint algorithm of spec §2.1 to every form of t: the first
 // form of an affordance (TD-level forms for meta operations) whose href resolves to ws://
 // or wss:// and whose subprotocol is "webthingprotocol" wins for each of its operations.
-func buildRoutes(t *td.Thing, docURL *url.URL, cfg *dialConfig) (map[opKey]route, []*endpoint) {
+func buildRoutes(t *td.Thing, docURL *url.URL, cfg *dialConfig) (map[opKey]route, []*remoteEndpoint) {
 	routes := map[opKey]route{}
-	endpoints := map[string]*endpoint{}
-	var order []*endpoint
+	endpoints := map[string]*remoteEndpoint{}
+	var order []*remoteEndpoint
 	add := func(kind, name string, forms []td.Form, p *td.PropertyAffordance) {
 		for i := range forms {
 			f := &forms[i]
@@ -81,7 +81,7 @@ func buildRoutes(t *td.Thing, docURL *url.URL, cfg *dialConfig) (map[opKey]route
 					target := *u
 					target.Fragment = ""
 					secNames := slices.Clone([]string(sec))
-					ep = &endpoint{spec: &connSpec{
+					ep = &remoteEndpoint{spec: &connSpec{
 						target:  &target,
 						display: redact(&target),
 						cfg:     cfg,

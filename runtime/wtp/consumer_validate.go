@@ -10,9 +10,9 @@ import (
 	"github.com/wotgen/wotgen/runtime/td"
 )
 
-// valueValidator is the small interface the consumer needs from a JSON Schema library;
+// outValidator is the small interface the consumer needs from a JSON Schema library;
 // it keeps jsonschema/v5 confined to this file.
-type valueValidator interface {
+type outValidator interface {
 	validate(raw json.RawMessage) error
 }
 
@@ -31,19 +31,19 @@ func (v jsonschemaValidator) validate(raw json.RawMessage) error {
 // schemaCache compiles each affordance's schema once, on first use.
 type schemaCache struct {
 	mu sync.Mutex
-	m  map[string]valueValidator // nil entry: no schema, or one we cannot compile
+	m  map[string]outValidator // nil entry: no schema, or one we cannot compile
 }
 
-func (sc *schemaCache) get(key string, schema *td.DataSchema) (valueValidator, error) {
+func (sc *schemaCache) get(key string, schema *td.DataSchema) (outValidator, error) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
 	if v, ok := sc.m[key]; ok {
 		return v, nil
 	}
 	if sc.m == nil {
-		sc.m = map[string]valueValidator{}
+		sc.m = map[string]outValidator{}
 	}
-	var v valueValidator
+	var v outValidator
 	if schema != nil {
 		b, err := json.Marshal(schema)
 		if err != nil {
@@ -105,4 +105,3 @@ func (c *ConsumedThing) outgoing(kind, name, member string, v any) (json.RawMess
 	}
 	return raw, nil
 }
-
