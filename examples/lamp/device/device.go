@@ -116,9 +116,13 @@ func (l *Lamp) WriteLevel(_ context.Context, v lampwot.Level) error {
 }
 
 // setLevel stores v and notifies the change of level (and of temperature).
-func (l *Lamp) setLevel(v lampwot.Level) error {
+func (l *Lamp) setLevel(v lampwot.Level) error { return l.setLevelIf(v, nil) }
+
+// setLevelIf is setLevel when ok (called with l.mu held) allows it; the check and the store are one
+// step, so a fade cancelled or superseded in between never moves the level afterwards.
+func (l *Lamp) setLevelIf(v lampwot.Level, ok func() bool) error {
 	l.mu.Lock()
-	if l.level == v {
+	if (ok != nil && !ok()) || l.level == v {
 		l.mu.Unlock()
 		return nil
 	}
@@ -154,11 +158,8 @@ func (l *Lamp) Fade(ctx context.Context, in lampwot.FadeInput) (bool, error) {
 	gen := l.fadeGen
 	start := l.level
 	l.mu.Unlock()
-	newest := func() bool {
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		return l.fadeGen == gen
-	}
+	// drives reports (with l.mu held) whether this fade still drives the level.
+	drives := func() bool { return l.fadeGen == gen && ctx.Err() == nil }
 	total := time.Duration(in.Duration) * time.Millisecond
 	begin := time.Now()
 	tick := time.NewTicker(fadeTick)
@@ -168,11 +169,9 @@ func (l *Lamp) Fade(ctx context.Context, in lampwot.FadeInput) (bool, error) {
 		if total > 0 {
 			frac = min(float64(time.Since(begin))/float64(total), 1)
 		}
-		if newest() {
-			v := start + lampwot.Level(math.Round(float64(target-start)*frac))
-			if err := l.setLevel(v); err != nil {
-				return false, fmt.Errorf("fade: %w", err)
-			}
+		v := start + lampwot.Level(math.Round(float64(target-start)*frac))
+		if err := l.setLevelIf(v, drives); err != nil {
+			return false, fmt.Errorf("fade: %w", err)
 		}
 		if frac >= 1 {
 			l.mu.Lock()
