@@ -155,6 +155,11 @@ func Build(t *td.Thing, o Options) (*ir.Package, error) {
 	for i := range t.Forms {
 		th.Forms = append(th.Forms, formOf(&t.Forms[i], t.Forms[i].Op))
 	}
+	for _, ty := range b.pkg.Types {
+		if ty.Inexact != "" {
+			ty.Doc = ty.Doc.With("Not fully checked by decoding and Validate: " + ty.Inexact + ".")
+		}
+	}
 	return b.pkg, nil
 }
 
@@ -287,7 +292,7 @@ func (b *builder) root(s *td.DataSchema, name, root, what string, forceNamed boo
 	if l.ref.Kind == ir.RefNamed {
 		return b.nullableRef(l)
 	}
-	if !l.check.Empty() || forceNamed {
+	if !l.check.Empty() || forceNamed || l.inexact != "" {
 		t := &ir.Type{
 			Name:       b.types.Claim(name, "type of the "+what),
 			Kind:       ir.KindDefined,
@@ -864,7 +869,7 @@ func (b *builder) union(s *td.DataSchema, nullable bool, name, root, what string
 	}
 	if !distinct {
 		b.warn(fmt.Sprintf("%s: the oneOf alternatives are not told apart by their JSON type; it is json.RawMessage", what))
-		return lowered{ref: ir.Raw, inexact: "oneOf is not checked"}
+		return lowered{ref: ir.Raw, inexact: "it is json.RawMessage because the oneOf alternatives cannot be told apart by their JSON type"}
 	}
 	fp := fingerprint(s, "union"+strconv.FormatBool(nullable))
 	if t, ok := b.byPrint[fp]; ok {
