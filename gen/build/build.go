@@ -693,6 +693,9 @@ func (b *builder) enum(s *td.DataSchema, enum []json.RawMessage, typ, name, root
 	default:
 		b.numeric(s, c)
 	}
+	if cc := constCheck(s, nil, typ); cc != nil {
+		c.Enum = cc.Enum // enum and const together: only the const value is valid
+	}
 	if !c.Empty() {
 		t.Check = c
 	}
@@ -840,7 +843,21 @@ func (b *builder) object(s *td.DataSchema, name, root, what string, depth int) l
 		t.Inexact = join(t.Inexact, el.inexact)
 		t.Fields = append(t.Fields, f)
 	}
-	t.DecodeCheck = len(t.Fields) > 0
+	for _, r := range s.Required {
+		ms, ok := s.Properties[r]
+		switch {
+		case !ok || ms == nil || !validTag(r):
+			b.warn(fmt.Sprintf("%s: the required member %s has no schema in properties; decoding requires it, but the Go type cannot carry it", what, quote(r)))
+			t.Inexact = join(t.Inexact, "a required member is not among the properties")
+			t.Required = append(t.Required, r)
+		case (ms.ReadOnly != nil && *ms.ReadOnly) || (ms.WriteOnly != nil && *ms.WriteOnly):
+		default:
+			t.Required = append(t.Required, r)
+		}
+	}
+	sort.Strings(t.Required)
+	t.Required = dedupe(t.Required)
+	t.DecodeCheck = len(t.Fields) > 0 || len(t.Required) > 0
 	return b.named(ir.Named(t))
 }
 
@@ -894,6 +911,16 @@ func (b *builder) union(s *td.DataSchema, nullable bool, name, root, what string
 		t.Variants = append(t.Variants, v)
 	}
 	return b.named(ir.Named(t))
+}
+
+func dedupe(sorted []string) []string {
+	var out []string
+	for i, s := range sorted {
+		if i == 0 || sorted[i-1] != s {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func join(a, b string) string {

@@ -200,6 +200,9 @@ type Type struct {
 	Check *Check
 	// Validate is set when the type gets a Validate method (it or something inside it has checks).
 	Validate bool
+	// Required (structs) lists the JSON members decoding insists on (sorted): "required" minus
+	// readOnly/writeOnly members.
+	Required []string
 	// DecodeCheck (structs): generate UnmarshalJSON that rejects a missing required member or a null
 	// for a member that cannot be null.
 	DecodeCheck bool
