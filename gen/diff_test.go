@@ -593,5 +593,3 @@ func (g *valueGen) object(s *td.DataSchema, depth int) string {
 	}
 	return "{" + strings.Join(members, ",") + "}"
 }
-
-

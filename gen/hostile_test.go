@@ -35,8 +35,8 @@ var hostileNames = []string{
 	"\x00",
 	"type", "func", "range", "package", "import", "nil", "string", "len",
 	"Close", "Client", "Validate", "UnmarshalJSON", "MarshalJSON", "String",
-	"lаmp",  // Cyrillic а
-	"lamp",  // Latin
+	"lаmp", // Cyrillic а
+	"lamp", // Latin
 	"ＬＡＭＰ", // full-width
 	"l\u202eamp",
 	"",

@@ -100,13 +100,13 @@ type RefKind int
 
 // Kinds of type references.
 const (
-	RefBuiltin RefKind = iota // Name is a predeclared type: bool, int64, float64, string, any
-	RefNamed                  // Name is a Type declared in this package
-	RefQual                   // Path.Name from another package (time.Time, encoding/json.RawMessage)
-	RefSlice                  // []Elem
-	RefMap                    // map[string]Elem
-	RefPointer                // *Elem
-	RefEmptyStruct            // struct{}
+	RefBuiltin     RefKind = iota // Name is a predeclared type: bool, int64, float64, string, any
+	RefNamed                      // Name is a Type declared in this package
+	RefQual                       // Path.Name from another package (time.Time, encoding/json.RawMessage)
+	RefSlice                      // []Elem
+	RefMap                        // map[string]Elem
+	RefPointer                    // *Elem
+	RefEmptyStruct                // struct{}
 )
 
 // TypeRef is a Go type expression.
@@ -190,10 +190,10 @@ type Type struct {
 	Underlying *TypeRef
 	// Alias (KindDefined): declare "type X = Underlying" so X keeps the methods of a type from another
 	// package (time.Time, json.RawMessage); an alias never has checks.
-	Alias bool
-	Fields     []*Field   // KindStruct, in sorted JSON-name order
-	Consts     []*Const   // KindEnum, in the order of the TD enum
-	Variants   []*Variant // KindUnion, in the order of the TD oneOf
+	Alias    bool
+	Fields   []*Field   // KindStruct, in sorted JSON-name order
+	Consts   []*Const   // KindEnum, in the order of the TD enum
+	Variants []*Variant // KindUnion, in the order of the TD oneOf
 	// Nullable (unions): JSON null is one of the alternatives; all variants nil means null.
 	Nullable bool
 	// Check holds the constraints on the value itself (KindDefined); nil when none.
