@@ -288,6 +288,7 @@ func (b *builder) root(s *td.DataSchema, name, root, what string, forceNamed boo
 	if s == nil {
 		return nil
 	}
+	at := len(b.pkg.Types) // a declared root goes before the nested types lowering adds
 	l := b.lower(s, name, root, what, 0)
 	if l.ref.Kind == ir.RefNamed {
 		return b.nullableRef(l)
@@ -304,7 +305,7 @@ func (b *builder) root(s *td.DataSchema, name, root, what string, forceNamed boo
 			Inexact:    l.inexact,
 		}
 		t.Doc = b.typeDoc(t.Name, s, what)
-		b.pkg.Types = append(b.pkg.Types, t)
+		b.pkg.Types = append(b.pkg.Types[:at], append([]*ir.Type{t}, b.pkg.Types[at:]...)...)
 		l.ref = ir.Named(t)
 		l.check = nil
 	}
