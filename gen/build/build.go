@@ -417,7 +417,8 @@ func (b *builder) lower(s *td.DataSchema, name, root, what string, depth int) lo
 	case "object":
 		l = b.object(s, name, root, what, depth)
 	default:
-		l = lowered{ref: ir.Raw}
+		// no type: any JSON value, null included
+		l = lowered{ref: ir.Raw, nullable: true}
 		if typ != "" {
 			b.warn(fmt.Sprintf("%s has the unknown type %q; it is json.RawMessage", what, typ))
 			l.inexact = "unknown type " + strconv.Quote(typ)
