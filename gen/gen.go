@@ -5,7 +5,7 @@ package gen
 import (
 	"context"
 	"fmt"
-	"path"
+	"net/url"
 	"strings"
 
 	"github.com/wotgen/wotgen/gen/build"
@@ -82,10 +82,23 @@ func Build(t *td.Thing, o Options) (*ir.Package, error) {
 	}
 	return build.Build(t, build.Options{
 		Package:     o.Package,
-		Source:      path.Clean(strings.ReplaceAll(o.Source, "\\", "/")),
+		Source:      filepathToSlash(o.Source),
 		Initialisms: o.Initialisms,
 		Warn:        o.Warn,
 	})
+}
+
+// filepathToSlash makes a Windows path slash-separated. URLs keep scheme, host and path only: user
+// info and query may hold credentials that must not end up in committed code.
+func filepathToSlash(src string) string {
+	if strings.Contains(src, "://") {
+		if u, err := url.Parse(src); err == nil {
+			u.User, u.RawQuery, u.Fragment, u.ForceQuery = nil, "", "", false
+			return u.String()
+		}
+		return src
+	}
+	return strings.ReplaceAll(src, "\\", "/")
 }
 
 func parts(only []string) (map[string]bool, error) {

@@ -168,3 +168,44 @@ func TestGoldensCompile(t *testing.T) {
 		}
 	}
 }
+
+func TestSourceLine(t *testing.T) {
+	in, err := os.ReadFile(filepath.Join(repoRoot(t), "testdata", "lamp", "thing.td.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for src, want := range map[string]string{
+		`dir\lamp.td.json`: "// Source: dir/lamp.td.json\n",
+		"https://user:secret@example.com/td?token=x#f": "// Source: https://example.com/td\n",
+		"evil\n" + injected:                            "// Source: evil " + injected + "\n",
+		"":                                             "",
+	} {
+		files, err := Generate(context.Background(), in, Options{Package: "p", Source: src})
+		if err != nil {
+			t.Fatal(err)
+		}
+		head := strings.SplitAfterN(string(files[0].Content), "\n", 3)
+		got := head[1]
+		if want == "" {
+			if strings.HasPrefix(got, "// Source") {
+				t.Errorf("empty source gave %q", got)
+			}
+			continue
+		}
+		if got != want {
+			t.Errorf("source %q: header line %q, want %q", src, got, want)
+		}
+	}
+}
+
+func BenchmarkGenerateShapes(b *testing.B) {
+	in, err := os.ReadFile(filepath.Join(repoRoot(b), "testdata", "shapes", "thing.td.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := Generate(context.Background(), in, Options{Package: "p"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -150,7 +150,7 @@ func genUnionJSON(f *jen.File, t *ir.Type) {
 		if t.Nullable {
 			g.Return(jen.Index().Byte().Call(jen.Lit("null")), jen.Nil())
 		} else {
-			g.Return(jen.Nil(), jen.Qual(pathErrors, "New").Call(jen.Lit(t.Name+": no field is set")))
+			g.Return(jen.Nil(), jen.Qual(pathErrors, "New").Call(jen.Lit("no field of "+t.Name+" is set")))
 		}
 	})
 	// UnmarshalJSON

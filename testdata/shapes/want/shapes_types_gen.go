@@ -254,7 +254,7 @@ func (v Setpoint) MarshalJSON() ([]byte, error) {
 	case v.String != nil:
 		return json.Marshal(v.String)
 	}
-	return nil, errors.New("Setpoint: no field is set")
+	return nil, errors.New("no field of Setpoint is set")
 }
 
 // UnmarshalJSON sets the field that matches the JSON type of the value.
