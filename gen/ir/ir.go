@@ -10,9 +10,9 @@ type Package struct {
 	Source   string // "// Source:" line (slash-separated, as given)
 	FileBase string // snake-case stem of the generated files ("smart_lamp" → smart_lamp_types_gen.go)
 	Thing    *Thing
-	// Types are the named declarations in emission order: affordance types in affordance order
-	// (properties, actions, events, each sorted by JSON name), then schemaDefinitions, then URI
-	// variables; nested types follow the type that introduced them.
+	// Types are the named declarations in emission order: schemaDefinitions (sorted), then the types
+	// of properties, actions and events (each sorted by JSON name; per affordance its URI variables
+	// last), then the Thing-level URI variables; nested types follow the type that introduced them.
 	Types []*Type
 	// Warnings collected while building (renames, skipped patterns, untyped schemas), sorted.
 	Warnings []string
@@ -167,6 +167,21 @@ func (r *TypeRef) String() string {
 
 // HasValidate reports whether values of this type have a Validate method (named types with checks).
 func (r *TypeRef) HasValidate() bool { return r.Kind == RefNamed && r.Decl != nil && r.Decl.Validate }
+
+// NeedsValidate is HasValidate through a pointer: a value of type r (nil pointers excepted) must pass
+// Validate before it is sent or handed to a handler.
+func (r *TypeRef) NeedsValidate() bool {
+	if r == nil {
+		return false
+	}
+	if r.Kind == RefPointer {
+		return r.Elem.HasValidate()
+	}
+	return r.HasValidate()
+}
+
+// IsPointer reports whether r is a pointer type (optional or nullable values).
+func (r *TypeRef) IsPointer() bool { return r != nil && r.Kind == RefPointer }
 
 // TypeKind says how a declared type is shaped.
 type TypeKind int
