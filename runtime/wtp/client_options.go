@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/wotgen/wotgen/runtime/td"
@@ -58,6 +59,10 @@ type dialConfig struct {
 	readLimit      int64
 	maxTDSize      int64
 	subQueue       int
+
+	clientOnce sync.Once
+	hc         *http.Client
+	hcErr      error
 }
 
 func newDialConfig(opts []DialOption) *dialConfig {

@@ -14,7 +14,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -117,43 +116,39 @@ func fetchTD(ctx context.Context, rawURL string, cfg *dialConfig) (*td.Thing, *u
 	return t, resp.Request.URL, nil
 }
 
-// transports caches one Transport per TLS config so that consumers sharing a config share
-// handshake connections and the pool key stays stable.
-var transports sync.Map // *tls.Config → *http.Transport
-
-// client returns the HTTP client for TD fetches and handshakes.
+// client returns the HTTP client for TD fetches and handshakes, built once per option
+// set so that its Transport (and the TLS session cache in it) is shared by all of them.
 func (cfg *dialConfig) client() (*http.Client, error) {
+	cfg.clientOnce.Do(func() { cfg.hc, cfg.hcErr = cfg.buildClient() })
+	return cfg.hc, cfg.hcErr
+}
+
+func (cfg *dialConfig) buildClient() (*http.Client, error) {
 	if cfg.tlsConfig == nil {
 		if cfg.httpClient != nil {
 			return cfg.httpClient, nil
 		}
 		return http.DefaultClient, nil
 	}
-	if cfg.httpClient != nil {
-		c := *cfg.httpClient
-		switch tr := c.Transport.(type) {
-		case nil:
-			c.Transport = transportFor(cfg.tlsConfig)
-		case *http.Transport:
-			tr = tr.Clone()
-			tr.TLSClientConfig = cfg.tlsConfig
-			c.Transport = tr
-		default:
-			return nil, fmt.Errorf("wtp: WithTLSConfig cannot be applied to the Transport (%T) of the WithHTTPClient client; configure TLS in that Transport instead", tr)
-		}
-		return &c, nil
+	if cfg.httpClient == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = cfg.tlsConfig
+		return &http.Client{Transport: tr}, nil
 	}
-	return &http.Client{Transport: transportFor(cfg.tlsConfig)}, nil
-}
-
-func transportFor(tc *tls.Config) *http.Transport {
-	if tr, ok := transports.Load(tc); ok {
-		return tr.(*http.Transport)
+	c := *cfg.httpClient
+	switch tr := c.Transport.(type) {
+	case nil:
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.TLSClientConfig = cfg.tlsConfig
+		c.Transport = t
+	case *http.Transport:
+		tr = tr.Clone()
+		tr.TLSClientConfig = cfg.tlsConfig
+		c.Transport = tr
+	default:
+		return nil, fmt.Errorf("wtp: WithTLSConfig cannot be applied to the Transport (%T) of the WithHTTPClient client; configure TLS in that Transport instead", tr)
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = tc
-	got, _ := transports.LoadOrStore(tc, tr)
-	return got.(*http.Transport)
+	return &c, nil
 }
 
 // connSpec is everything needed to (re)dial one endpoint with one identity.
