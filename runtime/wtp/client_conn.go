@@ -101,8 +101,9 @@ type clientConn struct {
 	topics    map[topicKey]*topic
 	listeners map[*stateListener]struct{}
 	seen      idRing
-	badFrames int   // consecutive undecodable frames
-	lastBad   error // last decode error, quoted when a request times out
+	badFrames int       // consecutive undecodable frames
+	lastBad   error     // last decode error, quoted when a request times out
+	lastBadAt time.Time // when it arrived (only recent garbage explains a timeout)
 }
 
 func dialConn(ctx context.Context, p *pool, key poolKey, spec *connSpec, a *handshakeAuth) (*clientConn, error) {
@@ -295,7 +296,7 @@ func (c *clientConn) handle(data []byte) error {
 	if err != nil {
 		c.mu.Lock()
 		c.badFrames++
-		c.lastBad = err
+		c.lastBad, c.lastBadAt = err, time.Now()
 		n := c.badFrames
 		var ch chan callResult
 		if m != nil && m.CorrelationID != "" && m.MessageType != MessageTypeNotification {
@@ -480,7 +481,7 @@ func (c *clientConn) ctxError(ctx context.Context, m *Message, start time.Time, 
 	}
 	hint := ""
 	c.mu.Lock()
-	if c.lastBad != nil {
+	if c.lastBad != nil && !c.lastBadAt.Before(start) {
 		hint = fmt.Sprintf("; the connection has received malformed messages (last: %v), so the peer may not be a WTP Thing", c.lastBad)
 	}
 	c.mu.Unlock()

@@ -135,8 +135,10 @@ func WithReconnect(p ReconnectPolicy) DialOption {
 	return dialOptionFunc(func(c *dialConfig) { c.reconnect = p })
 }
 
-// WithConnStateFunc registers fn to learn about connection state changes. fn runs on its
-// own goroutine, one call at a time, in order; it must not block for long.
+// WithConnStateFunc registers fn to learn about connection state changes: ConnConnected
+// once Dial/Consume succeeds and after every reconnect, ConnReconnecting when a connection
+// is lost, ConnClosed at the end. fn runs on its own goroutine, one call at a time, in
+// order. A Thing whose forms name several endpoints reports the changes of each.
 func WithConnStateFunc(fn func(ConnState)) DialOption {
 	return dialOptionFunc(func(c *dialConfig) { c.stateFunc = fn })
 }

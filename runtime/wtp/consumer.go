@@ -149,7 +149,7 @@ func newConsumed(cfg *dialConfig, t *td.Thing, id string) *ConsumedThing {
 func (c *ConsumedThing) connect(ctx context.Context, eps []*remoteEndpoint) error {
 	for _, ep := range eps {
 		if _, err := c.conn(ctx, ep); err != nil {
-			c.Close()
+			c.close(false)
 			return err
 		}
 	}
@@ -193,9 +193,10 @@ func (c *ConsumedThing) conn(ctx context.Context, ep *remoteEndpoint) (*clientCo
 	if c.listener != nil {
 		nc.addListener(c.listener)
 	}
-	if cur != nil {
+	if cur != nil { // replaced a connection that died for good
 		if c.listener != nil {
 			cur.removeListener(c.listener)
+			c.listener.post(ConnConnected)
 		}
 		c.pool.release(cur)
 	}
@@ -212,10 +213,17 @@ func (c *ConsumedThing) ThingID() string { return c.thingID }
 // Close stops every subscription and releases the connections; a connection nobody else
 // uses is closed. Close does not wait for a subscription callback that is running.
 func (c *ConsumedThing) Close() error {
+	c.close(true)
+	return nil
+}
+
+// close releases everything; report says whether the state callback hears ConnClosed
+// (not when Dial fails half way: it never reported ConnConnected either).
+func (c *ConsumedThing) close(report bool) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return nil
+		return
 	}
 	c.closed = true
 	subs := c.subs
@@ -242,10 +250,11 @@ func (c *ConsumedThing) Close() error {
 		c.pool.release(cc)
 	}
 	if c.listener != nil {
-		c.listener.post(ConnClosed)
+		if report {
+			c.listener.post(ConnClosed)
+		}
 		c.listener.close()
 	}
-	return nil
 }
 
 func (c *ConsumedThing) addSub(s *Subscription) bool {
