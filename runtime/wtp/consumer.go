@@ -98,6 +98,7 @@ func consume(ctx context.Context, t *td.Thing, docURL *url.URL, cfg *dialConfig)
 	if id == "" {
 		return nil, errors.New("wtp: the TD has no id and its URL is unknown; pass WithThingID or the URL it came from")
 	}
+	t = cloneTD(t) // the caller may go on changing its copy
 	c := newConsumed(cfg, t, id)
 	var eps []*remoteEndpoint
 	c.routes, eps = buildRoutes(t, docURL, cfg)
@@ -122,6 +123,20 @@ func consume(ctx context.Context, t *td.Thing, docURL *url.URL, cfg *dialConfig)
 	return c, nil
 }
 
+// cloneTD deep-copies t through its JSON form; a hand-built TD that does not survive
+// the round trip is used as is rather than rejected.
+func cloneTD(t *td.Thing) *td.Thing {
+	b, err := json.Marshal(t)
+	if err != nil {
+		return t
+	}
+	c := new(td.Thing)
+	if err := json.Unmarshal(b, c); err != nil {
+		return t
+	}
+	return c
+}
+
 func firstOf(first, err error) error {
 	if first != nil {
 		return first
@@ -139,14 +154,14 @@ func newConsumed(cfg *dialConfig, t *td.Thing, id string) *ConsumedThing {
 		subs:    map[*Subscription]struct{}{},
 		schemas: &schemaCache{},
 	}
-	if cfg.stateFunc != nil {
-		c.listener = newStateListener(cfg.stateFunc)
-	}
 	return c
 }
 
 // connect opens (or joins) the connections of eps; on failure nothing stays open.
 func (c *ConsumedThing) connect(ctx context.Context, eps []*remoteEndpoint) error {
+	if c.cfg.stateFunc != nil {
+		c.listener = newStateListener(c.cfg.stateFunc)
+	}
 	for _, ep := range eps {
 		if _, err := c.conn(ctx, ep); err != nil {
 			c.close(false)
