@@ -349,3 +349,17 @@ func TestConsumerFailedDialLeavesNothing(t *testing.T) {
 	default:
 	}
 }
+
+func TestConsumerResponsesWithoutCorrelationID(t *testing.T) {
+	fs := newFakeServer(t, func(fc *fakeConn, m *Message) {
+		r := fakeResponse(m)
+		r.CorrelationID = ""
+		r.Value = json.RawMessage(`1`)
+		fc.send(r)
+	})
+	c := dialFake(t, fs)
+	_, err := c.ReadProperty(consumerCtx(t, 300*time.Millisecond), "temp")
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "correlationID") {
+		t.Fatalf("err = %v, want a timeout that suspects the missing correlationID", err)
+	}
+}
