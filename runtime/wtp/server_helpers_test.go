@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -89,8 +90,9 @@ type rawClient struct {
 }
 
 type dialOpts struct {
-	header   http.Header
-	noReader bool // do not read at all (a stalled consumer)
+	header      http.Header
+	noReader    bool // do not read at all (a stalled consumer)
+	smallBuffer bool // a small socket receive buffer
 }
 
 func dial(t testing.TB, hs *httptest.Server, o ...dialOpts) *rawClient {
@@ -119,8 +121,17 @@ func dialWith(t testing.TB, hs *httptest.Server, opt dialOpts) *rawClient {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	ws, resp, err := websocket.Dial(ctx, wsURLOf(hs, "/wtp"), &websocket.DialOptions{
-		Subprotocols: []string{Subprotocol}, HTTPHeader: opt.header})
+	dopts := &websocket.DialOptions{Subprotocols: []string{Subprotocol}, HTTPHeader: opt.header}
+	if opt.smallBuffer {
+		dopts.HTTPClient = &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if tc, ok := c.(*net.TCPConn); ok {
+				tc.SetReadBuffer(4096)
+			}
+			return c, err
+		}}}
+	}
+	ws, resp, err := websocket.Dial(ctx, wsURLOf(hs, "/wtp"), dopts)
 	if err != nil {
 		t.Fatalf("dial: %v (response %v)", err, resp)
 	}
