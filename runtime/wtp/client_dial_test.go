@@ -56,7 +56,7 @@ func TestConsumerRequestThingDescriptionBounds(t *testing.T) {
 		opts []DialOption
 		want string
 	}{
-		{"/big", []DialOption{WithMaxTDSize(1024)}, "larger than 1024 bytes"},
+		{"/big", []DialOption{WithMaxTDSize(1024)}, "WithMaxTDSize"},
 		{"/slow", []DialOption{WithRequestTimeout(100 * time.Millisecond)}, "deadline"},
 		{"/loop", nil, "redirects"},
 		{"/ftp", nil, "only http and https"},
