@@ -24,10 +24,9 @@ type Notification struct {
 // a time and in the order the Thing sent them, so a slow callback never stalls the
 // connection or other subscriptions. After a reconnect the subscription is restored with
 // lastNotificationID, so notifications the Thing still holds in its history are replayed;
-// duplicates are dropped by messageID. Catch-up starts from the last notification received,
-// so changes during an outage that follows a subscription's very first moments (before
-// any notification arrived) are not replayed; read the property after ConnConnected if
-// that matters.
+// duplicates are dropped by messageID. A subscription that had received no notification
+// before the connection was lost has no ID to resume from, so what happened during the
+// outage is not replayed; read the property after ConnConnected if that matters.
 //
 // Overflow policy: up to WithSubscriptionQueue notifications (default 1024) wait for a
 // slow callback. One more ends the subscription: the queued notifications are still
