@@ -7,11 +7,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/wotgen/wotgen/internal/testcorpus"
 	"github.com/wotgen/wotgen/runtime/td"
 )
 
@@ -235,5 +237,30 @@ func TestConsumerTLSAndHeaders(t *testing.T) {
 	defer mu.Unlock()
 	if len(seen) < 2 || seen[0] != "abc" || seen[len(seen)-1] != "abc" {
 		t.Fatalf("X-Trace on the TD request and the handshake: %v", seen)
+	}
+}
+
+// A real TD from the W3C plugfests: WTP forms without base, secured with oauth2.
+func TestConsumerCorpusTDRoutes(t *testing.T) {
+	path := filepath.Join(testcorpus.Dir(t), "td", "valid", "wot-testing__Conexxus-CacheSYSTEM_2400.td.json")
+	th, err := td.ParseFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes, eps := buildRoutes(th, nil, newDialConfig([]DialOption{WithBearerToken("tok")}))
+	if len(eps) != 1 || normalizeURL(eps[0].spec.target) != "ws://192.168.1.3:8080/" {
+		t.Fatalf("endpoints %v", eps)
+	}
+	for _, n := range th.PropertyNames() {
+		if r := routes[opKey{OpReadProperty, n}]; r.ep != eps[0] {
+			t.Errorf("readproperty %q has no route", n)
+		}
+	}
+	a, err := eps[0].spec.auth()
+	if err != nil || a.header.Get("Authorization") != "Bearer tok" {
+		t.Fatalf("oauth2 credentials: %+v, %v", a, err)
+	}
+	if _, err := newDialConfig(nil).authFor(th, th.Security); err == nil || !strings.Contains(err.Error(), "oauth2") {
+		t.Fatalf("missing oauth2 token: err = %v", err)
 	}
 }
