@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -307,3 +308,21 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 }
 
 var errBoom = errors.New("sensor did not answer")
+
+// record is a list appended to by server goroutines and read by the test.
+type record struct {
+	mu   sync.Mutex
+	list []string
+}
+
+func (r *record) add(s string) {
+	r.mu.Lock()
+	r.list = append(r.list, s)
+	r.mu.Unlock()
+}
+
+func (r *record) get() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.list...)
+}
