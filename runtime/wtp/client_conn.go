@@ -101,8 +101,10 @@ type clientConn struct {
 	topics    map[topicKey]*topic
 	listeners map[*stateListener]struct{}
 	seen      idRing
-	badFrames int   // consecutive undecodable frames
-	lastBad   error // last decode error, quoted when a request times out
+	badFrames int       // consecutive undecodable frames
+	lastBad   error     // last decode error, quoted when a request times out
+	lastBadAt time.Time // when it arrived (only recent garbage explains a timeout)
+	strayAt   time.Time // when a response matching no request last arrived
 }
 
 func dialConn(ctx context.Context, p *pool, key poolKey, spec *connSpec, a *handshakeAuth) (*clientConn, error) {
@@ -295,7 +297,7 @@ func (c *clientConn) handle(data []byte) error {
 	if err != nil {
 		c.mu.Lock()
 		c.badFrames++
-		c.lastBad = err
+		c.lastBad, c.lastBadAt = err, time.Now()
 		n := c.badFrames
 		var ch chan callResult
 		if m != nil && m.CorrelationID != "" && m.MessageType != MessageTypeNotification {
@@ -331,6 +333,9 @@ func (c *clientConn) complete(m *Message) {
 	c.mu.Lock()
 	ch := c.pending[m.CorrelationID]
 	delete(c.pending, m.CorrelationID)
+	if ch == nil {
+		c.strayAt = time.Now()
+	}
 	c.mu.Unlock()
 	if ch == nil {
 		// Usually the answer to a request whose context ended first.
@@ -480,8 +485,11 @@ func (c *clientConn) ctxError(ctx context.Context, m *Message, start time.Time, 
 	}
 	hint := ""
 	c.mu.Lock()
-	if c.lastBad != nil {
+	switch {
+	case c.lastBad != nil && !c.lastBadAt.Before(start):
 		hint = fmt.Sprintf("; the connection has received malformed messages (last: %v), so the peer may not be a WTP Thing", c.lastBad)
+	case !c.strayAt.Before(start):
+		hint = "; responses that match no request arrived meanwhile, so the Thing may not echo correlationID"
 	}
 	c.mu.Unlock()
 	return fmt.Errorf("wtp: %s: no response from %s within %v%s; the Thing did not answer (is it hung or overloaded? raise the deadline or WithRequestTimeout if it is just slow)%s: %w",

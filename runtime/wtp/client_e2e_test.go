@@ -523,3 +523,96 @@ func TestConsumerE2ECredentials(t *testing.T) {
 		t.Fatalf("server sees %d connections, want 1", st.Connections)
 	}
 }
+
+// The consumer restores both subscriptions with their own lastNotificationID. The server
+// currently replays after one per-(connection, Thing) history position, so the second
+// replay skips the other kind's missed entries (events here). Unskip when the server
+// tracks the delivered position per subscription entry.
+func TestConsumerE2EReplayBothKindsOfOneThing(t *testing.T) {
+	t.Skip("server bug: catch-up replay uses one history position per (connection, Thing); see the wtp-client report")
+	th := newLiveThing(t, "urn:test:mix", "/mix")
+	ls := newLiveServer(t, th)
+	ctx := consumerCtx(t, 20*time.Second)
+	c, err := Dial(ctx, ls.url("/mix"), WithReconnect(ReconnectPolicy{MinDelay: 20 * time.Millisecond, MaxDelay: 200 * time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var props, events noteCollector
+	if _, err := c.ObserveProperty(ctx, "temp", props.add); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SubscribeEvent(ctx, "alarm", events.add); err != nil {
+		t.Fatal(err)
+	}
+	const n = 30
+	var want, wantEv []string
+	for i := range n {
+		want = append(want, fmt.Sprintf("temp=%d", i+1))
+		wantEv = append(wantEv, fmt.Sprintf(`alarm="e%d"`, i))
+	}
+	for i := range n {
+		switch i {
+		case 10:
+			props.waitLen(t, 10)
+			events.waitLen(t, 10)
+			ls.stop()
+		case 20:
+			ls.start()
+		}
+		th.SetProperty("temp", i+1)
+		th.EmitEvent("alarm", fmt.Sprint("e", i))
+		time.Sleep(3 * time.Millisecond)
+	}
+	if got := props.waitLen(t, n); !slices.Equal(got, want) {
+		t.Errorf("properties:\n got %v\nwant %v", got, want)
+	}
+	if got := events.waitLen(t, n); !slices.Equal(got, wantEv) {
+		t.Errorf("events:\n got %v\nwant %v", got, wantEv)
+	}
+}
+
+func TestConsumerE2ECancelLeavesNoPending(t *testing.T) {
+	th := newLiveThing(t, "urn:test:cancel", "/cancel")
+	release := make(chan struct{})
+	th.HandleAction("quick", func(ctx context.Context, _ json.RawMessage) (any, error) {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return true, nil
+	})
+	ls := newLiveServer(t, th)
+	defer close(release)
+	ctx := consumerCtx(t, 10*time.Second)
+	c, err := Dial(ctx, ls.url("/cancel"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cc := onlyConn(t, c)
+	for _, stop := range []string{"cancel", "deadline"} {
+		rctx, cancel := context.WithCancel(ctx)
+		if stop == "deadline" {
+			rctx, cancel = context.WithTimeout(ctx, 100*time.Millisecond)
+		}
+		errc := make(chan error, 1)
+		go func() { _, err := c.InvokeAction(rctx, "quick", nil); errc <- err }()
+		consumerWaitFor(t, func() bool { return cc.pendingCount() == 1 })
+		if stop == "cancel" {
+			cancel()
+		}
+		err := <-errc
+		cancel()
+		if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("%s: err = %v", stop, err)
+		}
+		if n := cc.pendingCount(); n != 0 {
+			t.Fatalf("%s: %d pending entries left", stop, n)
+		}
+	}
+	// The connection is still fine for the next request.
+	if _, err := c.ReadProperty(ctx, "temp"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/wotgen/wotgen/runtime/td"
@@ -58,6 +59,10 @@ type dialConfig struct {
 	readLimit      int64
 	maxTDSize      int64
 	subQueue       int
+
+	clientOnce sync.Once
+	hc         *http.Client
+	hcErr      error
 }
 
 func newDialConfig(opts []DialOption) *dialConfig {
@@ -130,8 +135,10 @@ func WithReconnect(p ReconnectPolicy) DialOption {
 	return dialOptionFunc(func(c *dialConfig) { c.reconnect = p })
 }
 
-// WithConnStateFunc registers fn to learn about connection state changes. fn runs on its
-// own goroutine, one call at a time, in order; it must not block for long.
+// WithConnStateFunc registers fn to learn about connection state changes: ConnConnected
+// once Dial/Consume succeeds and after every reconnect, ConnReconnecting when a connection
+// is lost, ConnClosed at the end. fn runs on its own goroutine, one call at a time, in
+// order. A Thing whose forms name several endpoints reports the changes of each.
 func WithConnStateFunc(fn func(ConnState)) DialOption {
 	return dialOptionFunc(func(c *dialConfig) { c.stateFunc = fn })
 }

@@ -323,3 +323,43 @@ func consumerWaitFor(t *testing.T, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestConsumerFailedDialLeavesNothing(t *testing.T) {
+	fs := newFakeServer(t, answerAll)
+	th := consumerTD(t, "urn:test:fail", fs.wsURL(), `, "securityDefinitions": {"b": {"scheme": "bearer"}}, "security": "b"`)
+	called := make(chan ConnState, 4)
+	state := WithConnStateFunc(func(s ConnState) { called <- s })
+	if _, err := Consume(consumerCtx(t, 2*time.Second), th, "", state); err == nil {
+		t.Fatal("Consume without the required token succeeded")
+	}
+	fs.auth = func(*http.Request) bool { return false }
+	if _, err := Consume(consumerCtx(t, 2*time.Second), th, "", state, WithBearerToken("x")); err == nil {
+		t.Fatal("Consume with a refused token succeeded")
+	}
+	if _, err := Dial(consumerCtx(t, 2*time.Second), "ws://127.0.0.1:1/wtp", WithThingID("urn:x"), state); err == nil {
+		t.Fatal("Dial to a closed port succeeded")
+	}
+	consumerNoLeaks(t)
+	if defaultPool.size() != 0 {
+		t.Fatalf("%d pool entries after failed dials", defaultPool.size())
+	}
+	select {
+	case s := <-called:
+		t.Fatalf("state callback called (%v) for a Dial that failed", s)
+	default:
+	}
+}
+
+func TestConsumerResponsesWithoutCorrelationID(t *testing.T) {
+	fs := newFakeServer(t, func(fc *fakeConn, m *Message) {
+		r := fakeResponse(m)
+		r.CorrelationID = ""
+		r.Value = json.RawMessage(`1`)
+		fc.send(r)
+	})
+	c := dialFake(t, fs)
+	_, err := c.ReadProperty(consumerCtx(t, 300*time.Millisecond), "temp")
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "correlationID") {
+		t.Fatalf("err = %v, want a timeout that suspects the missing correlationID", err)
+	}
+}

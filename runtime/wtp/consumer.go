@@ -98,6 +98,7 @@ func consume(ctx context.Context, t *td.Thing, docURL *url.URL, cfg *dialConfig)
 	if id == "" {
 		return nil, errors.New("wtp: the TD has no id and its URL is unknown; pass WithThingID or the URL it came from")
 	}
+	t = cloneTD(t) // the caller may go on changing its copy
 	c := newConsumed(cfg, t, id)
 	var eps []*remoteEndpoint
 	c.routes, eps = buildRoutes(t, docURL, cfg)
@@ -122,6 +123,20 @@ func consume(ctx context.Context, t *td.Thing, docURL *url.URL, cfg *dialConfig)
 	return c, nil
 }
 
+// cloneTD deep-copies t through its JSON form; a hand-built TD that does not survive
+// the round trip is used as is rather than rejected.
+func cloneTD(t *td.Thing) *td.Thing {
+	b, err := json.Marshal(t)
+	if err != nil {
+		return t
+	}
+	c := new(td.Thing)
+	if err := json.Unmarshal(b, c); err != nil {
+		return t
+	}
+	return c
+}
+
 func firstOf(first, err error) error {
 	if first != nil {
 		return first
@@ -139,17 +154,17 @@ func newConsumed(cfg *dialConfig, t *td.Thing, id string) *ConsumedThing {
 		subs:    map[*Subscription]struct{}{},
 		schemas: &schemaCache{},
 	}
-	if cfg.stateFunc != nil {
-		c.listener = newStateListener(cfg.stateFunc)
-	}
 	return c
 }
 
 // connect opens (or joins) the connections of eps; on failure nothing stays open.
 func (c *ConsumedThing) connect(ctx context.Context, eps []*remoteEndpoint) error {
+	if c.cfg.stateFunc != nil {
+		c.listener = newStateListener(c.cfg.stateFunc)
+	}
 	for _, ep := range eps {
 		if _, err := c.conn(ctx, ep); err != nil {
-			c.Close()
+			c.close(false)
 			return err
 		}
 	}
@@ -193,9 +208,10 @@ func (c *ConsumedThing) conn(ctx context.Context, ep *remoteEndpoint) (*clientCo
 	if c.listener != nil {
 		nc.addListener(c.listener)
 	}
-	if cur != nil {
+	if cur != nil { // replaced a connection that died for good
 		if c.listener != nil {
 			cur.removeListener(c.listener)
+			c.listener.post(ConnConnected)
 		}
 		c.pool.release(cur)
 	}
@@ -212,10 +228,17 @@ func (c *ConsumedThing) ThingID() string { return c.thingID }
 // Close stops every subscription and releases the connections; a connection nobody else
 // uses is closed. Close does not wait for a subscription callback that is running.
 func (c *ConsumedThing) Close() error {
+	c.close(true)
+	return nil
+}
+
+// close releases everything; report says whether the state callback hears ConnClosed
+// (not when Dial fails half way: it never reported ConnConnected either).
+func (c *ConsumedThing) close(report bool) {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return nil
+		return
 	}
 	c.closed = true
 	subs := c.subs
@@ -242,10 +265,11 @@ func (c *ConsumedThing) Close() error {
 		c.pool.release(cc)
 	}
 	if c.listener != nil {
-		c.listener.post(ConnClosed)
+		if report {
+			c.listener.post(ConnClosed)
+		}
 		c.listener.close()
 	}
-	return nil
 }
 
 func (c *ConsumedThing) addSub(s *Subscription) bool {
@@ -450,8 +474,8 @@ func (c *ConsumedThing) ReadMultipleProperties(ctx context.Context, names ...str
 		return nil, BadRequest("readmultipleproperties needs at least one property name")
 	}
 	for _, n := range names {
-		if err := c.affordance("property", n); err != nil {
-			return nil, BadRequest("%s", err.(*Error).Detail)
+		if c.direct == nil && c.td.Properties[n] == nil {
+			return nil, BadRequest("Thing %s has no property %q", c.thingID, n) // 400 for multi-property ops (spec §10 item 17)
 		}
 	}
 	resp, err := c.request(ctx, "", &Message{Operation: OpReadMultipleProperties, Names: names})
@@ -476,8 +500,8 @@ func (c *ConsumedThing) writeMany(ctx context.Context, op string, values map[str
 	}
 	raws := make(map[string]json.RawMessage, len(values))
 	for n, v := range values {
-		if err := c.affordance("property", n); err != nil {
-			return nil, BadRequest("%s", err.(*Error).Detail)
+		if c.direct == nil && c.td.Properties[n] == nil {
+			return nil, BadRequest("Thing %s has no property %q", c.thingID, n) // 400 for multi-property ops (spec §10 item 17)
 		}
 		if c.direct == nil && c.td.Properties[n].IsReadOnly() {
 			return nil, BadRequest("property %q of %s is read-only; it cannot be written", n, c.thingID)

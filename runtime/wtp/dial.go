@@ -4,17 +4,16 @@ import (
 	"context"
 	"crypto/sha256"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -23,11 +22,10 @@ import (
 )
 
 // RequestThingDescription fetches and parses the TD at rawURL (http or https), the
-// Scripting API's requestThingDescription. The download is bounded in size
-// (WithMaxTDSize), time (the context, else WithRequestTimeout) and redirects (at most 5,
-// http/https only, never from https down to http). WithHeader, WithHTTPClient and
-// WithTLSConfig apply; static bearer/basic credentials are sent too, since TD directories
-// usually sit behind the same authentication.
+// Scripting API's requestThingDescription, with td.Fetch's bounds: size (WithMaxTDSize),
+// time (WithRequestTimeout, and the context) and redirects (at most 5, http/https only).
+// WithHeader, WithHTTPClient and WithTLSConfig apply; static bearer/basic credentials are
+// sent too, since TD directories usually sit behind the same authentication.
 func RequestThingDescription(ctx context.Context, rawURL string, opts ...DialOption) (*td.Thing, error) {
 	t, _, err := fetchTD(ctx, rawURL, newDialConfig(opts))
 	return t, err
@@ -37,123 +35,79 @@ func RequestThingDescription(ctx context.Context, rawURL string, opts ...DialOpt
 // against it).
 func fetchTD(ctx context.Context, rawURL string, cfg *dialConfig) (*td.Thing, *url.URL, error) {
 	u, err := url.Parse(rawURL)
-	if err != nil {
-		return nil, nil, fmt.Errorf("wtp: TD URL %q: %w", rawURL, err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
 		return nil, nil, fmt.Errorf("wtp: TD URL %q must be http:// or https:// (to connect to a WTP endpoint directly, Dial a ws:// URL with WithThingID)", rawURL)
-	}
-	if _, ok := ctx.Deadline(); !ok && cfg.requestTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, cfg.requestTimeout)
-		defer cancel()
 	}
 	hc, err := cfg.client()
 	if err != nil {
 		return nil, nil, err
 	}
-	limited := *hc
-	limited.CheckRedirect = func(req *http.Request, via []*http.Request) error {
-		if len(via) >= defaultMaxRedirects {
-			return fmt.Errorf("stopped after %d redirects", defaultMaxRedirects)
-		}
-		if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
-			return fmt.Errorf("refusing to follow a redirect to %s:// (only http and https)", req.URL.Scheme)
-		}
-		if via[len(via)-1].URL.Scheme == "https" && req.URL.Scheme == "http" {
-			return errors.New("refusing to follow a redirect from https to http")
-		}
-		if hc.CheckRedirect != nil {
-			return hc.CheckRedirect(req, via)
-		}
-		return nil
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return nil, nil, fmt.Errorf("wtp: TD URL %q: %w", rawURL, err)
-	}
-	req.Header = cfg.header.Clone()
-	req.Header.Set("Accept", "application/td+json, application/json;q=0.9")
+	hdr := cfg.header.Clone()
 	switch {
-	case cfg.bearerSet && req.Header.Get("Authorization") == "":
-		req.Header.Set("Authorization", "Bearer "+cfg.bearer)
-	case cfg.basicSet && req.Header.Get("Authorization") == "":
-		req.SetBasicAuth(cfg.basicUser, cfg.basicPass)
+	case hdr.Get("Authorization") != "":
+	case cfg.bearerSet:
+		hdr.Set("Authorization", "Bearer "+cfg.bearer)
+	case cfg.basicSet:
+		hdr.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(cfg.basicUser+":"+cfg.basicPass)))
 	}
-	// One request, then the connection goes: no idle keep-alive goroutines left behind.
-	req.Close = true
-	resp, err := limited.Do(req)
+	body, final, err := td.Fetch(ctx, rawURL, td.FetchOptions{
+		Client:  hc,
+		MaxSize: cfg.maxTDSize,
+		Timeout: cfg.requestTimeout,
+		Header:  hdr,
+	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("wtp: fetching the TD from %s: %w", redact(u), err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 256))
 		hint := ""
-		switch resp.StatusCode {
-		case http.StatusUnauthorized, http.StatusForbidden:
+		switch {
+		case errors.Is(err, td.ErrTooLarge):
+			hint = "; raise the limit with WithMaxTDSize if the TD is genuine"
+		case strings.Contains(err.Error(), "HTTP 401"), strings.Contains(err.Error(), "HTTP 403"):
 			hint = "; the TD needs credentials: pass WithBearerToken, WithBasicAuth or WithHeader"
-		case http.StatusNotFound:
-			hint = "; check the URL"
+		case errors.Is(err, context.DeadlineExceeded):
+			hint = "; the server did not deliver the TD in time (WithRequestTimeout, or the context's deadline)"
 		}
-		return nil, nil, fmt.Errorf("wtp: fetching the TD from %s: HTTP %s%s (body: %q)", redact(u), resp.Status, hint, strings.TrimSpace(string(snippet)))
-	}
-	if ct := resp.Header.Get("Content-Type"); ct != "" {
-		if mt, _, err := mime.ParseMediaType(ct); err == nil && !strings.HasSuffix(mt, "json") {
-			cfg.logger.Warn("wtp: TD served with a non-JSON content type; parsing anyway", "url", redact(u), "contentType", ct)
-		}
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, cfg.maxTDSize+1))
-	if err != nil {
-		return nil, nil, fmt.Errorf("wtp: reading the TD from %s: %w", redact(u), err)
-	}
-	if int64(len(body)) > cfg.maxTDSize {
-		return nil, nil, fmt.Errorf("wtp: the TD at %s is larger than %d bytes; raise the limit with WithMaxTDSize if it is genuine", redact(u), cfg.maxTDSize)
+		return nil, nil, fmt.Errorf("wtp: requesting the TD: %w%s", err, hint)
 	}
 	t, err := td.Parse(body)
 	if err != nil {
-		return nil, nil, fmt.Errorf("wtp: the document at %s is not a valid TD: %w", redact(u), err)
+		return nil, nil, fmt.Errorf("wtp: the document at %s is not a valid TD: %w", redact(final), err)
 	}
-	return t, resp.Request.URL, nil
+	return t, final, nil
 }
 
-// transports caches one Transport per TLS config so that consumers sharing a config share
-// handshake connections and the pool key stays stable.
-var transports sync.Map // *tls.Config → *http.Transport
-
-// client returns the HTTP client for TD fetches and handshakes.
+// client returns the HTTP client for TD fetches and handshakes, built once per option
+// set so that its Transport (and the TLS session cache in it) is shared by all of them.
 func (cfg *dialConfig) client() (*http.Client, error) {
+	cfg.clientOnce.Do(func() { cfg.hc, cfg.hcErr = cfg.buildClient() })
+	return cfg.hc, cfg.hcErr
+}
+
+func (cfg *dialConfig) buildClient() (*http.Client, error) {
 	if cfg.tlsConfig == nil {
 		if cfg.httpClient != nil {
 			return cfg.httpClient, nil
 		}
 		return http.DefaultClient, nil
 	}
-	if cfg.httpClient != nil {
-		c := *cfg.httpClient
-		switch tr := c.Transport.(type) {
-		case nil:
-			c.Transport = transportFor(cfg.tlsConfig)
-		case *http.Transport:
-			tr = tr.Clone()
-			tr.TLSClientConfig = cfg.tlsConfig
-			c.Transport = tr
-		default:
-			return nil, fmt.Errorf("wtp: WithTLSConfig cannot be applied to the Transport (%T) of the WithHTTPClient client; configure TLS in that Transport instead", tr)
-		}
-		return &c, nil
+	if cfg.httpClient == nil {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.TLSClientConfig = cfg.tlsConfig
+		return &http.Client{Transport: tr}, nil
 	}
-	return &http.Client{Transport: transportFor(cfg.tlsConfig)}, nil
-}
-
-func transportFor(tc *tls.Config) *http.Transport {
-	if tr, ok := transports.Load(tc); ok {
-		return tr.(*http.Transport)
+	c := *cfg.httpClient
+	switch tr := c.Transport.(type) {
+	case nil:
+		t := http.DefaultTransport.(*http.Transport).Clone()
+		t.TLSClientConfig = cfg.tlsConfig
+		c.Transport = t
+	case *http.Transport:
+		tr = tr.Clone()
+		tr.TLSClientConfig = cfg.tlsConfig
+		c.Transport = tr
+	default:
+		return nil, fmt.Errorf("wtp: WithTLSConfig cannot be applied to the Transport (%T) of the WithHTTPClient client; configure TLS in that Transport instead", tr)
 	}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.TLSClientConfig = tc
-	got, _ := transports.LoadOrStore(tc, tr)
-	return got.(*http.Transport)
+	return &c, nil
 }
 
 // connSpec is everything needed to (re)dial one endpoint with one identity.

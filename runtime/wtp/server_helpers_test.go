@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -89,8 +91,9 @@ type rawClient struct {
 }
 
 type dialOpts struct {
-	header   http.Header
-	noReader bool // do not read at all (a stalled consumer)
+	header      http.Header
+	noReader    bool // do not read at all (a stalled consumer)
+	smallBuffer bool // a small socket receive buffer
 }
 
 func dial(t testing.TB, hs *httptest.Server, o ...dialOpts) *rawClient {
@@ -119,8 +122,17 @@ func dialWith(t testing.TB, hs *httptest.Server, opt dialOpts) *rawClient {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	ws, resp, err := websocket.Dial(ctx, wsURLOf(hs, "/wtp"), &websocket.DialOptions{
-		Subprotocols: []string{Subprotocol}, HTTPHeader: opt.header})
+	dopts := &websocket.DialOptions{Subprotocols: []string{Subprotocol}, HTTPHeader: opt.header}
+	if opt.smallBuffer {
+		dopts.HTTPClient = &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+			if tc, ok := c.(*net.TCPConn); ok {
+				tc.SetReadBuffer(4096)
+			}
+			return c, err
+		}}}
+	}
+	ws, resp, err := websocket.Dial(ctx, wsURLOf(hs, "/wtp"), dopts)
 	if err != nil {
 		t.Fatalf("dial: %v (response %v)", err, resp)
 	}
@@ -296,3 +308,21 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 }
 
 var errBoom = errors.New("sensor did not answer")
+
+// record is a list appended to by server goroutines and read by the test.
+type record struct {
+	mu   sync.Mutex
+	list []string
+}
+
+func (r *record) add(s string) {
+	r.mu.Lock()
+	r.list = append(r.list, s)
+	r.mu.Unlock()
+}
+
+func (r *record) get() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.list...)
+}

@@ -94,14 +94,14 @@ func TestWriteProperty(t *testing.T) {
 	}
 
 	// Handler-backed: validated before the handler; nil confirmation = no value.
-	var got json.RawMessage
-	th.HandleWrite("targetFlow", func(ctx context.Context, v json.RawMessage) (any, error) { got = v; return nil, nil })
+	var got record
+	th.HandleWrite("targetFlow", func(ctx context.Context, v json.RawMessage) (any, error) { got.add(string(v)); return nil, nil })
 	c.fails(OpWriteProperty, func(m *Message) { m.Name = "targetFlow"; m.Value = raw("-1") }, 400, "invalid")
-	if got != nil {
+	if got.get() != nil {
 		t.Fatal("handler saw an invalid value")
 	}
-	if resp := c.ok(OpWriteProperty, func(m *Message) { m.Name = "targetFlow"; m.Value = raw("20") }); resp.Value != nil || string(got) != "20" {
-		t.Fatalf("unconfirmed write: resp %+v handler got %s", resp, got)
+	if resp := c.ok(OpWriteProperty, func(m *Message) { m.Name = "targetFlow"; m.Value = raw("20") }); resp.Value != nil || got.get()[0] != "20" {
+		t.Fatalf("unconfirmed write: resp %+v handler got %v", resp, got.get())
 	}
 	th.HandleWrite("targetFlow", func(ctx context.Context, v json.RawMessage) (any, error) { return 3.14, nil })
 	if v := c.ok(OpWriteProperty, func(m *Message) { m.Name = "targetFlow"; m.Value = raw("3") }).Value; string(v) != "3.14" {
