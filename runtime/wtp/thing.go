@@ -400,8 +400,10 @@ func (t *Thing) mustProp(name, fn string) *property {
 	return p
 }
 
-// SetProperty stores v as the property's value and, if it changed, notifies observers.
-// The Thing is the authority on its own values, so v is not validated.
+// SetProperty stores v as the property's value and notifies its observers, on every call
+// (the caller says the property changed; writes by consumers notify only when the stored
+// value actually changes). The Thing is the authority on its own values, so v is not
+// validated.
 func (t *Thing) SetProperty(name string, v any) error {
 	p := t.props[name]
 	if p == nil {
@@ -411,7 +413,7 @@ func (t *Thing) SetProperty(name string, v any) error {
 	if err != nil {
 		return fmt.Errorf("wtp: SetProperty(%q): value cannot be marshalled to JSON: %w", name, err)
 	}
-	t.storeValue(p, raw)
+	t.storeValue(p, raw, true)
 	return nil
 }
 
@@ -453,12 +455,13 @@ func (t *Thing) EmitEvent(name string, data any) error {
 	return nil
 }
 
-// storeValue writes the in-memory store and notifies observers when the value changed.
-func (t *Thing) storeValue(p *property, raw json.RawMessage) json.RawMessage {
+// storeValue writes the in-memory store and notifies observers (always, or only when the
+// value changed).
+func (t *Thing) storeValue(p *property, raw json.RawMessage, always bool) json.RawMessage {
 	raw = compact(raw)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if string(p.value) == string(raw) {
+	if !always && string(p.value) == string(raw) {
 		return raw
 	}
 	p.value = raw
@@ -515,7 +518,7 @@ func (t *Thing) writeValue(ctx context.Context, p *property, raw json.RawMessage
 	t.hmu.RUnlock()
 	var confirmed json.RawMessage
 	if h == nil {
-		confirmed = t.storeValue(p, raw)
+		confirmed = t.storeValue(p, raw, false)
 	} else {
 		v, err := callHandler(func() (any, error) { return h(ctx, raw) })
 		if err != nil {
