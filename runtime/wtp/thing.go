@@ -181,6 +181,9 @@ func NewThing(t *td.Thing, opts ...ThingOption) (*Thing, error) {
 	if t == nil {
 		return nil, errors.New("wtp: NewThing needs a TD; parse one with td.Parse")
 	}
+	if t.IsTM() {
+		return nil, errors.New("wtp: a Thing Model cannot be served; instantiate it into a Thing Description first")
+	}
 	cfg := thingConfig{validate: true, historySize: DefaultHistorySize, retainCount: DefaultRetainedActions,
 		retainAge: DefaultActionRetention, maxActive: DefaultMaxActive, synchronous: true}
 	for _, o := range opts {
