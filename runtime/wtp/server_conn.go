@@ -52,7 +52,9 @@ type conn struct {
 	spare      []outItem // the writer's batch buffer, reused
 	writing    bool      // a writer (goroutine or the reader) owns the write side
 	readerBusy bool      // the reader is handling a request and will flush after it
-	closed     bool      // no more queuing or writers
+	closed     bool      // no more queuing: the connection is closing
+	aborted    bool      // drop what is queued instead of flushing it before the close
+	idle       sync.Cond // signalled (L = qmu) when writing becomes false
 
 	pingMu      sync.Mutex
 	pingTimer   *time.Timer
@@ -86,6 +88,7 @@ func newConn(s *Server, ep *endpoint, ws *websocket.Conn, principal, remote stri
 		things:   map[*Thing]struct{}{},
 		limiter:  newTokenBucket(s.cfg.rate, s.cfg.burst, s.cfg.rateGrace, time.Now()),
 	}
+	c.idle.L = &c.qmu
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.hctx = withPrincipal(c.ctx, principal)
 	c.writeCtx, c.abortWrite = context.WithCancel(context.Background())
@@ -119,20 +122,45 @@ func (c *conn) closeWith(code websocket.StatusCode, reason string, abort bool) b
 		c.closeCode, c.closeReason = code, reason
 		c.qmu.Lock()
 		c.closed = true
-		c.items = nil
 		c.qmu.Unlock()
 		c.cancel()
-		// The close handshake waits for the peer (bounded by the library's timeouts).
 		c.wg.Add(1)
-		go func() {
-			defer c.wg.Done()
-			c.ws.Close(code, reason)
-		}()
+		go c.closeSocket()
 	})
 	if abort {
+		c.qmu.Lock()
+		c.aborted = true
+		c.items = nil
+		c.qmu.Unlock()
 		c.abortWrite()
 	}
 	return first
+}
+
+// closeSocket sends what is still queued (say the 400 that preceded a 1007), unless the
+// close aborts, then performs the close handshake, which waits for the peer within the
+// library's timeouts.
+func (c *conn) closeSocket() {
+	defer c.wg.Done()
+	c.qmu.Lock()
+	for c.writing {
+		c.idle.Wait()
+	}
+	flush := !c.aborted && len(c.items) > 0
+	if flush {
+		c.writing = true
+	}
+	c.qmu.Unlock()
+	if flush {
+		c.drain(false)
+	}
+	c.ws.Close(c.closeCode, c.closeReason)
+}
+
+// stopWriting gives up the write side; qmu must be held.
+func (c *conn) stopWriting() {
+	c.writing = false
+	c.idle.Broadcast()
 }
 
 // hardClose cuts the connection without a close handshake.
@@ -198,7 +226,7 @@ func (c *conn) read() (data []byte, text bool, err error) {
 func (c *conn) setReaderBusy(busy bool) {
 	c.qmu.Lock()
 	c.readerBusy = busy
-	claim := !busy && !c.writing && !c.closed && len(c.items) > 0
+	claim := !busy && !c.writing && !c.aborted && len(c.items) > 0
 	if claim {
 		c.writing = true
 	}
@@ -247,13 +275,13 @@ func (c *conn) drain(inline bool) {
 	defer w.stop()
 	for first := true; ; first = false {
 		c.qmu.Lock()
-		if c.closed || len(c.items) == 0 {
-			c.writing = false
+		if c.aborted || len(c.items) == 0 {
+			c.stopWriting()
 			c.qmu.Unlock()
 			return
 		}
 		if inline && !first {
-			c.wg.Add(1) // still writing and not closed: serve has not reached Wait
+			c.wg.Add(1) // inline means we are serve's own goroutine: it has not reached Wait
 			c.qmu.Unlock()
 			go func() {
 				defer c.wg.Done()
@@ -268,7 +296,7 @@ func (c *conn) drain(inline bool) {
 		for i := range batch {
 			if !c.write(&w, &batch[i]) {
 				c.qmu.Lock()
-				c.writing = false
+				c.stopWriting()
 				c.qmu.Unlock()
 				return
 			}
