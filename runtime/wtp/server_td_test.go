@@ -261,3 +261,14 @@ func TestAuthFromScheme(t *testing.T) {
 		}
 	}
 }
+
+func TestTDPathWithSpecialCharacters(t *testing.T) {
+	th, err := NewThing(parseTD(t, valveTD), WithThingID("urn:dev:shed 4/valve?7"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, hs := serve(t, []*Thing{th})
+	if d, _ := getTD(t, hs.URL+"/things/urn:dev:shed%204%2Fvalve%3F7"); d.ID != "urn:dev:shed 4/valve?7" {
+		t.Fatalf("id %q", d.ID)
+	}
+}

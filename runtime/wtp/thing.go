@@ -171,8 +171,8 @@ func WithSynchronousDefault(sync bool) ThingOption {
 // it. It must be an absolute URI (for example urn:uuid:…).
 func WithThingID(id string) ThingOption { return func(c *thingConfig) { c.thingID = id } }
 
-// WithTDPath sets the HTTP path the Server serves the TD at. By default it is the path of
-// the Thing's id when that is an http(s) URL, else "/things/<escaped id>".
+// WithTDPath sets the HTTP path (unescaped) the Server serves the TD at. By default it is
+// the path of the Thing's id when that is an http(s) URL, else "/things/<id>".
 func WithTDPath(path string) ThingOption { return func(c *thingConfig) { c.tdPath = path } }
 
 // NewThing builds a dynamic Thing from a TD. The TD must have an id (or WithThingID) that is
