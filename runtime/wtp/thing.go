@@ -29,7 +29,8 @@ type ActionHandler func(ctx context.Context, input json.RawMessage) (output any,
 // SubscribeHook runs before a consumer starts observing a property or subscribing to an
 // event (directly or through the "all" operations), with the consumer's context. Returning
 // an error refuses the request with that problem (Forbidden for 403, …); it is the place to
-// check permissions or to start watching a sensor.
+// check permissions or to start watching a sensor. It runs on the connection's reader, so
+// keep it short.
 type SubscribeHook func(ctx context.Context, name string) error
 
 // Thing is a Thing served over the Web Thing Protocol whose TD is known at run time (the
