@@ -96,6 +96,9 @@ func TestMalformedLimitCloses1007(t *testing.T) {
 	for range 3 {
 		c.sendRaw("x")
 	}
+	for range 3 { // every malformed frame is answered, the last one too
+		expectProblem(t, c.recv(), 400, "not valid JSON")
+	}
 	if code := c.closeStatus(); code != CloseMalformed {
 		t.Fatalf("close code %v, want 1007", code)
 	}

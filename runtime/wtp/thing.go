@@ -29,7 +29,8 @@ type ActionHandler func(ctx context.Context, input json.RawMessage) (output any,
 // SubscribeHook runs before a consumer starts observing a property or subscribing to an
 // event (directly or through the "all" operations), with the consumer's context. Returning
 // an error refuses the request with that problem (Forbidden for 403, …); it is the place to
-// check permissions or to start watching a sensor.
+// check permissions or to start watching a sensor. It runs on the connection's reader, so
+// keep it short.
 type SubscribeHook func(ctx context.Context, name string) error
 
 // Thing is a Thing served over the Web Thing Protocol whose TD is known at run time (the
@@ -171,8 +172,8 @@ func WithSynchronousDefault(sync bool) ThingOption {
 // it. It must be an absolute URI (for example urn:uuid:…).
 func WithThingID(id string) ThingOption { return func(c *thingConfig) { c.thingID = id } }
 
-// WithTDPath sets the HTTP path the Server serves the TD at. By default it is the path of
-// the Thing's id when that is an http(s) URL, else "/things/<escaped id>".
+// WithTDPath sets the HTTP path (unescaped) the Server serves the TD at. By default it is
+// the path of the Thing's id when that is an http(s) URL, else "/things/<id>".
 func WithTDPath(path string) ThingOption { return func(c *thingConfig) { c.tdPath = path } }
 
 // NewThing builds a dynamic Thing from a TD. The TD must have an id (or WithThingID) that is
@@ -180,6 +181,9 @@ func WithTDPath(path string) ThingOption { return func(c *thingConfig) { c.tdPat
 func NewThing(t *td.Thing, opts ...ThingOption) (*Thing, error) {
 	if t == nil {
 		return nil, errors.New("wtp: NewThing needs a TD; parse one with td.Parse")
+	}
+	if t.IsTM() {
+		return nil, errors.New("wtp: a Thing Model cannot be served; instantiate it into a Thing Description first")
 	}
 	cfg := thingConfig{validate: true, historySize: DefaultHistorySize, retainCount: DefaultRetainedActions,
 		retainAge: DefaultActionRetention, maxActive: DefaultMaxActive, synchronous: true}
@@ -400,8 +404,10 @@ func (t *Thing) mustProp(name, fn string) *property {
 	return p
 }
 
-// SetProperty stores v as the property's value and, if it changed, notifies observers.
-// The Thing is the authority on its own values, so v is not validated.
+// SetProperty stores v as the property's value and notifies its observers, on every call
+// (the caller says the property changed; writes by consumers notify only when the stored
+// value actually changes). The Thing is the authority on its own values, so v is not
+// validated.
 func (t *Thing) SetProperty(name string, v any) error {
 	p := t.props[name]
 	if p == nil {
@@ -411,7 +417,7 @@ func (t *Thing) SetProperty(name string, v any) error {
 	if err != nil {
 		return fmt.Errorf("wtp: SetProperty(%q): value cannot be marshalled to JSON: %w", name, err)
 	}
-	t.storeValue(p, raw)
+	t.storeValue(p, raw, true)
 	return nil
 }
 
@@ -453,12 +459,13 @@ func (t *Thing) EmitEvent(name string, data any) error {
 	return nil
 }
 
-// storeValue writes the in-memory store and notifies observers when the value changed.
-func (t *Thing) storeValue(p *property, raw json.RawMessage) json.RawMessage {
+// storeValue writes the in-memory store and notifies observers (always, or only when the
+// value changed).
+func (t *Thing) storeValue(p *property, raw json.RawMessage, always bool) json.RawMessage {
 	raw = compact(raw)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if string(p.value) == string(raw) {
+	if !always && string(p.value) == string(raw) {
 		return raw
 	}
 	p.value = raw
@@ -515,7 +522,7 @@ func (t *Thing) writeValue(ctx context.Context, p *property, raw json.RawMessage
 	t.hmu.RUnlock()
 	var confirmed json.RawMessage
 	if h == nil {
-		confirmed = t.storeValue(p, raw)
+		confirmed = t.storeValue(p, raw, false)
 	} else {
 		v, err := callHandler(func() (any, error) { return h(ctx, raw) })
 		if err != nil {
