@@ -356,7 +356,7 @@ func (b *builder) lower(s *td.DataSchema, name, root, what string, depth int) lo
 	if len(s.OneOf) > 0 {
 		var alts []*td.DataSchema
 		for _, a := range s.OneOf {
-			if a != nil && a.Type == "null" && isBare(a) {
+			if a != nil && a.Type == "null" { // annotations on a null alternative change nothing
 				nullable = true
 				continue
 			}
@@ -427,7 +427,7 @@ func (b *builder) lower(s *td.DataSchema, name, root, what string, depth int) lo
 		}
 	}
 	l.nullable = l.nullable || nullable
-	if s.Const != nil && l.check == nil && typ != "boolean" && l.ref.Kind != ir.RefNamed && constCheck(s, nil, typ) == nil {
+	if s.Const != nil && l.check == nil && typ != "boolean" && typ != "array" && typ != "object" && l.ref.Kind != ir.RefNamed && constCheck(s, nil, typ) == nil {
 		l.inexact = join(l.inexact, "const of a non-scalar type is not checked")
 	}
 	return l
