@@ -165,3 +165,12 @@ func typesOf(t *testing.T, input []byte) *ir.Package {
 	}
 	return p
 }
+
+// TestMain removes the shared temporary module after the tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.b != nil && shared.b.dir != "" {
+		_ = os.RemoveAll(shared.b.dir)
+	}
+	os.Exit(code)
+}
