@@ -7,9 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/wotgen/wotgen/runtime/schema"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/wotgen/wotgen/runtime/schema"
 )
 
 // Color is the schema definition "color".
