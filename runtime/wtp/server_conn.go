@@ -271,7 +271,7 @@ func (c *conn) queue(it outItem) {
 // it. The reader (inline) writes one batch at most and hands the rest to a writer
 // goroutine, so a stream of notifications cannot keep it from reading requests.
 func (c *conn) drain(inline bool) {
-	var w writer
+	w := writer{buf: encodeBufs.Get().(*[]byte)}
 	defer w.stop()
 	for first := true; ; first = false {
 		c.qmu.Lock()
@@ -315,7 +315,7 @@ func (c *conn) drain(inline bool) {
 // deadline renewed when it runs low, so a long batch costs one timer per half timeout
 // rather than one per message. Every write still gets at least half the write timeout.
 type writer struct {
-	buf     []byte
+	buf     *[]byte // from encodeBufs
 	note    Message
 	ctx     context.Context
 	cancel  context.CancelFunc
@@ -324,7 +324,9 @@ type writer struct {
 
 func (w *writer) deadline(parent context.Context, timeout time.Duration) context.Context {
 	if now := time.Now(); w.ctx == nil || now.After(w.renewAt) {
-		w.stop()
+		if w.cancel != nil {
+			w.cancel()
+		}
 		w.ctx, w.cancel = context.WithTimeout(parent, timeout)
 		w.renewAt = now.Add(timeout / 2)
 	}
@@ -335,7 +337,15 @@ func (w *writer) stop() {
 	if w.cancel != nil {
 		w.cancel()
 	}
+	if w.buf != nil {
+		encodeBufs.Put(w.buf)
+		w.buf = nil
+	}
 }
+
+// encodeBufs recycles encode buffers between drains: a writer goroutine lives only as long
+// as its queue is non-empty, so it cannot keep one itself.
+var encodeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
 // write encodes and sends one message; false means the connection is unusable.
 func (c *conn) write(w *writer, it *outItem) bool {
@@ -344,7 +354,7 @@ func (c *conn) write(w *writer, it *outItem) bool {
 		it.fillNotification(&w.note)
 		m = &w.note
 	}
-	buf, err := AppendMessage(w.buf[:0], m)
+	buf, err := AppendMessage((*w.buf)[:0], m)
 	if err != nil {
 		// Only a value the Thing produced can get here; the request still deserves an answer.
 		c.log.Error("wtp: cannot encode a message", "err", err)
@@ -360,7 +370,7 @@ func (c *conn) write(w *writer, it *outItem) bool {
 		c.srv.stats.countError(500)
 	}
 	if cap(buf) <= 64<<10 {
-		w.buf = buf // reuse, but do not keep one huge message's buffer around
+		*w.buf = buf // reuse, but do not keep one huge message's buffer around
 	}
 	err = c.ws.Write(w.deadline(c.writeCtx, c.srv.cfg.writeTimeout), websocket.MessageText, buf)
 	if err != nil {

@@ -430,3 +430,17 @@ func TestCloseCutsConnections(t *testing.T) {
 		t.Errorf("stats after Close: %+v", st)
 	}
 }
+
+func TestWriterDeadlineRenewal(t *testing.T) {
+	w := writer{buf: encodeBufs.Get().(*[]byte)}
+	defer w.stop()
+	ctx1 := w.deadline(context.Background(), 40*time.Millisecond)
+	if ctx2 := w.deadline(context.Background(), 40*time.Millisecond); ctx2 != ctx1 {
+		t.Fatal("renewed too early")
+	}
+	time.Sleep(25 * time.Millisecond)
+	ctx3 := w.deadline(context.Background(), 40*time.Millisecond)
+	if ctx3 == ctx1 || ctx1.Err() == nil || ctx3.Err() != nil || w.buf == nil {
+		t.Fatal("deadline not renewed after half its time, or the buffer was lost")
+	}
+}
