@@ -136,9 +136,15 @@ func (c *conn) closeWith(code websocket.StatusCode, reason string, abort bool) b
 		c.items = nil
 		c.qmu.Unlock()
 		c.abortWrite()
+		// A stalled peer may never take the close frame: give the handshake a moment,
+		// then cut the connection rather than hold it for the library's 10 s of timeouts.
+		time.AfterFunc(abortedCloseGrace, c.cancelRead)
 	}
 	return first
 }
+
+// abortedCloseGrace bounds the close handshake of an aborted connection.
+const abortedCloseGrace = time.Second
 
 // closeSocket sends what is still queued (say the 400 that preceded a 1007), unless the
 // close aborts, then performs the close handshake, which waits for the peer within the
