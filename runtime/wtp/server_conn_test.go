@@ -310,6 +310,7 @@ func TestStalledReaderDropped(t *testing.T) {
 	}
 	waitFor(t, "the stalled consumer to be dropped", func() bool { return s.Stats().DroppedSlowConsumers == 1 })
 	healthy.stillWorks()
+	// The dropped connection is fully gone soon, although its peer never read a byte.
 	waitFor(t, "one connection left", func() bool { return s.Stats().Connections == 1 })
 }
 
@@ -428,5 +429,19 @@ func TestCloseCutsConnections(t *testing.T) {
 	c.closeStatus()
 	if st := s.Stats(); st.Connections != 0 || st.ConnectionsTotal != 1 || st.MessagesIn != 1 || st.MessagesOut != 1 {
 		t.Errorf("stats after Close: %+v", st)
+	}
+}
+
+func TestWriterDeadlineRenewal(t *testing.T) {
+	w := writer{buf: encodeBufs.Get().(*[]byte)}
+	defer w.stop()
+	ctx1 := w.deadline(context.Background(), 40*time.Millisecond)
+	if ctx2 := w.deadline(context.Background(), 40*time.Millisecond); ctx2 != ctx1 {
+		t.Fatal("renewed too early")
+	}
+	time.Sleep(25 * time.Millisecond)
+	ctx3 := w.deadline(context.Background(), 40*time.Millisecond)
+	if ctx3 == ctx1 || ctx1.Err() == nil || ctx3.Err() != nil || w.buf == nil {
+		t.Fatal("deadline not renewed after half its time, or the buffer was lost")
 	}
 }

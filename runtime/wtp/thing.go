@@ -130,6 +130,7 @@ type ThingOption func(*thingConfig)
 type thingConfig struct {
 	validate        bool
 	historySize     int
+	historyBytes    int
 	retainCount     int
 	retainAge       time.Duration
 	maxActive       int
@@ -139,8 +140,9 @@ type thingConfig struct {
 
 // Defaults of the Thing options.
 const (
-	DefaultHistorySize     = 1000 // notifications kept for lastNotificationID catch-up
-	DefaultRetainedActions = 100  // finished async action instances kept per Thing
+	DefaultHistorySize     = 1000     // notifications kept for lastNotificationID catch-up
+	DefaultHistoryBytes    = 16 << 20 // payload bytes those may hold at most
+	DefaultRetainedActions = 100      // finished async action instances kept per Thing
 	DefaultActionRetention = time.Hour
 	DefaultMaxActive       = 1024 // pending+running async invocations per Thing; more get 503
 )
@@ -152,6 +154,10 @@ func WithValidation(on bool) ThingOption { return func(c *thingConfig) { c.valid
 // WithHistorySize sets how many notifications the Thing keeps for lastNotificationID
 // catch-up (default DefaultHistorySize; 0 disables catch-up).
 func WithHistorySize(n int) ThingOption { return func(c *thingConfig) { c.historySize = max(n, 0) } }
+
+// WithHistoryBytes bounds the payload bytes the notification history holds (default
+// DefaultHistoryBytes); the oldest notifications go first.
+func WithHistoryBytes(n int) ThingOption { return func(c *thingConfig) { c.historyBytes = max(n, 0) } }
 
 // WithActionRetention bounds how many finished asynchronous action instances are kept for
 // queryaction/queryallactions, and for how long after they ended (defaults
@@ -185,7 +191,7 @@ func NewThing(t *td.Thing, opts ...ThingOption) (*Thing, error) {
 	if t.IsTM() {
 		return nil, errors.New("wtp: a Thing Model cannot be served; instantiate it into a Thing Description first")
 	}
-	cfg := thingConfig{validate: true, historySize: DefaultHistorySize, retainCount: DefaultRetainedActions,
+	cfg := thingConfig{validate: true, historySize: DefaultHistorySize, historyBytes: DefaultHistoryBytes, retainCount: DefaultRetainedActions,
 		retainAge: DefaultActionRetention, maxActive: DefaultMaxActive, synchronous: true}
 	for _, o := range opts {
 		o(&cfg)
@@ -204,7 +210,7 @@ func NewThing(t *td.Thing, opts ...ThingOption) (*Thing, error) {
 	if err := th.build(); err != nil {
 		return nil, err
 	}
-	th.history = newHistory(cfg.historySize)
+	th.history = newHistory(cfg.historySize, cfg.historyBytes)
 	th.store = newActionStore(cfg.retainCount, cfg.retainAge)
 	th.actx, th.acancel = context.WithCancel(context.Background())
 	return th, nil
@@ -656,7 +662,9 @@ func initialValue(s *td.DataSchema) json.RawMessage {
 
 // stop cancels running async actions and waits for them, or for ctx.
 func (t *Thing) stop(ctx context.Context) error {
+	t.mu.Lock() // startAction adds to awg under mu only while actx is live
 	t.acancel()
+	t.mu.Unlock()
 	done := make(chan struct{})
 	go func() { t.awg.Wait(); close(done) }()
 	select {
