@@ -7,16 +7,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+
 	"github.com/wotgen/wotgen/runtime/td"
 	"github.com/wotgen/wotgen/runtime/wtp"
-	"net/http"
 )
 
 // This file needs a runtime/wtp that supports this generator version.
 const _ = wtp.SupportPackageIsVersion1
 
 // thingDescriptionJSON is the Thing Description this package was generated from.
-const thingDescriptionJSON = "{\"@context\":\"https://www.w3.org/2022/wot/td/v1.1\",\"id\":\"urn:x:\\\"*/ func Injected() {} /*`\",\"title\":\"Hostile */ package main\",\"description\":\"line one\\n*/ func Injected() {}\\n// \\u2028 `raw` \\\"quote\\\"\",\"properties\":{\"close\":{\"type\":\"boolean\",\"forms\":[{\"href\":\"ws://h/wtp\",\"subprotocol\":\"webthingprotocol\"}]},\"ctx\":{\"description\":\"*/ } func Injected() { /*\",\"type\":\"string\",\"maxLength\":3,\"forms\":[{\"href\":\"ws://h/wtp\",\"subprotocol\":\"webthingprotocol\"}]},\"raw\\\"`%v%s\":{\"type\":\"integer\",\"minimum\":1,\"forms\":[{\"href\":\"ws://h/wtp\",\"subprotocol\":\"webthingprotocol\"}]},\"thing\":{\"type\":\"boolean\",\"readOnly\":true,\"forms\":[{\"href\":\"ws://h/wtp\",\"subprotocol\":\"webthingprotocol\"}]}},\"actions\":{\"ReadCtx\":{\"forms\":[{\"href\":\"ws://h/wtp\",\"subprotocol\":\"webthingprotocol\"}],\"input\":{\"type\":\"string\",\"pattern\":\"^[a-z]+$\"},\"output\":{\"type\":\"string\"}},\"err\":{\"forms\":[{\"href\":\"ws://h/wtp\",\"subprotocol\":\"webthingprotocol\"}],\"input\":{\"type\":\"object\",\"properties\":{\"h\":{\"type\":\"string\"},\"in\":{\"type\":\"string\"}}}}},\"events\":{\"ctx\":{\"forms\":[{\"href\":\"ws://h/wtp\",\"subprotocol\":\"webthingprotocol\"}],\"data\":{\"type\":\"string\",\"minLength\":1}}},\"forms\":[{\"href\":\"ws://h/wtp\",\"op\":[\"readallproperties\",\"writeallproperties\",\"readmultipleproperties\",\"writemultipleproperties\",\"observeallproperties\",\"queryallactions\",\"subscribeallevents\"],\"subprotocol\":\"webthingprotocol\"}],\"security\":\"nosec\",\"securityDefinitions\":{\"nosec\":{\"scheme\":\"nosec\"}}}"
+const thingDescriptionJSON = "{\"@context\":\"https://www.w3.org/2022/wot/td/v1.1\",\"actions\":{\"ReadCtx\":{\"forms\":[{\"href\":\"ws://h/wtp\",\"subprotocol\":\"webthingprotocol\"}],\"input\":{\"pattern\":\"^[a-z]+$\",\"type\":\"string\"},\"output\":{\"type\":\"string\"}},\"err\":{\"forms\":[{\"href\":\"ws://h/wtp\",\"subprotocol\":\"webthingprotocol\"}],\"input\":{\"properties\":{\"h\":{\"type\":\"string\"},\"in\":{\"type\":\"string\"}},\"type\":\"object\"}}},\"description\":\"line one\\n*/ func Injected() {}\\n// \\u2028 `raw` \\\"quote\\\"\",\"events\":{\"ctx\":{\"data\":{\"minLength\":1,\"type\":\"string\"},\"forms\":[{\"href\":\"ws://h/wtp\",\"subprotocol\":\"webthingprotocol\"}]}},\"forms\":[{\"href\":\"ws://h/wtp\",\"op\":[\"readallproperties\",\"writeallproperties\",\"readmultipleproperties\",\"writemultipleproperties\",\"observeallproperties\",\"queryallactions\",\"subscribeallevents\"],\"subprotocol\":\"webthingprotocol\"}],\"id\":\"urn:x:\\\"*/ func Injected() {} /*`\",\"properties\":{\"close\":{\"forms\":[{\"href\":\"ws://h/wtp\",\"subprotocol\":\"webthingprotocol\"}],\"type\":\"boolean\"},\"ctx\":{\"description\":\"*/ } func Injected() { /*\",\"forms\":[{\"href\":\"ws://h/wtp\",\"subprotocol\":\"webthingprotocol\"}],\"maxLength\":3,\"type\":\"string\"},\"raw\\\"`%v%s\":{\"forms\":[{\"href\":\"ws://h/wtp\",\"subprotocol\":\"webthingprotocol\"}],\"minimum\":1,\"type\":\"integer\"},\"thing\":{\"forms\":[{\"href\":\"ws://h/wtp\",\"subprotocol\":\"webthingprotocol\"}],\"readOnly\":true,\"type\":\"boolean\"}},\"security\":\"nosec\",\"securityDefinitions\":{\"nosec\":{\"scheme\":\"nosec\"}},\"title\":\"Hostile */ package main\"}"
 
 // ThingDescription returns a fresh copy of the Thing Description of "Hostile * / package main" this
 // package was generated from; change it (base, security, …) and pass it to NewThingFrom. It fails only
