@@ -1,0 +1,288 @@
+package tm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Defaults for Loader.
+const (
+	DefaultMaxBytes     = 8 << 20 // 8 MiB per document
+	DefaultTimeout      = 30 * time.Second
+	DefaultMaxRedirects = 5
+)
+
+// ErrOffline is returned (wrapped in a *LoadError) when a Loader with Offline set is asked for an
+// http(s) document that is not in its Mirrors.
+var ErrOffline = errors.New("network access is disabled")
+
+// Document is one loaded JSON document.
+type Document struct {
+	URL   *url.URL // absolute, without fragment; file: URLs for local files
+	Data  []byte   // the bytes as read
+	Value any      // decoded JSON (numbers as json.Number); callers must not modify it
+}
+
+// LoadError reports a document that could not be fetched or parsed.
+type LoadError struct {
+	URL string
+	Err error
+}
+
+func (e *LoadError) Error() string { return fmt.Sprintf("%s: %v", e.URL, e.Err) }
+func (e *LoadError) Unwrap() error { return e.Err }
+
+// Loader fetches Thing Models and referenced documents from files and http(s) URLs. It caches every
+// document for its lifetime, so use one Loader per run. The zero value is not usable; call NewLoader.
+// A Loader is safe for concurrent use.
+type Loader struct {
+	// Client fetches http(s) documents. NewLoader installs one that follows at most MaxRedirects
+	// redirects and only to http(s) URLs.
+	Client *http.Client
+	// MaxBytes bounds each document (default 8 MiB).
+	MaxBytes int64
+	// Timeout bounds each fetch (default 30 s).
+	Timeout time.Duration
+	// MaxRedirects bounds redirects of the default client (default 5).
+	MaxRedirects int
+	// Offline refuses http(s) fetches (except Mirrors), e.g. for tests and hermetic builds.
+	Offline bool
+	// Mirrors maps an absolute document URL (without fragment) to the file path or URL to read
+	// instead, for offline copies of published models. The document keeps its original URL, so
+	// relative references inside it still resolve against where it is published.
+	Mirrors map[string]string
+
+	mu    sync.Mutex
+	cache map[string]*cacheEntry
+}
+
+type cacheEntry struct {
+	once sync.Once
+	doc  *Document
+	err  error
+}
+
+// NewLoader returns a Loader with the default limits.
+func NewLoader() *Loader {
+	l := &Loader{MaxBytes: DefaultMaxBytes, Timeout: DefaultTimeout, MaxRedirects: DefaultMaxRedirects}
+	l.Client = &http.Client{CheckRedirect: l.checkRedirect}
+	return l
+}
+
+func (l *Loader) checkRedirect(req *http.Request, via []*http.Request) error {
+	max := l.MaxRedirects
+	if max <= 0 {
+		max = DefaultMaxRedirects
+	}
+	if len(via) > max {
+		return fmt.Errorf("stopped after %d redirects", max)
+	}
+	if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
+		return fmt.Errorf("refusing redirect to %s: only http and https are followed", req.URL.Redacted())
+	}
+	return nil
+}
+
+// ParseRef turns a command-line reference (a file path or an http/https/file URL) into an absolute
+// URL without fragment handling.
+func ParseRef(ref string) (*url.URL, error) {
+	if ref == "" {
+		return nil, errors.New("empty model reference: give a file path or an http(s) URL")
+	}
+	if isWindowsPath(ref) || !strings.Contains(ref, ":") {
+		return fileURL(ref)
+	}
+	u, err := url.Parse(ref)
+	if err != nil {
+		return nil, fmt.Errorf("%q is neither a file path nor a valid URL: %v", ref, err)
+	}
+	switch u.Scheme {
+	case "http", "https":
+		if u.Host == "" {
+			return nil, fmt.Errorf("%q has no host", ref)
+		}
+		return u, nil
+	case "file":
+		return u, nil
+	case "":
+		return fileURL(ref)
+	}
+	// Something like "dir:name/x.json" is most likely a path.
+	if _, err := os.Stat(ref); err == nil {
+		return fileURL(ref)
+	}
+	return nil, fmt.Errorf("unsupported URL scheme %q in %q: models load from files, http and https only", u.Scheme, ref)
+}
+
+func isWindowsPath(s string) bool {
+	return runtime.GOOS == "windows" && len(s) >= 2 && s[1] == ':'
+}
+
+func fileURL(path string) (*url.URL, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, err
+	}
+	return &url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}, nil
+}
+
+// resolveRef resolves ref (a URI reference, fragment allowed) against base and checks the scheme.
+// A document fetched over the network may not reference local files.
+func resolveRef(base *url.URL, ref string) (*url.URL, error) {
+	r, err := url.Parse(ref)
+	if err != nil {
+		return nil, fmt.Errorf("invalid reference %q: %v", ref, err)
+	}
+	var u *url.URL
+	if base != nil {
+		u = base.ResolveReference(r)
+	} else {
+		u = r
+	}
+	switch u.Scheme {
+	case "http", "https":
+	case "file":
+		if base != nil && base.Scheme != "file" {
+			return nil, fmt.Errorf("reference %q from the remote document %s points to a local file; remote models may only reference http(s) documents", ref, base.Redacted())
+		}
+	case "":
+		return nil, fmt.Errorf("reference %q is relative but the referring document has no URL to resolve it against", ref)
+	default:
+		return nil, fmt.Errorf("reference %q uses the unsupported scheme %q: only http, https and file are allowed", ref, u.Scheme)
+	}
+	return u, nil
+}
+
+func docKey(u *url.URL) string {
+	c := *u
+	c.Fragment = ""
+	c.RawFragment = ""
+	return c.String()
+}
+
+// Load returns the document at u (its fragment is ignored), from the cache when already loaded.
+func (l *Loader) Load(ctx context.Context, u *url.URL) (*Document, error) {
+	key := docKey(u)
+	l.mu.Lock()
+	if l.cache == nil {
+		l.cache = map[string]*cacheEntry{}
+	}
+	e := l.cache[key]
+	if e == nil {
+		e = &cacheEntry{}
+		l.cache[key] = e
+	}
+	l.mu.Unlock()
+	e.once.Do(func() {
+		e.doc, e.err = l.load(ctx, key)
+	})
+	return e.doc, e.err
+}
+
+func (l *Loader) load(ctx context.Context, key string) (*Document, error) {
+	u, err := url.Parse(key)
+	if err != nil {
+		return nil, &LoadError{URL: key, Err: err}
+	}
+	src := key
+	if m, ok := l.Mirrors[key]; ok {
+		src = m
+	}
+	data, err := l.read(ctx, src)
+	if err != nil {
+		return nil, &LoadError{URL: key, Err: err}
+	}
+	v, err := decodeJSON(data)
+	if err != nil {
+		return nil, &LoadError{URL: key, Err: err}
+	}
+	return &Document{URL: u, Data: data, Value: v}, nil
+}
+
+func (l *Loader) maxBytes() int64 {
+	if l.MaxBytes > 0 {
+		return l.MaxBytes
+	}
+	return DefaultMaxBytes
+}
+
+func (l *Loader) read(ctx context.Context, src string) ([]byte, error) {
+	u, err := ParseRef(src)
+	if err != nil {
+		return nil, err
+	}
+	if u.Scheme == "file" {
+		return l.readFile(u)
+	}
+	if l.Offline {
+		return nil, fmt.Errorf("%w: cannot fetch it; provide a local copy (a file path, or Loader.Mirrors) or allow network access", ErrOffline)
+	}
+	timeout := l.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Accept", "application/tm+json, application/td+json;q=0.9, application/json;q=0.8, */*;q=0.1")
+	client := l.Client
+	if client == nil {
+		client = &http.Client{CheckRedirect: l.checkRedirect}
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetch failed: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("fetch failed: HTTP %s; check the URL", resp.Status)
+	}
+	if resp.ContentLength > l.maxBytes() {
+		return nil, fmt.Errorf("document is %d bytes, more than the %d-byte limit", resp.ContentLength, l.maxBytes())
+	}
+	return readLimited(resp.Body, l.maxBytes())
+}
+
+func (l *Loader) readFile(u *url.URL) ([]byte, error) {
+	path := filepath.FromSlash(u.Path)
+	if runtime.GOOS == "windows" {
+		path = strings.TrimPrefix(path, `\`)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.IsDir() {
+		return nil, fmt.Errorf("%s is a directory, not a model file", path)
+	}
+	return readLimited(f, l.maxBytes())
+}
+
+func readLimited(r io.Reader, max int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("document is larger than the %d-byte limit", max)
+	}
+	return data, nil
+}
