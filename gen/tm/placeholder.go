@@ -83,7 +83,7 @@ func substitute(v any, at string, values map[string]any, missing map[string]stri
 			if s, ok := val.(string); ok {
 				return s
 			}
-			return jsonText(normalizeValue(val))
+			return compactJSON(normalizeValue(val))
 		})
 	case map[string]any:
 		for _, k := range sortedKeys(x) {
@@ -101,8 +101,8 @@ func substitute(v any, at string, values map[string]any, missing map[string]stri
 // json.Number), so later steps see one representation.
 func normalizeValue(v any) any {
 	switch v.(type) {
-	case nil, string, bool, json.Number, map[string]any, []any:
-		return deepCopy(v)
+	case nil, string, bool, json.Number:
+		return v
 	}
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -139,4 +139,12 @@ func missingError(missing map[string]string) error {
 	}
 	sort.Strings(names)
 	return &MissingPlaceholdersError{Names: names, Where: missing}
+}
+
+func compactJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
 }

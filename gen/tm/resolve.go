@@ -33,7 +33,7 @@ const (
 const (
 	maxChainDepth = 32      // nested tm:extends / tm:submodel levels
 	maxRefDepth   = 64      // nested tm:ref expansions
-	maxNodes      = 4 << 20 // JSON values created while resolving
+	maxNodes      = 1 << 20 // JSON values created by tm:ref and tm:extends expansion
 )
 
 var affordanceKinds = []string{"properties", "actions", "events"}
@@ -221,11 +221,8 @@ func (r *resolver) model(u *url.URL, kind string, from *url.URL) (*resolvedDoc, 
 	if err := r.checkModel(key, raw); err != nil {
 		return nil, err
 	}
-	c, err := r.cp.copy(raw)
-	if err != nil {
-		return nil, err
-	}
-	obj := c.(map[string]any)
+	// The document itself is bounded by the Loader's size limit; only expansion counts.
+	obj := deepCopy(raw).(map[string]any)
 
 	// 1. tm:ref, relative to this document.
 	v, err := r.refs(obj, doc.URL, raw, "")
