@@ -20,13 +20,13 @@ const (
 
 // Link relations and members of the Thing Model vocabulary.
 const (
-	RelExtends      = "tm:extends"
-	RelSubmodel     = "tm:submodel"
-	TypeThingModel  = "tm:ThingModel"
-	MemberRef       = "tm:ref"
-	MemberOptional  = "tm:optional"
-	MemberRequired  = "tm:required" // pre-2022 draft term, accepted with a warning
-	relExtendsLegacy = "extends"    // TD 1.1 example typo, accepted with a warning
+	RelExtends       = "tm:extends"
+	RelSubmodel      = "tm:submodel"
+	TypeThingModel   = "tm:ThingModel"
+	MemberRef        = "tm:ref"
+	MemberOptional   = "tm:optional"
+	MemberRequired   = "tm:required" // pre-2022 draft term, accepted with a warning
+	relExtendsLegacy = "extends"     // TD 1.1 example typo, accepted with a warning
 )
 
 // Limits that keep hostile models from exhausting the process.
