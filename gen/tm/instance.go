@@ -61,7 +61,7 @@ func CheckInstance(m *Model, td []byte) []Diagnostic {
 			ta, present := taff[name].(map[string]any)
 			if !present {
 				if !m.IsOptional(kind, name) {
-					c.add(SeverityError, at, fmt.Sprintf("the model's mandatory %s %q is missing; add it (the model makes it mandatory)", strings.TrimSuffix(kind, "s"), name))
+					c.add(SeverityError, at, fmt.Sprintf("the model's mandatory %s %q is missing; add it (only tm:optional affordances may be left out)", singular[kind], name))
 				}
 				continue
 			}
@@ -85,6 +85,8 @@ func CheckInstance(m *Model, td []byte) []Diagnostic {
 	sort.SliceStable(c.diags, func(i, j int) bool { return c.diags[i].Pointer < c.diags[j].Pointer })
 	return c.diags
 }
+
+var singular = map[string]string{"properties": "property", "actions": "action", "events": "event"}
 
 type checker struct{ diags []Diagnostic }
 

@@ -542,7 +542,7 @@ func (r *resolver) inherit(key string, parent, child, rawChild map[string]any) m
 			}
 			def, _ := ca[name].(map[string]any)
 			if _, viaRef := def[MemberRef]; !viaRef {
-				r.warn(key, ptrJoin("/"+kind, name), "redefines the inherited %s %q; members are merged with this model's values winning — TD 1.1 advises not to redefine inherited affordances (use tm:ref to re-import and narrow one)", strings.TrimSuffix(kind, "s"), name)
+				r.warn(key, ptrJoin("/"+kind, name), "redefines the inherited %s %q; members are merged with this model's values winning — TD 1.1 advises not to redefine inherited affordances (use tm:ref to re-import and narrow one)", singular[kind], name)
 			}
 		}
 	}
@@ -789,7 +789,7 @@ func (r *resolver) submodel(key string, base *url.URL, doc map[string]any, lk ma
 				newName = fmt.Sprintf("%s_%s_%d", prefix, name, n)
 			}
 			if newName != prefix+"_"+name {
-				r.warn(key, ptrJoin("/"+kind, prefix+"_"+name), "the flattened name %q is already taken; submodel %s %q becomes %q", prefix+"_"+name, strings.TrimSuffix(kind, "s"), name, newName)
+				r.warn(key, ptrJoin("/"+kind, prefix+"_"+name), "the flattened name %q is already taken; submodel %s %q becomes %q", prefix+"_"+name, singular[kind], name, newName)
 			}
 			daff[newName] = saff[name]
 			if hasString(sub.optional, ptrJoin("", kind, name)) {
