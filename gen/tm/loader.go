@@ -4,22 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
-	"time"
-)
 
-// Defaults for Loader.
-const (
-	DefaultMaxBytes     = 8 << 20 // 8 MiB per document
-	DefaultTimeout      = 30 * time.Second
-	DefaultMaxRedirects = 5
+	"github.com/wotgen/wotgen/runtime/td"
 )
 
 // ErrOffline is returned (wrapped in a *LoadError) when a Loader with Offline set is asked for an
@@ -28,7 +20,7 @@ var ErrOffline = errors.New("network access is disabled")
 
 // Document is one loaded JSON document.
 type Document struct {
-	URL   *url.URL // absolute, without fragment; file: URLs for local files
+	URL   *url.URL // absolute, without fragment (after redirects); file: URLs for local files
 	Data  []byte   // the bytes as read
 	Value any      // decoded JSON (numbers as json.Number); callers must not modify it
 }
@@ -39,22 +31,16 @@ type LoadError struct {
 	Err error
 }
 
-func (e *LoadError) Error() string { return fmt.Sprintf("%s: %v", e.URL, e.Err) }
+func (e *LoadError) Error() string { return fmt.Sprintf("%s: %v", redactURL(e.URL), e.Err) }
 func (e *LoadError) Unwrap() error { return e.Err }
 
 // Loader fetches Thing Models and referenced documents from files and http(s) URLs. It caches every
-// document for its lifetime, so use one Loader per run. The zero value is not usable; call NewLoader.
-// A Loader is safe for concurrent use.
+// document for its lifetime, so use one Loader per run. The zero value is ready to use (default
+// bounds: 8 MiB per document, 30 s per fetch, 5 redirects to http(s) only). A Loader is safe for
+// concurrent use.
 type Loader struct {
-	// Client fetches http(s) documents. NewLoader installs one that follows at most MaxRedirects
-	// redirects and only to http(s) URLs.
-	Client *http.Client
-	// MaxBytes bounds each document (default 8 MiB).
-	MaxBytes int64
-	// Timeout bounds each fetch (default 30 s).
-	Timeout time.Duration
-	// MaxRedirects bounds redirects of the default client (default 5).
-	MaxRedirects int
+	// Fetch bounds every document (MaxSize applies to files too); see td.FetchOptions.
+	Fetch td.FetchOptions
 	// Offline refuses http(s) fetches (except Mirrors), e.g. for tests and hermetic builds.
 	Offline bool
 	// Mirrors maps an absolute document URL (without fragment) to the file path or URL to read
@@ -72,26 +58,8 @@ type cacheEntry struct {
 	err  error
 }
 
-// NewLoader returns a Loader with the default limits.
-func NewLoader() *Loader {
-	l := &Loader{MaxBytes: DefaultMaxBytes, Timeout: DefaultTimeout, MaxRedirects: DefaultMaxRedirects}
-	l.Client = &http.Client{CheckRedirect: l.checkRedirect}
-	return l
-}
-
-func (l *Loader) checkRedirect(req *http.Request, via []*http.Request) error {
-	max := l.MaxRedirects
-	if max <= 0 {
-		max = DefaultMaxRedirects
-	}
-	if len(via) > max {
-		return fmt.Errorf("stopped after %d redirects", max)
-	}
-	if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
-		return fmt.Errorf("refusing redirect to %s: only http and https are followed", req.URL.Redacted())
-	}
-	return nil
-}
+// NewLoader returns a Loader with the default bounds.
+func NewLoader() *Loader { return &Loader{} }
 
 // ParseRef turns a command-line reference (a file path or an http/https/file URL) into an absolute
 // URL without fragment handling.
@@ -198,9 +166,12 @@ func (l *Loader) load(ctx context.Context, key string) (*Document, error) {
 	if m, ok := l.Mirrors[key]; ok {
 		src = m
 	}
-	data, err := l.read(ctx, src)
+	data, final, err := l.read(ctx, src)
 	if err != nil {
 		return nil, &LoadError{URL: key, Err: err}
+	}
+	if src == key && final != nil && (final.Scheme == "http" || final.Scheme == "https") {
+		u = final // relative references resolve against where a redirect led
 	}
 	v, err := decodeJSON(data)
 	if err != nil {
@@ -209,80 +180,38 @@ func (l *Loader) load(ctx context.Context, key string) (*Document, error) {
 	return &Document{URL: u, Data: data, Value: v}, nil
 }
 
-func (l *Loader) maxBytes() int64 {
-	if l.MaxBytes > 0 {
-		return l.MaxBytes
-	}
-	return DefaultMaxBytes
-}
-
-func (l *Loader) read(ctx context.Context, src string) ([]byte, error) {
+func (l *Loader) read(ctx context.Context, src string) ([]byte, *url.URL, error) {
 	u, err := ParseRef(src)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if u.Scheme == "file" {
-		return l.readFile(u)
+		path := filepath.FromSlash(u.Path)
+		if runtime.GOOS == "windows" {
+			path = strings.TrimPrefix(path, `\`)
+		}
+		data, _, err := td.ReadSource(ctx, path, l.Fetch)
+		return data, nil, err
 	}
 	if l.Offline {
-		return nil, fmt.Errorf("%w: cannot fetch it; provide a local copy (a file path, or Loader.Mirrors) or allow network access", ErrOffline)
+		return nil, nil, fmt.Errorf("%w: cannot fetch it; provide a local copy (a file path, or Loader.Mirrors) or allow network access", ErrOffline)
 	}
-	timeout := l.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	data, final, err := td.Fetch(ctx, u.String(), l.Fetch)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	req.Header.Set("Accept", "application/tm+json, application/td+json;q=0.9, application/json;q=0.8, */*;q=0.1")
-	client := l.Client
-	if client == nil {
-		client = &http.Client{CheckRedirect: l.checkRedirect}
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("fetch failed: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("fetch failed: HTTP %s; check the URL", resp.Status)
-	}
-	if resp.ContentLength > l.maxBytes() {
-		return nil, fmt.Errorf("document is %d bytes, more than the %d-byte limit", resp.ContentLength, l.maxBytes())
-	}
-	return readLimited(resp.Body, l.maxBytes())
+	return data, final, nil
 }
 
-func (l *Loader) readFile(u *url.URL) ([]byte, error) {
-	path := filepath.FromSlash(u.Path)
-	if runtime.GOOS == "windows" {
-		path = strings.TrimPrefix(path, `\`)
-	}
-	f, err := os.Open(path)
+// redactURL drops credentials and the query (which may carry an API key) for messages.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
 	if err != nil {
-		return nil, err
+		return s
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
+	u.User = nil
+	if u.RawQuery != "" {
+		u.RawQuery = "REDACTED"
 	}
-	if fi.IsDir() {
-		return nil, fmt.Errorf("%s is a directory, not a model file", path)
-	}
-	return readLimited(f, l.maxBytes())
-}
-
-func readLimited(r io.Reader, max int64) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(r, max+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > max {
-		return nil, fmt.Errorf("document is larger than the %d-byte limit", max)
-	}
-	return data, nil
+	return u.String()
 }

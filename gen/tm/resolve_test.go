@@ -328,16 +328,16 @@ func TestRemoteRefs(t *testing.T) {
 	}
 
 	errCases := map[string]string{
-		"/redirect/x.tm.json": "redirects",
-		"/big.tm.json":        "limit",
-		"/slow.tm.json":       "deadline",
+		"/redirect/x.tm.json": "redirect",
+		"/big.tm.json":        "too large",
+		"/slow.tm.json":       "deadline exceeded",
 		"/tofile.tm.json":     "local file",
 		"/nope.tm.json":       "404",
 	}
 	for path, want := range errCases {
 		l := NewLoader()
-		l.MaxBytes = 1 << 10
-		l.Timeout = 200 * time.Millisecond
+		l.Fetch.MaxSize = 1 << 10
+		l.Fetch.Timeout = 200 * time.Millisecond
 		_, err := Resolve(ctx, l, srv.URL+path)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: err = %v, want it to mention %q", path, err, want)
