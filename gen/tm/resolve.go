@@ -33,8 +33,11 @@ const (
 const (
 	maxChainDepth = 32      // nested tm:extends / tm:submodel levels
 	maxRefDepth   = 64      // nested tm:ref expansions
-	maxNodes      = 1 << 20 // JSON values created by tm:ref and tm:extends expansion
 )
+
+// maxNodes bounds the JSON values created by tm:ref and tm:extends expansion (a variable so tests
+// can lower it).
+var maxNodes = 1 << 20
 
 var affordanceKinds = []string{"properties", "actions", "events"}
 
@@ -744,7 +747,11 @@ func (r *resolver) ref(s string, base *url.URL, raw map[string]any, at string) (
 		}
 	}
 	if perr != nil {
-		return nil, fail(fmt.Sprintf("tm:ref %q does not resolve: %v", s, perr), perr)
+		hint := "; check the pointer against the referenced document"
+		if hash == 0 {
+			hint = "; a local pointer must name something written in this document — to import an inherited definition, reference the parent model's URL"
+		}
+		return nil, fail(fmt.Sprintf("tm:ref %q does not resolve: %v%s", s, perr, hint), perr)
 	}
 	c, err := r.cp.copy(val)
 	if err != nil {
