@@ -31,8 +31,8 @@ const (
 
 // Limits that keep hostile models from exhausting the process.
 const (
-	maxChainDepth = 32      // nested tm:extends / tm:submodel levels
-	maxRefDepth   = 64      // nested tm:ref expansions
+	maxChainDepth = 32 // nested tm:extends / tm:submodel levels
+	maxRefDepth   = 64 // nested tm:ref expansions
 )
 
 // maxNodes bounds the JSON values created by tm:ref and tm:extends expansion (a variable so tests
