@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 
@@ -53,7 +54,7 @@ type Loader struct {
 }
 
 type cacheEntry struct {
-	once sync.Once
+	done chan struct{} // closed when doc/err are set
 	doc  *Document
 	err  error
 }
@@ -145,16 +146,29 @@ func (l *Loader) Load(ctx context.Context, u *url.URL) (*Document, error) {
 	if l.cache == nil {
 		l.cache = map[string]*cacheEntry{}
 	}
-	e := l.cache[key]
-	if e == nil {
-		e = &cacheEntry{}
+	e, loading := l.cache[key]
+	if !loading {
+		e = &cacheEntry{done: make(chan struct{})}
 		l.cache[key] = e
 	}
 	l.mu.Unlock()
-	e.once.Do(func() {
+	if !loading {
 		e.doc, e.err = l.load(ctx, key)
-	})
-	return e.doc, e.err
+		if e.err != nil && ctx.Err() != nil {
+			// The caller gave up; do not cache that for other callers.
+			l.mu.Lock()
+			delete(l.cache, key)
+			l.mu.Unlock()
+		}
+		close(e.done)
+		return e.doc, e.err
+	}
+	select {
+	case <-e.done:
+		return e.doc, e.err
+	case <-ctx.Done():
+		return nil, &LoadError{URL: key, Err: ctx.Err()}
+	}
 }
 
 func (l *Loader) load(ctx context.Context, key string) (*Document, error) {
@@ -214,4 +228,27 @@ func redactURL(s string) string {
 		u.RawQuery = "REDACTED"
 	}
 	return u.String()
+}
+
+// Documents returns the documents loaded so far (successfully), sorted by URL: after Resolve, the
+// model and everything it links to, e.g. to validate each of them.
+func (l *Loader) Documents() []*Document {
+	l.mu.Lock()
+	entries := make([]*cacheEntry, 0, len(l.cache))
+	for _, e := range l.cache {
+		entries = append(entries, e)
+	}
+	l.mu.Unlock()
+	var out []*Document
+	for _, e := range entries {
+		select {
+		case <-e.done:
+			if e.err == nil && e.doc != nil {
+				out = append(out, e.doc)
+			}
+		default: // still loading
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].URL.String() < out[j].URL.String() })
+	return out
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -412,5 +413,41 @@ func TestResolveErrorsSayHowToFix(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), w) {
 			t.Errorf("%s: err = %v, want it to mention %q", name, err, w)
 		}
+	}
+}
+
+func TestLoaderConcurrent(t *testing.T) {
+	var mu sync.Mutex
+	hits := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		hits++
+		mu.Unlock()
+		time.Sleep(20 * time.Millisecond)
+		fmt.Fprint(w, `{`+tmHead+`, "title": "shared"}`)
+	}))
+	defer srv.Close()
+	l := NewLoader()
+	u, err := ParseRef(srv.URL + "/m.tm.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if d, err := l.Load(context.Background(), u); err != nil || d == nil {
+				t.Errorf("Load: %v", err)
+			}
+			l.Documents()
+		}()
+	}
+	wg.Wait()
+	if hits != 1 {
+		t.Errorf("%d fetches, want 1", hits)
+	}
+	if docs := l.Documents(); len(docs) != 1 || docs[0].URL.String() != u.String() {
+		t.Errorf("Documents() = %v", docs)
 	}
 }
