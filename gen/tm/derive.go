@@ -185,15 +185,30 @@ func derive(m *Model, opts Options, forGen bool) (map[string]any, []Warning, err
 	if opts.Base != "" {
 		doc["base"] = opts.Base
 	}
+	if forGen {
+		// A TD needs version.instance; the model version stands in for it.
+		if v, ok := doc["version"].(map[string]any); ok {
+			if _, ok := v["instance"]; !ok {
+				if mv, ok := v["model"].(string); ok && mv != "" {
+					v["instance"] = mv
+				} else {
+					delete(doc, "version")
+				}
+			}
+		}
+	}
 	d.security(doc)
 
+	if err := d.fillHrefs(doc, opts.WTP || forGen, opts.Base); err != nil {
+		return nil, d.warns, err
+	}
 	if opts.WTP || forGen {
 		if err := d.addWTPForms(doc, opts.Base); err != nil {
 			return nil, d.warns, err
 		}
 	} else {
 		if missing := affordancesWithoutForms(doc); len(missing) > 0 {
-			return nil, d.warns, fmt.Errorf("%d affordance(s) have no forms, so the TD could not be used: %s; pass -wtp (Options.WTP) to add Web Thing Protocol forms, or add forms to the model", len(missing), strings.Join(missing, ", "))
+			return nil, d.warns, fmt.Errorf("%d affordance(s) have no forms, so the TD could not be used: %s; pass -wtp to add Web Thing Protocol forms, or add forms to the model", len(missing), strings.Join(missing, ", "))
 		}
 	}
 	return doc, d.warns, nil
@@ -377,4 +392,64 @@ func nameUUID(model string, values map[string]any) string {
 	s[6] = (s[6] & 0x0f) | 0x50
 	s[8] = (s[8] & 0x3f) | 0x80
 	return fmt.Sprintf("%x-%x-%x-%x-%x", s[0:4], s[4:6], s[6:8], s[8:10], s[10:16])
+}
+
+// fillHrefs completes forms the model left without href (a TM may omit them): with WTP they become
+// WTP forms (a Thing-level form without op is dropped, the meta-op form replaces it); without WTP
+// that is an error naming them.
+func (d *deriver) fillHrefs(doc map[string]any, wtp bool, base string) error {
+	var missing []string
+	fix := func(at string, forms []any, thingLevel bool) []any {
+		out := forms[:0]
+		for i, e := range forms {
+			f, ok := e.(map[string]any)
+			if !ok {
+				out = append(out, e)
+				continue
+			}
+			if h, ok := f["href"].(string); ok && h != "" {
+				out = append(out, f)
+				continue
+			}
+			p := fmt.Sprintf("%s/forms/%d", at, i)
+			if !wtp {
+				missing = append(missing, p)
+				out = append(out, f)
+				continue
+			}
+			if _, hasOp := f["op"]; thingLevel && !hasOp {
+				d.warn(p, "Thing-level form without href and op dropped; the Web Thing Protocol meta-operation form replaces it")
+				continue
+			}
+			href, err := wtpHref(base)
+			if err != nil {
+				out = append(out, f)
+				continue
+			}
+			f["href"], f["subprotocol"] = href, WTPSubprotocol
+			d.warn(p, "form without href completed as a Web Thing Protocol form (%s)", href)
+			out = append(out, f)
+		}
+		return out
+	}
+	if forms, ok := doc["forms"].([]any); ok {
+		if f := fix("", forms, true); len(f) > 0 {
+			doc["forms"] = f
+		} else {
+			delete(doc, "forms")
+		}
+	}
+	for _, kind := range affordanceKinds {
+		aff, _ := doc[kind].(map[string]any)
+		for _, name := range sortedKeys(aff) {
+			a, _ := aff[name].(map[string]any)
+			if forms, ok := a["forms"].([]any); ok {
+				a["forms"] = fix(ptrJoin("/"+kind, name), forms, false)
+			}
+		}
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("%d form(s) have no href: %s; add hrefs to the model (placeholders such as \"{{BASE_URL}}/status\" work) or pass -wtp to make them Web Thing Protocol forms", len(missing), strings.Join(missing, ", "))
+	}
+	return nil
 }

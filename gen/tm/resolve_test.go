@@ -451,3 +451,29 @@ func TestLoaderConcurrent(t *testing.T) {
 		t.Errorf("Documents() = %v", docs)
 	}
 }
+
+func TestFormsWithoutHref(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"f.tm.json": `{` + tmHead + `, "title": "f", "forms": [{}],
+		"properties": {"p": {"type": "string", "forms": [{"contentType": "application/json"}]}}}`})
+	m, err := Resolve(context.Background(), testLoader(), filepath.Join(dir, "f.tm.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Derive(m, Options{}); err == nil || !strings.Contains(err.Error(), "/properties/p/forms/0") || !strings.Contains(err.Error(), "-wtp") {
+		t.Errorf("err = %v, want the form without href named with the fix", err)
+	}
+	out, warns, err := Derive(m, Options{WTP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d map[string]any
+	if err := json.Unmarshal(out, &d); err != nil {
+		t.Fatal(err)
+	}
+	if get(t, d, "/properties/p/forms/0/href") != "wtp" || get(t, d, "/properties/p/forms/0/subprotocol") != WTPSubprotocol {
+		t.Errorf("form not completed: %s", out)
+	}
+	if len(get(t, d, "/forms").([]any)) != 1 || !warned(warns, "Thing-level form without href and op dropped") {
+		t.Errorf("Thing-level forms: %s\n%v", out, warns)
+	}
+}
