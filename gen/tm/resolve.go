@@ -324,7 +324,11 @@ func (r *resolver) model(u *url.URL, kind string, from *url.URL) (*resolvedDoc, 
 	ensureModelType(result)
 
 	rd := &resolvedDoc{doc: result, optional: sortedSet(optional)}
-	// Drop optional pointers that do not name an existing affordance (warned about in ownOptional).
+	for _, p := range rd.optional {
+		if !declaredIn(result, p) {
+			r.warn(key, "/tm:optional", "tm:optional names %s, which neither this model nor its parents define; remove the entry", p)
+		}
+	}
 	rd.optional = filterExisting(result, rd.optional)
 	r.done[key] = &resolvedDoc{doc: deepCopy(result).(map[string]any), optional: rd.optional}
 	return rd, nil
@@ -463,9 +467,6 @@ func (r *resolver) ownOptional(key string, obj map[string]any) ([]string, error)
 			s, _ := e.(string)
 			if !optionalRe.MatchString(s) {
 				return nil, &Error{URL: key, Pointer: ptrJoin("/tm:optional", strconv.Itoa(i)), Msg: fmt.Sprintf("tm:optional entry %v must point to a whole affordance: /properties/NAME, /actions/NAME or /events/NAME (no '#', nothing deeper)", jsonText(e))}
-			}
-			if !declaredIn(obj, s) {
-				r.warn(key, ptrJoin("/tm:optional", strconv.Itoa(i)), "tm:optional names %s, which this model does not define (it may come from a parent)", s)
 			}
 			out = append(out, s)
 		}
