@@ -143,7 +143,7 @@ func Resolve(ctx context.Context, l *Loader, ref string) (*Model, error) {
 	if l == nil {
 		l = NewLoader()
 	}
-	r := &resolver{ctx: ctx, l: l, cp: copier{limit: maxNodes}, done: map[string]*resolvedDoc{}}
+	r := &resolver{ctx: ctx, l: l, cp: copier{limit: maxNodes}, done: map[string]*resolvedDoc{}, once: map[string]bool{}}
 	rd, err := r.model(u, RelExtends, nil)
 	if err != nil {
 		return nil, err
@@ -175,6 +175,7 @@ type resolver struct {
 	stack    []string // documents whose extends/submodels are being resolved
 	refStack []string // tm:ref targets being expanded
 	done     map[string]*resolvedDoc
+	once     map[string]bool // warnings given once per document and reference
 }
 
 func (r *resolver) warn(u, ptr, format string, a ...any) {
@@ -736,7 +737,8 @@ func (r *resolver) ref(s string, base *url.URL, raw map[string]any, at string) (
 	}
 	traw, _ = tdoc.(map[string]any)
 	val, usedRaw, perr := pointerGetLenient(tdoc, frag, true)
-	if usedRaw {
+	if usedRaw && !r.once["literal\x00"+here+"\x00"+s] {
+		r.once["literal\x00"+here+"\x00"+s] = true
 		r.warn(here, ptrJoin(at, MemberRef), "tm:ref %q: the pointer matches a member name literally only (RFC 6901 decodes ~1 to '/' and ~0 to '~'); escape '~' in member names as ~0, e.g. %q", s, strings.ReplaceAll(s, "~", "~0"))
 	}
 	if perr != nil && hash > 0 && traw != nil && len(r.stack) < maxChainDepth {
