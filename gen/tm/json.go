@@ -9,12 +9,18 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/wotgen/wotgen/runtime/td"
 )
 
 // decodeJSON parses one JSON value with numbers kept as json.Number (so 7 stays 7 and big integers
 // stay exact) and rejects trailing data. Syntax errors carry line and column.
 func decodeJSON(data []byte) (any, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // tolerate a BOM (TD §1 allows it)
+	if off, ok := nestedTooDeep(data, td.MaxDepth); ok {
+		line, col := lineCol(data, int64(off))
+		return nil, fmt.Errorf("%d:%d: JSON nested deeper than %d levels; no Thing Model needs that much", line, col, td.MaxDepth)
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	var v any
@@ -51,19 +57,41 @@ func jsonPosError(data []byte, err error) error {
 }
 
 func lineCol(data []byte, off int64) (line, col int) {
-	if off > int64(len(data)) {
-		off = int64(len(data))
+	if off < 0 {
+		off = 0
 	}
-	line, col = 1, 1
-	for _, b := range data[:off] {
-		if b == '\n' {
-			line++
-			col = 1
-		} else {
-			col++
+	return td.LineColumn(data, int(off))
+}
+
+// nestedTooDeep reports the offset of the first bracket nesting deeper than max, so hostile
+// documents are refused before decoding (the same bound runtime/td applies to TDs).
+func nestedTooDeep(data []byte, max int) (int, bool) {
+	depth := 0
+	inString := false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		if inString {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '{', '[':
+			depth++
+			if depth > max {
+				return i, true
+			}
+		case '}', ']':
+			depth--
 		}
 	}
-	return line, col
+	return 0, false
 }
 
 // copier deep-copies JSON values and counts the nodes it creates, so that documents which expand

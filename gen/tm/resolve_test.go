@@ -366,11 +366,13 @@ func TestHostileInput(t *testing.T) {
 	}
 	b.WriteString(`}}`)
 	// Deep nesting and a deep pointer.
-	deep := strings.Repeat(`{"a":`, 5000) + `1` + strings.Repeat(`}`, 5000)
+	deep := strings.Repeat(`{"a":`, 200) + `1` + strings.Repeat(`}`, 200)
+	tooDeep := strings.Repeat(`[`, 100000) + strings.Repeat(`]`, 100000)
 	files := map[string]string{
 		"bomb.tm.json":    b.String(),
 		"deep.tm.json":    `{` + tmHead + `, "title": "deep", "x": ` + deep + `, "properties": {"p": {"tm:ref": "#/x` + strings.Repeat("/a", 4000) + `"}}}`,
 		"notjson.tm.json": `{` + tmHead + `, "title": "x",`,
+		"toodeep.tm.json": tooDeep,
 		"array.tm.json":   `[1, 2]`,
 		"badref.tm.json":  `{` + tmHead + `, "title": "x", "properties": {"p": {"tm:ref": "#/properties/nope"}}}`,
 		"self.tm.json":    `{` + tmHead + `, "title": "x", "links": [{"rel": "tm:extends", "href": "self.tm.json"}]}`,
@@ -381,6 +383,7 @@ func TestHostileInput(t *testing.T) {
 		"bomb.tm.json":    "too large",
 		"deep.tm.json":    "deeper than",
 		"notjson.tm.json": "invalid JSON",
+		"toodeep.tm.json": "nested deeper than 256",
 		"array.tm.json":   "must be a JSON object",
 		"badref.tm.json":  `no member "nope"`,
 		"self.tm.json":    "tm:extends cycle",
