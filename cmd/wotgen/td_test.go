@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -44,5 +46,38 @@ func TestTD(t *testing.T) {
 	props := d["properties"].(map[string]any)
 	if props["targetFlow"].(map[string]any)["maximum"] != 40.0 || props["flowLocal"] == nil || d["title"] != "Valve 7" {
 		t.Errorf("-o output:\n%s", data)
+	}
+}
+
+func TestTDFromURL(t *testing.T) {
+	model, err := os.ReadFile(filepath.Join("..", "..", "gen", "tm", "testdata", "lamp.tm.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/tm+json")
+		w.Write(model)
+	}))
+	defer srv.Close()
+	url := srv.URL + "/models/lamp.tm.json"
+	code, stdout, stderr := runCLI(t, "", "td", "-tm", url, "-wtp")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var d struct {
+		Links  []struct{ Rel, Href, Type string }
+		Events map[string]any
+	}
+	if err := json.Unmarshal([]byte(stdout), &d); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Links) != 1 || d.Links[0].Rel != "type" || d.Links[0].Href != url || d.Links[0].Type != "application/tm+json" {
+		t.Errorf("links = %+v", d.Links)
+	}
+	if len(d.Events) != 0 {
+		t.Errorf("optional event kept without -optional: %v", d.Events)
+	}
+	if code, _, stderr := runCLI(t, "", "td", "-tm", url, "-offline"); code != exitFindings || !strings.Contains(stderr, "network access is disabled") {
+		t.Errorf("-offline: exit %d: %s", code, stderr)
 	}
 }
