@@ -2,7 +2,6 @@ package tm
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"path"
@@ -315,8 +314,8 @@ func (r *resolver) model(u *url.URL, kind string, from *url.URL) (*resolvedDoc, 
 	}
 
 	// 5. tm:submodel: flatten children with instanceName prefixes.
-	for i, lk := range submodels {
-		if err := r.submodel(key, doc.URL, result, lk, i, optional); err != nil {
+	for _, lk := range submodels {
+		if err := r.submodel(key, doc.URL, result, lk, optional); err != nil {
 			return nil, err
 		}
 	}
@@ -765,7 +764,7 @@ func (r *resolver) ref(s string, base *url.URL, raw map[string]any, at string) (
 }
 
 // submodel flattens the child model named by link lk into doc (see doc.go for the naming rule).
-func (r *resolver) submodel(key string, base *url.URL, doc map[string]any, lk map[string]any, idx int, optional map[string]bool) error {
+func (r *resolver) submodel(key string, base *url.URL, doc map[string]any, lk map[string]any, optional map[string]bool) error {
 	href, _ := lk["href"].(string)
 	if href == "" {
 		return &Error{URL: key, Pointer: "/links", Msg: "tm:submodel link without href: give the URL of the child model"}
@@ -830,7 +829,6 @@ func (r *resolver) submodel(key string, base *url.URL, doc map[string]any, lk ma
 		r.warn(key, "/links", "Thing-level forms of submodel %q are dropped when flattening", prefix)
 	}
 	doc["@context"] = mergeContexts(doc["@context"], sub.doc["@context"])
-	_ = idx
 	return nil
 }
 
@@ -854,6 +852,3 @@ func jsonText(v any) string {
 	}
 	return strings.TrimSpace(string(b))
 }
-
-// errorsAs is errors.As, kept local so tests read naturally.
-var errorsAs = errors.As
