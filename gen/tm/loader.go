@@ -217,11 +217,19 @@ func (l *Loader) read(ctx context.Context, src string) ([]byte, *url.URL, error)
 	return data, final, nil
 }
 
-// redactURL drops credentials and the query (which may carry an API key) for messages.
+// redactURL renders a document URL for messages: file URLs as paths; credentials and the query
+// (which may carry an API key) dropped from others.
 func redactURL(s string) string {
 	u, err := url.Parse(s)
 	if err != nil {
 		return s
+	}
+	frag := ""
+	if u.Fragment != "" {
+		frag = "#" + u.Fragment
+	}
+	if u.Scheme == "file" {
+		return filepath.FromSlash(u.Path) + frag
 	}
 	u.User = nil
 	if u.RawQuery != "" {

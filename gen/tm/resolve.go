@@ -50,7 +50,7 @@ type Warning struct {
 func (w Warning) String() string {
 	var b strings.Builder
 	if w.URL != "" {
-		b.WriteString(w.URL)
+		b.WriteString(redactURL(w.URL))
 	}
 	if w.Pointer != "" {
 		if b.Len() > 0 {
@@ -75,7 +75,7 @@ type Error struct {
 
 func (e *Error) Error() string {
 	var b strings.Builder
-	b.WriteString(e.URL)
+	b.WriteString(redactURL(e.URL))
 	if e.Pointer != "" {
 		b.WriteString(" at " + e.Pointer)
 	}
@@ -94,7 +94,14 @@ type CycleError struct {
 }
 
 func (e *CycleError) Error() string {
-	return fmt.Sprintf("%s cycle: %s; models must not (transitively) include themselves — remove one of these links", e.Kind, strings.Join(e.Chain, " → "))
+	chain := make([]string, len(e.Chain))
+	for i, c := range e.Chain {
+		chain[i] = redactURL(c)
+	}
+	if e.Kind == MemberRef {
+		return fmt.Sprintf("tm:ref cycle: %s; a definition must not (transitively) import itself — point one of these tm:ref members at a separate definition", strings.Join(chain, " → "))
+	}
+	return fmt.Sprintf("%s cycle: %s; models must not (transitively) include themselves — remove one of these links", e.Kind, strings.Join(chain, " → "))
 }
 
 // Model is a resolved Thing Model: every tm:ref expanded and merge-patched, the tm:extends chain
@@ -213,7 +220,7 @@ func (r *resolver) model(u *url.URL, kind string, from *url.URL) (*resolvedDoc, 
 	doc, err := r.load(u)
 	if err != nil {
 		if from != nil {
-			return nil, fmt.Errorf("%s link of %s: %w", kind, from.Redacted(), err)
+			return nil, fmt.Errorf("%s link of %s: %w", kind, redactURL(from.String()), err)
 		}
 		return nil, err
 	}
