@@ -52,6 +52,7 @@ func CheckInstance(m *Model, td []byte) []Diagnostic {
 	if hasString(asStringList(doc["@type"]), TypeThingModel) {
 		c.add(SeverityError, "/@type", "a TD must not carry tm:ThingModel in @type; this document is a model, not an instance")
 	}
+	c.tmVocabulary(doc, "", 0)
 	for _, kind := range affordanceKinds {
 		maff, _ := m.Doc[kind].(map[string]any)
 		taff, _ := doc[kind].(map[string]any)
@@ -92,6 +93,28 @@ type checker struct{ diags []Diagnostic }
 
 func (c *checker) add(sev Severity, ptr, msg string) {
 	c.diags = append(c.diags, Diagnostic{Severity: sev, Pointer: ptr, Msg: msg})
+}
+
+// tmVocabulary reports Thing Model members left in a TD (TD 1.1: they must vanish on derivation).
+func (c *checker) tmVocabulary(v any, at string, depth int) {
+	if depth > 64 {
+		return
+	}
+	switch x := v.(type) {
+	case map[string]any:
+		for _, k := range sortedKeys(x) {
+			p := ptrJoin(at, k)
+			if strings.HasPrefix(k, "tm:") {
+				c.add(SeverityError, p, fmt.Sprintf("Thing Model term %q left in the TD; derive the TD from the model (wotgen td) so references are resolved and TM terms removed", k))
+				continue
+			}
+			c.tmVocabulary(x[k], p, depth+1)
+		}
+	case []any:
+		for i, e := range x {
+			c.tmVocabulary(e, fmt.Sprintf("%s/%d", at, i), depth+1)
+		}
+	}
 }
 
 func isPlaceholder(v any) bool {
