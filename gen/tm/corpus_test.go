@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wotgen/wotgen/gen"
 	"github.com/wotgen/wotgen/gen/tm"
 	"github.com/wotgen/wotgen/gen/tm/tmtest"
 	"github.com/wotgen/wotgen/runtime/td"
@@ -126,9 +127,13 @@ func roundTrip(t *testing.T, name string, m *tm.Model) {
 			t.Errorf("%s: the derived TD is not an instance of its model: %v", name, diags)
 		}
 	}
-	if gen, _, err := tm.GenerationDocument(m); err == nil {
-		if _, err := td.Parse(gen); err != nil {
+	if doc, _, err := tm.GenerationDocument(m); err == nil {
+		if _, err := td.Parse(doc); err != nil {
 			t.Errorf("%s: generation document does not parse: %v", name, err)
+		}
+		// The generator accepts it (compiling the output is the generator's round trip).
+		if _, err := gen.Generate(context.Background(), doc, gen.Options{Package: "model"}); err != nil {
+			t.Errorf("%s: gen.Generate on the generation document: %v", name, err)
 		}
 	} else if !strings.Contains(err.Error(), "placeholder") {
 		t.Errorf("%s: GenerationDocument: %v", name, err)
