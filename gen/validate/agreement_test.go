@@ -1,0 +1,137 @@
+package validate
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v5"
+
+	"github.com/wotgen/wotgen/internal/testcorpus"
+)
+
+// officialSchemas compiles the W3C TD 1.1 and TM 1.1 schemas from the corpus. They are the test
+// oracle only; the product never loads them.
+func officialSchemas(t testing.TB) (td, tm *jsonschema.Schema) {
+	t.Helper()
+	dir := filepath.Join(testcorpus.Dir(t), "schemas")
+	compile := func(name string) *jsonschema.Schema {
+		c := jsonschema.NewCompiler()
+		c.Draft = jsonschema.Draft7
+		raw, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		url := "file:///oracle/" + name
+		if err := c.AddResource(url, bytes.NewReader(raw)); err != nil {
+			t.Fatal(err)
+		}
+		s, err := c.Compile(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	return compile("td-json-schema-validation.json"), compile("tm-json-schema-validation.json")
+}
+
+// oracleValid reports the official verdict: encoding/json (strict, like JSON.parse) then the schema.
+func oracleValid(s *jsonschema.Schema, data []byte) (bool, string) {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return false, "json: " + err.Error()
+	}
+	if err := s.Validate(v); err != nil {
+		return false, err.Error()
+	}
+	return true, ""
+}
+
+// corpusFile is one corpus document with the kind the corpus assigns to it (by folder).
+type corpusFile struct {
+	rel  string // path inside the corpus, e.g. td/valid/x.json
+	path string
+	kind Kind
+}
+
+func corpusFiles(t testing.TB) []corpusFile {
+	t.Helper()
+	root := testcorpus.Dir(t)
+	var out []corpusFile
+	for _, sub := range []string{"td/valid", "td/invalid", "tm"} {
+		for _, p := range testcorpus.Files(t, sub) {
+			rel, _ := filepath.Rel(root, p)
+			k := KindTD
+			if sub == "tm" {
+				k = KindTM
+			}
+			out = append(out, corpusFile{filepath.ToSlash(rel), p, k})
+		}
+	}
+	return out
+}
+
+// justified lists the corpus files where our verdict differs from the official schema, each with why.
+var justified = map[string]string{}
+
+func TestAgreementWithOfficialSchema(t *testing.T) {
+	oTD, oTM := officialSchemas(t)
+	vs := map[Kind]*Validator{}
+	for _, k := range []Kind{KindTD, KindTM} {
+		v, err := New(Options{Kind: k})
+		if err != nil {
+			t.Fatal(err)
+		}
+		vs[k] = v
+	}
+	agree, differ := 0, 0
+	var unexplained []string
+	for _, f := range corpusFiles(t) {
+		data, err := os.ReadFile(f.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		oracle := oTD
+		if f.kind == KindTM {
+			oracle = oTM
+		}
+		want, why := oracleValid(oracle, data)
+		res := vs[f.kind].Validate(f.rel, data)
+		if res.Valid == want {
+			agree++
+			if _, ok := justified[f.rel]; ok {
+				t.Errorf("%s is listed as a justified difference but now agrees with the official schema; remove it from the list", f.rel)
+			}
+			continue
+		}
+		differ++
+		if _, ok := justified[f.rel]; ok {
+			continue
+		}
+		var ours []string
+		for _, d := range res.Diagnostics {
+			if d.Severity == SeverityError {
+				ours = append(ours, d.Code+" "+d.Pointer+" "+d.Message)
+			}
+		}
+		unexplained = append(unexplained, f.rel+"\n    official valid="+boolStr(want)+" "+truncate(why, 200)+"\n    ours: "+strings.Join(ours, "\n          "))
+	}
+	sort.Strings(unexplained)
+	for _, u := range unexplained {
+		t.Errorf("unjustified difference: %s", u)
+	}
+	t.Logf("agreement with the official W3C schemas: %d files agree, %d differ (%d justified)", agree, differ, len(justified))
+}
+
+func boolStr(b bool) string {
+	if b {
+		return "true"
+	}
+	return "false"
+}

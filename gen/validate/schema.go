@@ -1,0 +1,189 @@
+package validate
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+
+	"github.com/santhosh-tekuri/jsonschema/v5"
+)
+
+//go:embed schemas/td.schema.json schemas/tm.schema.json
+var schemaFS embed.FS
+
+// Schemas returns wotgen's embedded JSON Schemas (draft-07) for TDs and TMs, for tools that want
+// to use them directly (editors, other validators).
+func Schemas() (td, tm []byte) {
+	td, _ = schemaFS.ReadFile("schemas/td.schema.json")
+	tm, _ = schemaFS.ReadFile("schemas/tm.schema.json")
+	return td, tm
+}
+
+type compiledSchema struct {
+	schema *jsonschema.Schema
+	doc    any      // the schema document, to find x-fix hints
+	hints  sync.Map // absolute keyword location → hint
+}
+
+var (
+	loadOnce           sync.Once
+	loadedTD, loadedTM *compiledSchema
+	loadErr            error
+)
+
+// loadSchemas compiles both schemas once per process; compiled schemas are immutable and shared.
+func loadSchemas() (*compiledSchema, *compiledSchema, error) {
+	loadOnce.Do(func() {
+		loadedTD, loadErr = compileEmbedded("schemas/td.schema.json")
+		if loadErr == nil {
+			loadedTM, loadErr = compileEmbedded("schemas/tm.schema.json")
+		}
+	})
+	return loadedTD, loadedTM, loadErr
+}
+
+func compileEmbedded(path string) (*compiledSchema, error) {
+	raw, err := schemaFS.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	doc, problems := parseJSON(raw)
+	if doc == nil {
+		return nil, fmt.Errorf("validate: embedded schema %s: %s", path, problems[len(problems)-1].msg)
+	}
+	c := jsonschema.NewCompiler()
+	c.Draft = jsonschema.Draft7
+	url := "file:///wotgen/" + path
+	if err := c.AddResource(url, bytes.NewReader(raw)); err != nil {
+		return nil, fmt.Errorf("validate: embedded schema %s: %w", path, err)
+	}
+	s, err := c.Compile(url)
+	if err != nil {
+		return nil, fmt.Errorf("validate: embedded schema %s: %w", path, err)
+	}
+	return &compiledSchema{schema: s, doc: doc}, nil
+}
+
+// validate runs the schema and turns its error tree into diagnostics.
+func (cs *compiledSchema) validate(tree any) []Diagnostic {
+	err := cs.schema.Validate(tree)
+	if err == nil {
+		return nil
+	}
+	var ve *jsonschema.ValidationError
+	if !errors.As(err, &ve) {
+		return []Diagnostic{newDiag(CodeSchema, "schema validation failed: "+err.Error())}
+	}
+	var out []Diagnostic
+	cs.collect(ve, &out)
+	return out
+}
+
+// collect reports leaves. Combinators (anyOf, oneOf, not) are reported as one finding with the
+// schema's hint, because their branch errors ("expected boolean", "does not match pattern") confuse
+// more than they help.
+func (cs *compiledSchema) collect(ve *jsonschema.ValidationError, out *[]Diagnostic) {
+	kw := lastToken(ve.KeywordLocation)
+	switch kw {
+	case "anyOf", "oneOf", "not":
+		*out = append(*out, cs.diag(ve, kw))
+		return
+	}
+	if len(ve.Causes) == 0 {
+		*out = append(*out, cs.diag(ve, kw))
+		return
+	}
+	for _, c := range ve.Causes {
+		cs.collect(c, out)
+	}
+}
+
+func (cs *compiledSchema) diag(ve *jsonschema.ValidationError, kw string) Diagnostic {
+	var msg string
+	switch kw {
+	case "required":
+		names := strings.TrimPrefix(ve.Message, "missing properties: ")
+		if strings.Contains(names, ",") {
+			msg = "missing required members " + names
+		} else {
+			msg = "missing required member " + names
+		}
+	case "anyOf", "oneOf":
+		msg = "value has none of the allowed forms"
+		if strings.HasPrefix(ve.Message, "valid against schemas at indexes") {
+			msg = "value matches more than one of the allowed forms"
+		}
+	case "not":
+		msg = "value is not allowed here"
+	case "additionalItems", "items":
+		msg = ve.Message
+	default:
+		msg = ve.Message
+	}
+	if hint := cs.hint(ve.AbsoluteKeywordLocation); hint != "" {
+		msg += ". " + hint
+	}
+	d := newDiag(CodeSchema, msg)
+	d.Pointer = ve.InstanceLocation
+	return d
+}
+
+// hint finds the deepest x-fix along the keyword location in the schema document.
+func (cs *compiledSchema) hint(absLoc string) string {
+	if h, ok := cs.hints.Load(absLoc); ok {
+		return h.(string)
+	}
+	frag := absLoc
+	if i := strings.IndexByte(frag, '#'); i >= 0 {
+		frag = frag[i+1:]
+	}
+	hint := ""
+	node := cs.doc
+	visit := func(n any) {
+		if m, ok := n.(map[string]any); ok {
+			if h, ok := m["x-fix"].(string); ok {
+				hint = h
+			}
+		}
+	}
+	visit(node)
+	for _, tok := range strings.Split(strings.TrimPrefix(frag, "/"), "/") {
+		if tok == "" {
+			continue
+		}
+		tok = unescapePointerToken(tok)
+		if t, err := url.PathUnescape(tok); err == nil {
+			tok = t
+		}
+		switch n := node.(type) {
+		case map[string]any:
+			node = n[tok]
+		case []any:
+			i := 0
+			if _, err := fmt.Sscan(tok, &i); err != nil || i < 0 || i >= len(n) {
+				node = nil
+			} else {
+				node = n[i]
+			}
+		default:
+			node = nil
+		}
+		if node == nil {
+			break
+		}
+		visit(node)
+	}
+	cs.hints.Store(absLoc, hint)
+	return hint
+}
+
+func lastToken(p string) string {
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		return p[i+1:]
+	}
+	return p
+}
