@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -132,7 +133,8 @@ func (cs *compiledSchema) diag(ve *jsonschema.ValidationError, kw string) Diagno
 	return d
 }
 
-// hint finds the deepest x-fix along the keyword location in the schema document.
+// hint finds the fix hint for a failing keyword: the x-fix of the schema node holding the keyword
+// or of one of its two nearest ancestors. An x-fix is a string, or an object keyed by keyword.
 func (cs *compiledSchema) hint(absLoc string) string {
 	if h, ok := cs.hints.Load(absLoc); ok {
 		return h.(string)
@@ -141,33 +143,48 @@ func (cs *compiledSchema) hint(absLoc string) string {
 	if i := strings.IndexByte(frag, '#'); i >= 0 {
 		frag = frag[i+1:]
 	}
-	hint := ""
-	node := cs.doc
-	visit := func(n any) {
-		if m, ok := n.(map[string]any); ok {
-			if h, ok := m["x-fix"].(string); ok {
-				hint = h
+	var toks []string
+	for _, tok := range strings.Split(strings.TrimPrefix(frag, "/"), "/") {
+		if tok != "" {
+			if t, err := url.PathUnescape(tok); err == nil {
+				tok = t
 			}
+			toks = append(toks, unescapePointerToken(tok))
 		}
 	}
-	visit(node)
-	for _, tok := range strings.Split(strings.TrimPrefix(frag, "/"), "/") {
-		if tok == "" {
-			continue
+	keyword := ""
+	if len(toks) > 0 {
+		keyword = toks[len(toks)-1]
+	}
+	hintOf := func(n any) string {
+		m, ok := n.(map[string]any)
+		if !ok {
+			return ""
 		}
-		tok = unescapePointerToken(tok)
-		if t, err := url.PathUnescape(tok); err == nil {
-			tok = t
+		switch h := m["x-fix"].(type) {
+		case string:
+			return h
+		case map[string]any:
+			s, _ := h[keyword].(string)
+			return s
 		}
+		return ""
+	}
+	hint := ""
+	node := cs.doc
+	if len(toks) <= 3 {
+		hint = hintOf(node)
+	}
+	for i, tok := range toks {
 		switch n := node.(type) {
 		case map[string]any:
 			node = n[tok]
 		case []any:
-			i := 0
-			if _, err := fmt.Sscan(tok, &i); err != nil || i < 0 || i >= len(n) {
+			k, err := strconv.Atoi(tok)
+			if err != nil || k < 0 || k >= len(n) {
 				node = nil
 			} else {
-				node = n[i]
+				node = n[k]
 			}
 		default:
 			node = nil
@@ -175,7 +192,11 @@ func (cs *compiledSchema) hint(absLoc string) string {
 		if node == nil {
 			break
 		}
-		visit(node)
+		if i >= len(toks)-4 { // the keyword's node and its two nearest ancestors
+			if h := hintOf(node); h != "" {
+				hint = h
+			}
+		}
 	}
 	cs.hints.Store(absLoc, hint)
 	return hint
