@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // TD context URIs.
@@ -496,6 +497,9 @@ func (c *checker) checkLinks() {
 		m, _ := l.(map[string]any)
 		rel, _ := m["rel"].(string)
 		p := ptrIndex("/links", i)
+		if rel == "tm:extends" && !c.isTM() {
+			c.add(CodeSchema, p+"/rel", "rel \"tm:extends\" belongs in Thing Models; a TD links the model it instantiates with \"rel\": \"type\"")
+		}
 		if rel == "extends" && c.isTM() {
 			c.add(CodeExtendsRel, p+"/rel", "rel \"extends\" is not a Thing Model relation; write \"tm:extends\"")
 		}
@@ -661,29 +665,28 @@ func unwrapRegexpError(err error) string {
 // goName approximates how wotgen generate names a JSON member in Go: words split at anything that
 // is not a letter or digit and at lower→upper case changes, each word capitalised.
 func goName(s string) string {
-	var b strings.Builder
+	b := make([]rune, 0, len(s))
 	upNext := true
 	var prev rune
 	for _, r := range s {
-		isLetter := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r > 127
-		isDigit := r >= '0' && r <= '9'
-		if !isLetter && !isDigit {
+		isLetter := unicode.IsLetter(r)
+		if !isLetter && !unicode.IsDigit(r) {
 			upNext = true
 			prev = r
 			continue
 		}
-		if prev >= 'a' && prev <= 'z' && r >= 'A' && r <= 'Z' {
+		if unicode.IsLower(prev) && unicode.IsUpper(r) {
 			upNext = true
 		}
 		if upNext {
-			b.WriteString(strings.ToUpper(string(r)))
+			b = append(b, unicode.ToUpper(r))
 		} else {
-			b.WriteString(strings.ToLower(string(r)))
+			b = append(b, unicode.ToLower(r))
 		}
 		upNext = false
 		prev = r
 	}
-	return b.String()
+	return string(b)
 }
 
 func (c *checker) checkGoNames(m map[string]any, ptr, kind string) {
@@ -713,18 +716,29 @@ func (c *checker) checkMultiLang() {
 	}
 	var maps []ml
 	all := map[string]bool{}
-	var walk func(v any, ptr string, depth int)
-	walk = func(v any, ptr string, depth int) {
+	var path []string // built into a pointer only when needed
+	pointer := func(last string) string {
+		var b strings.Builder
+		for _, p := range path {
+			b.WriteByte('/')
+			b.WriteString(escapePointerToken(p))
+		}
+		b.WriteByte('/')
+		b.WriteString(escapePointerToken(last))
+		return b.String()
+	}
+	var walk func(v any, depth int)
+	walk = func(v any, depth int) {
 		if depth > maxDepth {
 			return
 		}
 		switch t := v.(type) {
 		case map[string]any:
 			for k, e := range t {
-				p := ptrJoin(ptr, k)
-				if k == "titles" || k == "descriptions" {
+				switch k {
+				case "titles", "descriptions":
 					if m, ok := e.(map[string]any); ok && len(m) > 0 {
-						l := ml{p, map[string]bool{}}
+						l := ml{pointer(k), make(map[string]bool, len(m))}
 						for lang := range m {
 							l.langs[strings.ToLower(lang)] = true
 							all[strings.ToLower(lang)] = true
@@ -732,22 +746,37 @@ func (c *checker) checkMultiLang() {
 						maps = append(maps, l)
 						continue
 					}
-				}
-				if k == "const" || k == "default" || k == "enum" || k == "@context" {
+				case "@type":
+					if !c.isTM() && hasThingModelType(e) {
+						c.add(CodeSchema, pointer(k), "@type contains \"tm:ThingModel\", which marks a Thing Model, not a TD: remove it, or validate the file as a Thing Model (-kind tm)")
+					}
+					continue
+				case "const", "default", "enum", "@context":
 					continue
 				}
-				walk(e, p, depth+1)
+				switch e.(type) {
+				case map[string]any, []any:
+					path = append(path, k)
+					walk(e, depth+1)
+					path = path[:len(path)-1]
+				}
 			}
 		case []any:
 			for i, e := range t {
-				walk(e, ptrIndex(ptr, i), depth+1)
+				switch e.(type) {
+				case map[string]any, []any:
+					path = append(path, strconv.Itoa(i))
+					walk(e, depth+1)
+					path = path[:len(path)-1]
+				}
 			}
 		}
 	}
-	walk(c.doc, "", 0)
+	walk(c.doc, 0)
 	if len(maps) < 2 {
 		return
 	}
+	sort.Slice(maps, func(i, j int) bool { return maps[i].ptr < maps[j].ptr })
 	for _, m := range maps {
 		var missing []string
 		for l := range all {
@@ -760,6 +789,20 @@ func (c *checker) checkMultiLang() {
 			c.add(CodeMultiLang, m.ptr, "this map lacks the language(s) %s that other titles/descriptions maps of the document use; all multi-language maps should cover the same languages", quoteList(missing))
 		}
 	}
+}
+
+func hasThingModelType(v any) bool {
+	switch t := v.(type) {
+	case string:
+		return t == "tm:ThingModel"
+	case []any:
+		for _, e := range t {
+			if e == "tm:ThingModel" {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // ---- TD 1.0 ----

@@ -3,6 +3,7 @@ package validate
 import (
 	"bytes"
 	"embed"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -56,10 +57,21 @@ func compileEmbedded(path string) (*compiledSchema, error) {
 	if doc == nil {
 		return nil, fmt.Errorf("validate: embedded schema %s: %s", path, problems[len(problems)-1].msg)
 	}
+	// Inline every non-recursive $ref: the library applies each schema node separately (with a
+	// per-node copy of the instance's member names), so fewer nodes is most of the speed.
+	root, ok := doc.(map[string]any)
+	if !ok {
+		return nil, fmt.Errorf("validate: embedded schema %s is not an object", path)
+	}
+	doc = inlineRefs(root)
+	flat, err := json.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("validate: embedded schema %s: %w", path, err)
+	}
 	c := jsonschema.NewCompiler()
 	c.Draft = jsonschema.Draft7
 	url := "file:///wotgen/" + path
-	if err := c.AddResource(url, bytes.NewReader(raw)); err != nil {
+	if err := c.AddResource(url, bytes.NewReader(flat)); err != nil {
 		return nil, fmt.Errorf("validate: embedded schema %s: %w", path, err)
 	}
 	s, err := c.Compile(url)
@@ -207,4 +219,97 @@ func lastToken(p string) string {
 		return p[i+1:]
 	}
 	return p
+}
+
+// inlineRefs replaces each "$ref": "#/definitions/X" by a copy of X unless X is recursive (reaches
+// itself through references); an x-fix next to the $ref wins over X's own.
+func inlineRefs(root map[string]any) map[string]any {
+	defs, _ := root["definitions"].(map[string]any)
+	refName := func(v any) (string, bool) {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return "", false
+		}
+		r, ok := m["$ref"].(string)
+		if !ok || !strings.HasPrefix(r, "#/definitions/") {
+			return "", false
+		}
+		return strings.TrimPrefix(r, "#/definitions/"), true
+	}
+	// refs[X] = definitions X references directly.
+	refs := map[string][]string{}
+	var collect func(v any, into *[]string)
+	collect = func(v any, into *[]string) {
+		if n, ok := refName(v); ok {
+			*into = append(*into, n)
+		}
+		switch t := v.(type) {
+		case map[string]any:
+			for _, e := range t {
+				collect(e, into)
+			}
+		case []any:
+			for _, e := range t {
+				collect(e, into)
+			}
+		}
+	}
+	for name, d := range defs {
+		var r []string
+		collect(d, &r)
+		refs[name] = r
+	}
+	recursive := map[string]bool{}
+	for name := range defs {
+		seen := map[string]bool{}
+		stack := append([]string(nil), refs[name]...)
+		for len(stack) > 0 {
+			n := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if n == name {
+				recursive[name] = true
+				break
+			}
+			if !seen[n] {
+				seen[n] = true
+				stack = append(stack, refs[n]...)
+			}
+		}
+	}
+	var rewrite func(v any, depth int) any
+	rewrite = func(v any, depth int) any {
+		if depth > 64 {
+			return v
+		}
+		if n, ok := refName(v); ok && !recursive[n] && defs[n] != nil {
+			in := rewrite(defs[n], depth+1)
+			if fix, ok := v.(map[string]any)["x-fix"]; ok {
+				if m, ok := in.(map[string]any); ok {
+					cp := make(map[string]any, len(m)+1)
+					for k, e := range m {
+						cp[k] = e
+					}
+					cp["x-fix"] = fix
+					in = cp
+				}
+			}
+			return in
+		}
+		switch t := v.(type) {
+		case map[string]any:
+			out := make(map[string]any, len(t))
+			for k, e := range t {
+				out[k] = rewrite(e, depth+1)
+			}
+			return out
+		case []any:
+			out := make([]any, len(t))
+			for i, e := range t {
+				out[i] = rewrite(e, depth+1)
+			}
+			return out
+		}
+		return v
+	}
+	return rewrite(root, 0).(map[string]any)
 }
