@@ -411,7 +411,7 @@ func (c *checker) checkOps(f formCtx) {
 				c.add(CodeTD10Feature, ptrs[i], "op %q is new in TD 1.1 but the @context says TD 1.0; use the TD 1.1 context %q", o, contextTD11)
 			}
 		case kindOfOp(o) != "":
-			c.add(CodeOpKind, ptrs[i], "op %q is a %s operation and is not allowed in %s; use one of %s, or move the form", o, kindOfOp(o), where, quoteList(allowed))
+			c.add(CodeOpKind, ptrs[i], "op %q is %s operation and is not allowed in %s; use one of %s, or move the form", o, map[string]string{"property": "a property", "action": "an action", "event": "an event", "thing": "a Thing-level"}[kindOfOp(o)], where, quoteList(allowed))
 		case kindOfOp(strings.ToLower(o)) != "":
 			c.add(CodeOpKind, ptrs[i], "op %q has the wrong case; operation names are lower case: %q", o, strings.ToLower(o))
 		default:
