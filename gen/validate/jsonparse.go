@@ -43,16 +43,16 @@ type parser struct {
 	buf      []byte // scratch for unescaping
 }
 
-// parseJSON parses data (a leading UTF-8 BOM is tolerated and reported). The returned value is nil
-// when a fatal problem was found; problems hold every finding, fatal ones last.
-func parseJSON(data []byte) (any, []parseProblem) {
+// parseJSON parses data (a leading UTF-8 BOM is tolerated and reported). ok is false when a fatal
+// problem was found; problems hold every finding, the fatal one last.
+func parseJSON(data []byte) (v any, problems []parseProblem, ok bool) {
 	p := &parser{data: data}
 	if len(data) >= 3 && data[0] == 0xEF && data[1] == 0xBB && data[2] == 0xBF {
 		p.problems = append(p.problems, parseProblem{code: CodeBOM, offset: 0,
 			msg: "the file starts with a UTF-8 byte order mark; TD producers must not write one: save the file as UTF-8 without BOM"})
 		p.pos = 3
 	}
-	v, ok := p.value(0)
+	v, ok = p.value(0)
 	if ok {
 		p.skipSpace()
 		if p.pos < len(p.data) {
@@ -61,9 +61,9 @@ func parseJSON(data []byte) (any, []parseProblem) {
 		}
 	}
 	if !ok {
-		return nil, append(p.problems, *p.fatal)
+		return nil, append(p.problems, *p.fatal), false
 	}
-	return v, p.problems
+	return v, p.problems, true
 }
 
 func (p *parser) fail(off int, msg string) {
@@ -162,7 +162,11 @@ func (p *parser) literal(word string) bool {
 		p.pos += len(word)
 		return true
 	}
-	p.fail(p.pos, fmt.Sprintf("invalid literal: expected %q (JSON literals are lower case)", word))
+	end := p.pos
+	for end < len(p.data) && end-p.pos < 12 && p.data[end] > ' ' && p.data[end] != ',' && p.data[end] != '}' && p.data[end] != ']' {
+		end++
+	}
+	p.fail(p.pos, fmt.Sprintf("unexpected text %q: expected a JSON value (strings need double quotes; the literals are true, false and null)", p.data[p.pos:end]))
 	return false
 }
 
@@ -469,12 +473,12 @@ func (p *parser) number() (any, bool) {
 	}
 	f, err := strconv.ParseFloat(lit, 64)
 	switch {
-	case err != nil || math.IsInf(f, 0):
+	case math.IsInf(f, 0):
 		f = math.Copysign(math.MaxFloat64, f)
 		p.problems = append(p.problems, parseProblem{code: CodeNumberRange, offset: start, pointer: p.pointer(),
 			msg: fmt.Sprintf("number %s is outside the range of a 64-bit float (about ±1.8e308); Things and Consumers cannot represent it: use a smaller value", truncate(lit, 40))})
-	case expDigits > 3 || len(lit) > 400:
-		// Within range but absurdly written (e.g. 1e-99999 or thousands of digits): keep the float.
+	case err != nil || expDigits > 3 || len(lit) > 400:
+		// Underflow to zero, or within range but absurdly written (1e-99999, thousands of digits).
 	default:
 		return json.Number(lit), true
 	}

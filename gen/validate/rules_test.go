@@ -129,4 +129,3 @@ func firstDiff(want, got string) string {
 	}
 	return ""
 }
-

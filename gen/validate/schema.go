@@ -53,14 +53,14 @@ func compileEmbedded(path string) (*compiledSchema, error) {
 	if err != nil {
 		return nil, err
 	}
-	doc, problems := parseJSON(raw)
-	if doc == nil {
+	doc, problems, ok := parseJSON(raw)
+	if !ok {
 		return nil, fmt.Errorf("validate: embedded schema %s: %s", path, problems[len(problems)-1].msg)
 	}
 	// Inline every non-recursive $ref: the library applies each schema node separately (with a
 	// per-node copy of the instance's member names), so fewer nodes is most of the speed.
-	root, ok := doc.(map[string]any)
-	if !ok {
+	root, isObj := doc.(map[string]any)
+	if !isObj {
 		return nil, fmt.Errorf("validate: embedded schema %s is not an object", path)
 	}
 	doc = inlineRefs(root)

@@ -144,7 +144,7 @@ func (v *Validator) Validate(name string, data []byte) Result {
 	if res.Kind == "" {
 		res.Kind = sniffKind(name, data)
 	}
-	tree, problems := parseJSON(data)
+	tree, problems, parsed := parseJSON(data)
 	var diags []Diagnostic
 	for _, p := range problems {
 		d := newDiag(p.code, p.msg)
@@ -154,7 +154,7 @@ func (v *Validator) Validate(name string, data []byte) Result {
 		}
 		diags = append(diags, d)
 	}
-	if tree != nil {
+	if parsed {
 		if obj, ok := tree.(map[string]any); ok && v.opts.Kind == "" {
 			res.Kind = kindOf(name, obj)
 		}
