@@ -152,3 +152,21 @@ func boolStr(b bool) string {
 	}
 	return "false"
 }
+
+// TestLooksLikeWoTCorpus: directory walks must find every corpus document by content.
+func TestLooksLikeWoTCorpus(t *testing.T) {
+	for _, f := range corpusFiles(t) {
+		data, err := os.ReadFile(f.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !LooksLikeWoT(data) {
+			t.Errorf("%s is not recognised as a TD or TM by content", f.rel)
+		}
+	}
+	for _, s := range []string{`{"name": "pkg", "version": "1.0.0"}`, `{"$schema": "http://json-schema.org/draft-07/schema#", "properties": {}}`, `[1, 2]`, "\x00\x01"} {
+		if LooksLikeWoT([]byte(s)) {
+			t.Errorf("%q recognised as a TD", s)
+		}
+	}
+}

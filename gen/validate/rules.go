@@ -234,6 +234,7 @@ func (c *checker) checkSecurity() {
 			continue
 		}
 		p := ptrJoin("/securityDefinitions", name)
+		c.checkSchemeMembers(s, p)
 		switch s["scheme"] {
 		case "combo":
 			for _, member := range []string{"oneOf", "allOf"} {
@@ -270,6 +271,29 @@ func (c *checker) checkSecurity() {
 				c.add(CodeTD10Feature, ptrJoin(p, "scheme"), "scheme %q is new in TD 1.1 but the @context says TD 1.0; use the TD 1.1 context %q", sc, contextTD11)
 			}
 		}
+	}
+}
+
+// checkSchemeMembers checks what depends on the scheme value (kept out of the JSON Schema for speed).
+func (c *checker) checkSchemeMembers(s map[string]any, p string) {
+	scheme, _ := s["scheme"].(string)
+	if c.isTM() && hasPlaceholder(scheme) {
+		return
+	}
+	_, hasOneOf := s["oneOf"]
+	_, hasAllOf := s["allOf"]
+	switch scheme {
+	case "combo":
+		if hasOneOf == hasAllOf {
+			c.add(CodeSchema, p, "a combo scheme has exactly one of oneOf or allOf, listing at least two scheme names, e.g. \"allOf\": [\"proxy_sc\", \"bearer_sc\"]")
+		}
+	case "auto":
+		if _, ok := s["name"]; ok {
+			c.add(CodeSchema, p+"/name", "the auto scheme lets the protocol decide and has no name; remove name")
+		}
+	}
+	if s["in"] == "uri" && scheme != "apikey" {
+		c.add(CodeSchema, p+"/in", "\"in\": \"uri\" is only defined for apikey schemes; use header, query, body, cookie or auto")
 	}
 }
 

@@ -322,7 +322,7 @@ func LooksLikeWoT(data []byte) bool {
 	switch {
 	case bytes.Contains(d, []byte(`tm:ThingModel`)),
 		bytes.Contains(d, []byte(`"securityDefinitions"`)),
-		bytes.Contains(d, []byte(`"@context"`)) && (bytes.Contains(d, []byte(`/wot/td`)) || bytes.Contains(d, []byte(`w3.org/ns/td`))),
+		bytes.Contains(d, []byte(`"@context"`)) && (bytes.Contains(d, []byte(`/wot`)) || bytes.Contains(d, []byte(`w3.org/ns/td`))),
 		bytes.Contains(d, []byte(`"forms"`)) && (bytes.Contains(d, []byte(`"properties"`)) || bytes.Contains(d, []byte(`"actions"`)) || bytes.Contains(d, []byte(`"events"`))):
 		return true
 	}
