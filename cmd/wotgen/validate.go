@@ -231,9 +231,7 @@ func sniffFile(path string) ([]byte, bool) {
 		return nil, false
 	}
 	data := append(head, rest...)
-	lower := strings.ToLower(path)
-	if validate.LooksLikeWoT(data) || strings.HasSuffix(lower, ".td.json") || strings.HasSuffix(lower, ".tm.json") ||
-		strings.HasSuffix(lower, ".td.jsonld") || strings.HasSuffix(lower, ".tm.jsonld") {
+	if validate.LooksLikeWoT(path, data) {
 		return data, true
 	}
 	return nil, false

@@ -160,12 +160,12 @@ func TestLooksLikeWoTCorpus(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !LooksLikeWoT(data) {
+		if !LooksLikeWoT(f.rel, data) {
 			t.Errorf("%s is not recognised as a TD or TM by content", f.rel)
 		}
 	}
 	for _, s := range []string{`{"name": "pkg", "version": "1.0.0"}`, `{"$schema": "http://json-schema.org/draft-07/schema#", "properties": {}}`, `[1, 2]`, "\x00\x01"} {
-		if LooksLikeWoT([]byte(s)) {
+		if LooksLikeWoT("x.json", []byte(s)) {
 			t.Errorf("%q recognised as a TD", s)
 		}
 	}

@@ -312,10 +312,16 @@ func kindOf(name string, doc map[string]any) Kind {
 	return KindTD
 }
 
-// LooksLikeWoT reports whether data looks like a TD or TM by content; directory walks use it to pick
-// files regardless of their extension. It is a cheap byte search, so malformed TDs are still picked.
-func LooksLikeWoT(data []byte) bool {
+// LooksLikeWoT reports whether a file looks like a TD or TM: by content (a JSON object with a WoT
+// @context, tm:ThingModel, securityDefinitions, or forms next to affordances) or by a .td.json /
+// .tm.json(ld) name. Directory walks use it to pick files whatever their extension. It is a cheap byte
+// search, so malformed TDs are still picked (and then reported).
+func LooksLikeWoT(name string, data []byte) bool {
 	d := bytes.TrimLeft(bytes.TrimPrefix(data, []byte("\xEF\xBB\xBF")), " \t\r\n")
+	n := strings.ToLower(name)
+	if isTMName(n) || strings.HasSuffix(n, ".td.json") || strings.HasSuffix(n, ".td.jsonld") {
+		return true
+	}
 	if len(d) == 0 || d[0] != '{' {
 		return false
 	}
