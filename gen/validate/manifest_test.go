@@ -42,7 +42,7 @@ func readManifest(t testing.TB) map[string]manifestRow {
 }
 
 // Where the playground and we differ, the reasons are:
-//   - we are stricter than both oracles: the files in justified (agreement_test.go);
+//   - we differ from both oracles: the files in justified (agreement_test.go), each with its reason;
 //   - the official 2025 schema rejects the file (response.contentType, non-empty op arrays) while the
 //     playground bundles a 2022 copy that does not: we follow the official schema;
 //   - multiLangConsistency: TD 1.1 makes consistent languages a SHOULD, so TD044 is a warning;
@@ -84,10 +84,10 @@ func TestManifestVerdicts(t *testing.T) {
 			continue
 		}
 		pgDiffer++
+		if _, ok := justified[f.rel]; ok {
+			continue // we differ from both oracles, for the listed reason
+		}
 		if !res.Valid {
-			if _, ok := justified[f.rel]; ok {
-				continue // we are stricter than both oracles, for the listed reason
-			}
 			if !ajvValid {
 				continue // the official schema rejects it; the playground's older schema does not
 			}

@@ -412,6 +412,12 @@ func (c *checker) checkOps(f formCtx) {
 	op, has := f.form["op"]
 	if !has {
 		if f.kind == "thing" && !c.isTM() {
+			if c.td10 {
+				// TD 1.0 had no such requirement; it became one in TD 1.1.
+				d := c.add(CodeThingFormOp, f.ptr, "a Thing-level form has no op: TD 1.0 allows it, but TD 1.1 requires op here (there is no default); add e.g. \"op\": [\"readallproperties\", \"writemultipleproperties\"]")
+				d.Severity = SeverityWarning
+				return
+			}
 			c.add(CodeThingFormOp, f.ptr, "a Thing-level form must have op (there is no default); add e.g. \"op\": [\"readallproperties\", \"writemultipleproperties\"]")
 		}
 		return
