@@ -16,6 +16,7 @@ const (
 	CodeDuplicateKey    = "TD002"
 	CodeBOM             = "TD003"
 	CodeNumberRange     = "TD004"
+	CodeTooMany         = "TD009"
 	CodeSchema          = "TD010"
 	CodeTD10Feature     = "TD011"
 	CodeUndefinedSec    = "TD020"
@@ -54,6 +55,7 @@ var Rules = []Rule{
 	{CodeDuplicateKey, SeverityError, "duplicate-key", "A JSON object has the same member twice; ordinary JSON parsers silently keep the last one (a warning when both values are equal)."},
 	{CodeBOM, SeverityWarning, "byte-order-mark", "The file starts with a UTF-8 byte order mark, which TD producers must not write."},
 	{CodeNumberRange, SeverityError, "number-range", "A number does not fit a 64-bit float."},
+	{CodeTooMany, SeverityWarning, "too-many-findings", "More findings than MaxDiagnostics; the rest are not listed."},
 	{CodeSchema, SeverityError, "schema", "The document does not match the TD 1.1 / Thing Model JSON Schema."},
 	{CodeTD10Feature, SeverityWarning, "td10-feature", "A TD 1.0 document (TD 1.0 @context only) uses a term or value introduced by TD 1.1."},
 	{CodeUndefinedSec, SeverityError, "undefined-security", "A name in security (Thing or form level) or in a combo scheme is not defined in securityDefinitions."},

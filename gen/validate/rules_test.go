@@ -51,7 +51,7 @@ func TestRules(t *testing.T) {
 					if d.Severity != r.Severity && r.Code != CodeDuplicateKey {
 						t.Errorf("%s: severity %s, rule says %s", name, d.Severity, r.Severity)
 					}
-					if d.Line == 0 {
+					if d.Line == 0 && r.Code != CodeTooMany {
 						t.Errorf("%s: %s has no position", name, d)
 					}
 				}
@@ -80,6 +80,9 @@ func TestGolden(t *testing.T) {
 	}
 	var results []Result
 	for _, p := range paths {
+		if strings.Contains(p, CodeTooMany) {
+			continue // a thousand findings; TestRules covers it
+		}
 		data, err := os.ReadFile(p)
 		if err != nil {
 			t.Fatal(err)

@@ -20,6 +20,7 @@ import (
 	"bytes"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -176,8 +177,17 @@ func (v *Validator) Validate(name string, data []byte) Result {
 			res.Valid = false
 		}
 	}
+	if n := len(res.Diagnostics); n > MaxDiagnostics {
+		res.Diagnostics = append(res.Diagnostics[:MaxDiagnostics:MaxDiagnostics], Diagnostic{
+			Code: CodeTooMany, Severity: SeverityWarning, File: name, offset: -1,
+			Message: fmt.Sprintf("%d more findings are not shown; fix the ones above first (they often cause the rest)", n-MaxDiagnostics),
+		})
+	}
 	return res
 }
+
+// MaxDiagnostics bounds the findings reported per document; the rest are summarised in one TD009.
+const MaxDiagnostics = 1000
 
 // Unreadable builds the result for a document that could not be read at all (e.g. a missing file).
 func Unreadable(name string, err error) Result {
@@ -195,7 +205,7 @@ func (v *Validator) finish(name string, data []byte, diags []Diagnostic) []Diagn
 		if v.disabled[d.Code] {
 			continue
 		}
-		key := d.Code + "\x00" + d.Pointer + "\x00" + d.Message
+		key := d.Code + "\x00" + d.Pointer + "\x00" + d.Message + "\x00" + strconv.Itoa(d.offset)
 		if seen[key] {
 			continue
 		}
