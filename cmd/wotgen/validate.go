@@ -34,10 +34,20 @@ const (
 
 // input is one document to validate: a name for messages and how to get its bytes.
 type input struct {
-	name string
-	read func(ctx context.Context) ([]byte, error)
-	data []byte // already read (directory walk, stdin)
+	name   string
+	read   func(ctx context.Context) ([]byte, error) // file or URL named on the command line
+	data   []byte                                    // already read (stdin)
+	walked bool                                      // found by a directory walk: validated only if it looks like a TD/TM
+	dir    string                                    // the directory argument it was found under
 }
+
+type inputState uint8
+
+const (
+	validated inputState = iota
+	skipped
+	failedRead
+)
 
 func runValidate(ctx context.Context, args []string, s stdio) int {
 	fset := newFlagSet("validate", "[flags] PATH...\n\nPATH is a TD or TM file, a directory (searched recursively; TDs and TMs are recognised by\ncontent), - for standard input, or an http(s) URL", s)
@@ -84,7 +94,7 @@ func runValidate(ctx context.Context, args []string, s stdio) int {
 	inputs, bad := collectInputs(fset.Args(), s)
 	unreadable := len(bad) > 0
 	results := make([]validate.Result, len(inputs))
-	var failedReads sync.Map
+	state := make([]inputState, len(inputs)) // each written by one worker only
 	work := make(chan int)
 	var wg sync.WaitGroup
 	for range max(1, min(runtime.GOMAXPROCS(0), len(inputs))) {
@@ -94,12 +104,21 @@ func runValidate(ctx context.Context, args []string, s stdio) int {
 			for i := range work {
 				in := inputs[i]
 				data := in.data
-				if data == nil && in.read != nil {
+				if data == nil {
 					var err error
-					data, err = in.read(ctx)
+					if in.walked {
+						var ok bool
+						data, ok, err = sniffFile(in.name)
+						if err == nil && !ok {
+							state[i] = skipped
+							continue
+						}
+					} else {
+						data, err = in.read(ctx)
+					}
 					if err != nil {
 						results[i] = validate.Unreadable(in.name, err)
-						failedReads.Store(i, true)
+						state[i] = failedRead
 						continue
 					}
 				}
@@ -107,13 +126,41 @@ func runValidate(ctx context.Context, args []string, s stdio) int {
 			}
 		}()
 	}
+feed:
 	for i := range inputs {
-		work <- i
+		select {
+		case work <- i:
+		case <-ctx.Done():
+			break feed
+		}
 	}
 	close(work)
 	wg.Wait()
-	failedReads.Range(func(any, any) bool { unreadable = true; return false })
-	results = append(results, bad...)
+	if err := ctx.Err(); err != nil {
+		fmt.Fprintf(s.err, "wotgen validate: interrupted: %v\n", err)
+		return exitUsage
+	}
+	kept := results[:0]
+	foundPerDir := map[string]int{}
+	for i, st := range state {
+		if st == skipped {
+			continue
+		}
+		if st == failedRead {
+			unreadable = true
+		}
+		if inputs[i].dir != "" {
+			foundPerDir[inputs[i].dir]++
+		}
+		kept = append(kept, results[i])
+	}
+	results = append(kept, bad...)
+	for _, in := range inputs {
+		if in.dir != "" && foundPerDir[in.dir] == 0 {
+			fmt.Fprintf(s.err, "wotgen validate: %s: no TD or TM files found\n", in.dir)
+			foundPerDir[in.dir] = -1 // say it once
+		}
+	}
 
 	wo := validate.WriteOptions{Color: f == validate.FormatText && isTerminal(s.out), Quiet: *quiet, Strict: *strict, Version: version()}
 	if err := validate.Write(s.out, f, results, wo); err != nil {
@@ -172,7 +219,8 @@ func collectInputs(args []string, s stdio) ([]input, []validate.Result) {
 				inputs = append(inputs, input{name: p, read: func(context.Context) ([]byte, error) { return readFile(p) }})
 				continue
 			}
-			found := 0
+			dir := arg
+			n := 0
 			err = filepath.WalkDir(arg, func(p string, d fs.DirEntry, err error) error {
 				if err != nil {
 					fail(p, friendlyPathError(err))
@@ -191,20 +239,16 @@ func collectInputs(args []string, s stdio) ([]input, []validate.Result) {
 				if !d.Type().IsRegular() {
 					return nil
 				}
-				if found >= walkMaxFiles {
+				if n++; n > walkMaxFiles {
 					return fs.SkipAll
 				}
-				data, ok := sniffFile(p)
-				if ok {
-					found++
-					inputs = append(inputs, input{name: p, data: data})
-				}
+				inputs = append(inputs, input{name: p, walked: true, dir: dir})
 				return nil
 			})
 			if err != nil {
 				fail(arg, err)
 			}
-			if found == 0 {
+			if n == 0 {
 				fmt.Fprintf(s.err, "wotgen validate: %s: no TD or TM files found\n", arg)
 			}
 		}
@@ -212,29 +256,27 @@ func collectInputs(args []string, s stdio) ([]input, []validate.Result) {
 	return inputs, bad
 }
 
-// sniffFile reads a file found by a directory walk if it looks like a TD or TM.
-func sniffFile(path string) ([]byte, bool) {
+// sniffFile reads a file found by a directory walk if it looks like a TD or TM (ok); files that do
+// not start like a JSON object are not read past their first bytes.
+func sniffFile(path string) (data []byte, ok bool, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, false
+		return nil, false, friendlyPathError(err)
 	}
 	defer f.Close()
 	head := make([]byte, sniffPrefix)
 	n, _ := io.ReadFull(f, head)
 	head = head[:n]
 	trimmed := bytes.TrimLeft(bytes.TrimPrefix(head, []byte("\xEF\xBB\xBF")), " \t\r\n")
-	if len(trimmed) == 0 || trimmed[0] != '{' {
-		return nil, false
+	if !validate.LooksLikeWoT(path, nil) && (len(trimmed) == 0 || trimmed[0] != '{') {
+		return nil, false, nil
 	}
 	rest, err := readLimited(f, maxFileSize-int64(n))
 	if err != nil {
-		return nil, false
+		return nil, false, err
 	}
-	data := append(head, rest...)
-	if validate.LooksLikeWoT(path, data) {
-		return data, true
-	}
-	return nil, false
+	data = append(head, rest...)
+	return data, validate.LooksLikeWoT(path, data), nil
 }
 
 func readFile(path string) ([]byte, error) {

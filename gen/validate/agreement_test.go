@@ -184,7 +184,9 @@ func TestLooksLikeWoTCorpus(t *testing.T) {
 			t.Errorf("%s is not recognised as a TD or TM by content", f.rel)
 		}
 	}
-	for _, s := range []string{`{"name": "pkg", "version": "1.0.0"}`, `{"$schema": "http://json-schema.org/draft-07/schema#", "properties": {}}`, `[1, 2]`, "\x00\x01"} {
+	for _, s := range []string{`{"name": "pkg", "version": "1.0.0"}`, `{"$schema": "http://json-schema.org/draft-07/schema#", "properties": {}}`, `[1, 2]`, "\x00\x01",
+		`{"$schema": "http://json-schema.org/draft-07/schema#", "properties": {"forms": {}, "securityDefinitions": {}}}`,
+		`{"@context": {"td": "https://www.w3.org/2019/wot/td#", "forms": {"@id": "td:hasForm"}}}`} {
 		if LooksLikeWoT("x.json", []byte(s)) {
 			t.Errorf("%q recognised as a TD", s)
 		}

@@ -19,6 +19,7 @@ package validate
 import (
 	"bytes"
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -322,6 +323,8 @@ func kindOf(name string, doc map[string]any) Kind {
 	return KindTD
 }
 
+var jsonLDContextDoc = regexp.MustCompile(`^\{\s*"@context"\s*:\s*\{`)
+
 // LooksLikeWoT reports whether a file looks like a TD or TM: by content (a JSON object with a WoT
 // @context, tm:ThingModel, securityDefinitions, or forms next to affordances) or by a .td.json /
 // .tm.json(ld) name. Directory walks use it to pick files whatever their extension. It is a cheap byte
@@ -333,6 +336,10 @@ func LooksLikeWoT(name string, data []byte) bool {
 		return true
 	}
 	if len(d) == 0 || d[0] != '{' {
+		return false
+	}
+	// JSON Schemas (the TD schema itself mentions every TD term) and JSON-LD context documents are not TDs.
+	if bytes.Contains(d, []byte(`json-schema.org/draft`)) || bytes.Contains(d, []byte(`"$schema"`)) || jsonLDContextDoc.Match(d) {
 		return false
 	}
 	switch {
