@@ -153,7 +153,7 @@ func (c *checker) checkContext() {
 			case t == contextTD11:
 				has11 = true
 			case knownContexts[t]:
-			case t == "http://www.w3.org/ns/td" || t == "https://www.w3.org/ns/td":
+			case t == "http://www.w3.org/ns/td" || t == "https://www.w3.org/ns/td" || strings.Contains(t, "w3c-wot-td-context") || strings.Contains(t, "w3c-wot-common-context"):
 				c.add(CodeContext, p, "%q is the pre-Recommendation (2017-2018) TD context; migrate the document to TD 1.1 and use %q", t, contextTD11)
 			case strings.Contains(t, "w3.org/") && strings.Contains(t, "/wot/td"):
 				c.add(CodeContext, p, "%q looks like a TD context URI but is not one; use %q (TD 1.1) or %q (TD 1.0)", t, contextTD11, contextTD10)
