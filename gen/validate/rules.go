@@ -461,8 +461,9 @@ func (c *checker) checkHref(f formCtx, base *url.URL) {
 		return
 	}
 	sub, _ := f.form["subprotocol"].(string)
+	hasTemplate := strings.IndexByte(href, '{') >= 0
 	// URI template variables must be declared.
-	for _, m := range templateVarRE.FindAllStringSubmatch(href, -1) {
+	for _, m := range templateMatches(hasTemplate, href) {
 		for _, v := range strings.Split(m[2], ",") {
 			v = strings.TrimSuffix(v, "*")
 			if i := strings.IndexByte(v, ':'); i >= 0 {
@@ -474,7 +475,10 @@ func (c *checker) checkHref(f formCtx, base *url.URL) {
 			c.add(CodeURIVariable, f.ptr+"/href", "href template variable %q is not declared; add it to uriVariables of the affordance or the Thing, e.g. \"uriVariables\": {\"%s\": {\"type\": \"string\"}}", v, v)
 		}
 	}
-	expanded := templateVarRE.ReplaceAllString(href, "x")
+	expanded := href
+	if hasTemplate {
+		expanded = templateVarRE.ReplaceAllString(href, "x")
+	}
 	u, err := url.Parse(expanded)
 	if err != nil {
 		c.add(CodeSchema, f.ptr+"/href", "href %q is not a URI reference: %v", truncate(href, 80), unwrapURLError(err))
@@ -492,6 +496,13 @@ func (c *checker) checkHref(f formCtx, base *url.URL) {
 	if sub == "webthingprotocol" && u.Scheme != "ws" && u.Scheme != "wss" {
 		c.add(CodeWTPHref, f.ptr+"/href", "a form with subprotocol \"webthingprotocol\" must resolve to a ws:// or wss:// URL, but resolves to %q; use a ws/wss href or base", u.Scheme+"://"+u.Host+u.Path)
 	}
+}
+
+func templateMatches(has bool, href string) [][]string {
+	if !has {
+		return nil
+	}
+	return templateVarRE.FindAllStringSubmatch(href, -1)
 }
 
 func unwrapURLError(err error) error {
