@@ -268,8 +268,46 @@ func (v *Validator) finish(name string, data []byte, diags []Diagnostic) []Diagn
 		d.Line = line
 		d.Column = runeCount(data[lineStart:off]) + 1
 	}
+	out = capWarnings(out)
 	if out == nil {
 		out = []Diagnostic{}
+	}
+	return out
+}
+
+// maxWarningsPerCode keeps one noisy warning (e.g. a language missing from every affordance's titles)
+// from drowning the rest: past it, one summary finding per code says how many more there are.
+const maxWarningsPerCode = 10
+
+func capWarnings(diags []Diagnostic) []Diagnostic {
+	count := map[string]int{}
+	for _, d := range diags {
+		if d.Severity == SeverityWarning {
+			count[d.Code]++
+		}
+	}
+	over := false
+	for _, n := range count {
+		over = over || n > maxWarningsPerCode
+	}
+	if !over {
+		return diags
+	}
+	shown := map[string]int{}
+	out := diags[:0:0]
+	for _, d := range diags {
+		if d.Severity == SeverityWarning && count[d.Code] > maxWarningsPerCode {
+			shown[d.Code]++
+			if shown[d.Code] > maxWarningsPerCode {
+				if shown[d.Code] == maxWarningsPerCode+1 {
+					more := d
+					more.Message = fmt.Sprintf("%d more %s warnings like the ones above are not shown", count[d.Code]-maxWarningsPerCode, d.Code)
+					out = append(out, more)
+				}
+				continue
+			}
+		}
+		out = append(out, d)
 	}
 	return out
 }
