@@ -39,3 +39,23 @@ func TestConcurrentUse(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestWarningCap(t *testing.T) {
+	var in []Diagnostic
+	for i := 0; i < 15; i++ {
+		d := newDiag(CodeMultiLang, "lacks de")
+		d.offset = i
+		in = append(in, d)
+	}
+	in = append(in, newDiag(CodeSchema, "an error"))
+	out := capWarnings(in)
+	if len(out) != maxWarningsPerCode+2 {
+		t.Fatalf("got %d findings, want %d", len(out), maxWarningsPerCode+2)
+	}
+	if m := out[maxWarningsPerCode].Message; m != "5 more TD044 warnings like the ones above are not shown" {
+		t.Fatalf("summary = %q", m)
+	}
+	if out[len(out)-1].Code != CodeSchema {
+		t.Fatal("errors must never be capped")
+	}
+}
