@@ -168,7 +168,9 @@ func (cs *compiledSchema) hint(absLoc string) string {
 	if len(toks) > 0 {
 		keyword = toks[len(toks)-1]
 	}
-	hintOf := func(n any) string {
+	// A string x-fix covers its node and the two levels below; a keyword-keyed x-fix only the
+	// keywords directly on its node.
+	hintOf := func(n any, direct bool) string {
 		m, ok := n.(map[string]any)
 		if !ok {
 			return ""
@@ -177,17 +179,19 @@ func (cs *compiledSchema) hint(absLoc string) string {
 		case string:
 			return h
 		case map[string]any:
-			s, _ := h[keyword].(string)
-			return s
+			if direct {
+				s, _ := h[keyword].(string)
+				return s
+			}
 		}
 		return ""
 	}
 	hint := ""
 	node := cs.doc
 	if len(toks) <= 3 {
-		hint = hintOf(node)
+		hint = hintOf(node, len(toks) == 1)
 	}
-	for i, tok := range toks {
+	for i, tok := range toks[:max(len(toks)-1, 0)] {
 		switch n := node.(type) {
 		case map[string]any:
 			node = n[tok]
@@ -205,7 +209,7 @@ func (cs *compiledSchema) hint(absLoc string) string {
 			break
 		}
 		if i >= len(toks)-4 { // the keyword's node and its two nearest ancestors
-			if h := hintOf(node); h != "" {
+			if h := hintOf(node, i == len(toks)-2); h != "" {
 				hint = h
 			}
 		}
