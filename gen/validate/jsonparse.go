@@ -68,7 +68,7 @@ func parseJSON(data []byte) (v any, problems []parseProblem, ok bool) {
 
 func (p *parser) fail(off int, msg string) {
 	if p.fatal == nil {
-		p.fatal = &parseProblem{code: CodeSyntax, offset: off, msg: msg}
+		p.fatal = &parseProblem{code: CodeSyntax, offset: off, pointer: p.pointer(), msg: msg}
 	}
 }
 
