@@ -243,11 +243,19 @@ func (v *Validator) finish(name string, data []byte, diags []Diagnostic) []Diagn
 		}
 	}
 	// Line/column in one sweep over the data, in offset order.
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].offset != out[j].offset {
-			return out[i].offset < out[j].offset
+	// Rules visit maps in random order; sorting by position, then code, pointer and message makes
+	// the output deterministic.
+	sort.Slice(out, func(i, j int) bool {
+		a, b := &out[i], &out[j]
+		switch {
+		case a.offset != b.offset:
+			return a.offset < b.offset
+		case a.Code != b.Code:
+			return a.Code < b.Code
+		case a.Pointer != b.Pointer:
+			return a.Pointer < b.Pointer
 		}
-		return out[i].Code < out[j].Code
+		return a.Message < b.Message
 	})
 	line, lineStart, pos := 1, 0, 0
 	for i := range out {
