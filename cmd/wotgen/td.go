@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/wotgen/wotgen/gen/tm"
-	"github.com/wotgen/wotgen/runtime/td"
+	"github.com/wotgen/wotgen/gen/validate"
 )
 
 func init() {
@@ -68,7 +68,7 @@ func runTD(ctx context.Context, args []string, s stdio) int {
 		}
 		return exitFindings
 	}
-	if diags := validateModel(m); len(diags) > 0 {
+	if diags := validateModel(l, *model, m, s.err); len(diags) > 0 {
 		fmt.Fprintf(s.err, "wotgen td: the model %s is not valid; fix it first:\n", *model)
 		for _, d := range diags {
 			fmt.Fprintf(s.err, "  %s\n", d)
@@ -87,7 +87,11 @@ func runTD(ctx context.Context, args []string, s stdio) int {
 		fmt.Fprintf(s.err, "wotgen td: %v\n", err)
 		return exitFindings
 	}
-	if diags := validateDerived(doc); len(diags) > 0 {
+	name := "derived TD"
+	if *out != "" {
+		name = *out
+	}
+	if diags := validateDerived(name, doc, s.err); len(diags) > 0 {
 		fmt.Fprintln(s.err, "wotgen td: the derived TD is not valid (the model cannot be instantiated as it is):")
 		for _, d := range diags {
 			fmt.Fprintf(s.err, "  %s\n", d)
@@ -108,25 +112,46 @@ func runTD(ctx context.Context, args []string, s stdio) int {
 	return exitOK
 }
 
-// validateModel returns the model's problems (empty when it may be instantiated). Resolution
-// already rejects documents that are not Thing Models; gen/validate adds the schema checks.
-func validateModel(m *tm.Model) []string { return nil }
-
-// validateDerived checks that a derived TD is a usable TD.
-func validateDerived(doc []byte) []string {
-	t, err := td.Parse(doc)
+// validateModel validates every Thing Model document the resolution loaded (the model and the
+// models it extends or composes) and returns the error diagnostics; warnings go to warn.
+func validateModel(l *tm.Loader, root string, m *tm.Model, warn io.Writer) []string {
+	v, err := validate.New(validate.Options{Kind: validate.KindTM})
 	if err != nil {
 		return []string{err.Error()}
 	}
-	var out []string
-	if t.Title == "" {
-		out = append(out, "/title: missing")
+	var errs []string
+	for _, d := range l.Documents() {
+		if !tm.IsThingModel(d.Data) {
+			continue // a tm:ref target that is not a model (e.g. a file of shared schemas)
+		}
+		name := d.URL.String()
+		if name == m.URL {
+			name = root
+		}
+		errs = append(errs, split(v.Validate(name, d.Data), warn)...)
 	}
-	if len(t.Security) == 0 {
-		out = append(out, "/security: missing")
+	return errs
+}
+
+// validateDerived validates a derived TD and returns its error diagnostics; warnings go to warn.
+func validateDerived(name string, doc []byte, warn io.Writer) []string {
+	v, err := validate.New(validate.Options{Kind: validate.KindTD})
+	if err != nil {
+		return []string{err.Error()}
 	}
-	sort.Strings(out)
-	return out
+	return split(v.Validate(name, doc), warn)
+}
+
+func split(res validate.Result, warn io.Writer) []string {
+	var errs []string
+	for _, d := range res.Diagnostics {
+		if d.Severity == validate.SeverityError {
+			errs = append(errs, d.String())
+		} else {
+			fmt.Fprintf(warn, "wotgen td: %s\n", d)
+		}
+	}
+	return errs
 }
 
 // writeFileAtomic writes data to path through a temporary file in the same directory, so a
