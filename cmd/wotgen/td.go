@@ -68,7 +68,8 @@ func runTD(ctx context.Context, args []string, s stdio) int {
 		}
 		return exitFindings
 	}
-	if diags := validateModel(l, *model, m, s.err); len(diags) > 0 {
+	diags, nwarn := validateModel(l, *model, m)
+	if len(diags) > 0 {
 		fmt.Fprintf(s.err, "wotgen td: the model %s is not valid; fix it first:\n", *model)
 		for _, d := range diags {
 			fmt.Fprintf(s.err, "  %s\n", d)
@@ -82,6 +83,9 @@ func runTD(ctx context.Context, args []string, s stdio) int {
 	doc, warns, err := tm.Derive(m, tm.Options{Values: values, Base: *base, WTP: *wtp, KeepOptional: *optional, ModelURL: mu})
 	for _, w := range append(m.Warnings, warns...) {
 		fmt.Fprintf(s.err, "wotgen td: warning: %s\n", w)
+	}
+	if nwarn > 0 {
+		fmt.Fprintf(s.err, "wotgen td: note: the validator has %d warning(s) about the model; run \"wotgen validate %s\" to see them\n", nwarn, *model)
 	}
 	if err != nil {
 		fmt.Fprintf(s.err, "wotgen td: %v\n", err)
@@ -113,13 +117,14 @@ func runTD(ctx context.Context, args []string, s stdio) int {
 }
 
 // validateModel validates every Thing Model document the resolution loaded (the model and the
-// models it extends or composes) and returns the error diagnostics; warnings go to warn.
-func validateModel(l *tm.Loader, root string, m *tm.Model, warn io.Writer) []string {
+// models it extends or composes). It returns the error diagnostics and the number of warnings;
+// the warnings are not printed because resolution already reports the ones that matter for
+// instantiation (and "wotgen validate MODEL" lists them all).
+func validateModel(l *tm.Loader, root string, m *tm.Model) (errs []string, warnings int) {
 	v, err := validate.New(validate.Options{Kind: validate.KindTM})
 	if err != nil {
-		return []string{err.Error()}
+		return []string{err.Error()}, 0
 	}
-	var errs []string
 	for _, d := range l.Documents() {
 		if !tm.IsThingModel(d.Data) {
 			continue // a tm:ref target that is not a model (e.g. a file of shared schemas)
@@ -127,10 +132,18 @@ func validateModel(l *tm.Loader, root string, m *tm.Model, warn io.Writer) []str
 		name := d.URL.String()
 		if name == m.URL {
 			name = root
+		} else if d.URL.Scheme == "file" {
+			name = filepath.FromSlash(d.URL.Path)
 		}
-		errs = append(errs, split(v.Validate(name, d.Data), warn)...)
+		for _, diag := range v.Validate(name, d.Data).Diagnostics {
+			if diag.Severity == validate.SeverityError {
+				errs = append(errs, diag.String())
+			} else {
+				warnings++
+			}
+		}
 	}
-	return errs
+	return errs, warnings
 }
 
 // validateDerived validates a derived TD and returns its error diagnostics; warnings go to warn.
@@ -139,16 +152,23 @@ func validateDerived(name string, doc []byte, warn io.Writer) []string {
 	if err != nil {
 		return []string{err.Error()}
 	}
-	return split(v.Validate(name, doc), warn)
-}
-
-func split(res validate.Result, warn io.Writer) []string {
 	var errs []string
-	for _, d := range res.Diagnostics {
+	seen := map[string]int{} // warnings per code: the first is shown, the rest counted
+	var order []string
+	for _, d := range v.Validate(name, doc).Diagnostics {
 		if d.Severity == validate.SeverityError {
 			errs = append(errs, d.String())
-		} else {
+			continue
+		}
+		if seen[d.Code] == 0 {
 			fmt.Fprintf(warn, "wotgen td: %s\n", d)
+			order = append(order, d.Code)
+		}
+		seen[d.Code]++
+	}
+	for _, c := range order {
+		if n := seen[c] - 1; n > 0 {
+			fmt.Fprintf(warn, "wotgen td: (%d more %s warning(s) like the one above)\n", n, c)
 		}
 	}
 	return errs
