@@ -8,7 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode"
+
+	"github.com/wotgen/wotgen/gen/naming"
 )
 
 // TD context URIs.
@@ -703,32 +704,8 @@ func unwrapRegexpError(err error) string {
 
 // ---- Go identifiers ----
 
-// goName approximates how wotgen generate names a JSON member in Go: words split at anything that
-// is not a letter or digit and at lower→upper case changes, each word capitalised.
-func goName(s string) string {
-	b := make([]rune, 0, len(s))
-	upNext := true
-	var prev rune
-	for _, r := range s {
-		isLetter := unicode.IsLetter(r)
-		if !isLetter && !unicode.IsDigit(r) {
-			upNext = true
-			prev = r
-			continue
-		}
-		if unicode.IsLower(prev) && unicode.IsUpper(r) {
-			upNext = true
-		}
-		if upNext {
-			b = append(b, unicode.ToUpper(r))
-		} else {
-			b = append(b, unicode.ToLower(r))
-		}
-		upNext = false
-		prev = r
-	}
-	return string(b)
-}
+// goNamer is the generator's own naming, so this warning and the renames of wotgen generate agree.
+var goNamer = naming.New()
 
 func (c *checker) checkGoNames(m map[string]any, ptr string) {
 	if len(m) < 2 {
@@ -737,7 +714,7 @@ func (c *checker) checkGoNames(m map[string]any, ptr string) {
 	byName := make(map[string][]string, len(m))
 	collide := false
 	for k := range m {
-		g := goName(k)
+		g := goNamer.Exported(k)
 		byName[g] = append(byName[g], k)
 		collide = collide || len(byName[g]) > 1
 	}
