@@ -37,6 +37,9 @@
 //   - tm:optional lists optional affordances (/properties/N, /actions/N, /events/N). The legacy
 //     tm:required (pre-2022 drafts) is accepted with a warning as its inverse: every affordance
 //     it does not list is optional. "rel": "extends" is accepted as "tm:extends" with a warning.
+//   - Overrides (tm:ref siblings, redefined inherited affordances) that widen what they override
+//     (bounds relaxed, enum values added, type changed, …; TD 1.1 says they SHOULD only narrow)
+//     are reported as warnings, using the same rules as CheckInstance.
 //   - Cycles through tm:extends, tm:submodel or tm:ref are errors naming the cycle
 //     (A → B → A). Depth, pointer length and the total size after expansion are bounded.
 //
