@@ -20,8 +20,9 @@ import (
 // endpoint; requests are routed by thingID.
 //
 // Handshake: a WebSocket upgrade must offer the sub-protocol "webthingprotocol" (else HTTP
-// 400), pass the Authenticator (else 401 with WWW-Authenticate) and the origin policy (else
-// 403), all before the upgrade.
+// 400), pass the Authenticator (else 401 with WWW-Authenticate), find the server open and
+// under WithMaxConnections (else 503) and pass the origin policy (else 403), all before
+// the upgrade.
 //
 // Requests are answered in order, except those that call user handlers (reads and writes of
 // handler-backed properties, synchronous actions), which run concurrently (at most
