@@ -94,8 +94,8 @@ type event struct {
 // binding is the subscription state of one connection for one Thing (spec §5), guarded
 // by Thing.mu.
 type binding struct {
-	props   map[string]subEntry
-	events  map[string]subEntry
+	props  map[string]subEntry
+	events map[string]subEntry
 	// sent holds, per affordance, the newest history position sent to this connection. Each
 	// affordance's notifications go out in history order, so it tells exactly which entries a
 	// catch-up replay must skip; one position for the whole Thing would skip other affordances'
