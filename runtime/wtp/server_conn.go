@@ -1,0 +1,492 @@
+package wtp
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// conn is one WebSocket connection.
+//
+// Goroutines: the reader (the HTTP handler's own goroutine) decodes and dispatches; a
+// writer exists only while there is something to send; a ping runs from a timer; and
+// requests that call user handlers get one goroutine each. An idle connection therefore
+// costs one goroutine.
+//
+// Everything sent goes through a bounded queue, so producers (above all the Thing's
+// notifications, queued under its lock) never block. Responses to requests handled inline
+// are written by the reader itself once the request is done, saving a goroutine hand-off
+// on the request/response path.
+type conn struct {
+	srv       *Server
+	ep        *endpoint
+	ws        *websocket.Conn
+	log       *slog.Logger
+	principal string
+
+	ctx    context.Context // cancelled when the connection starts closing
+	cancel context.CancelFunc
+	hctx   context.Context // ctx + principal, for handlers
+
+	// writeCtx aborts a write in progress: used when dropping a stalled consumer, whose
+	// pending write may never finish on its own.
+	writeCtx   context.Context
+	abortWrite context.CancelFunc
+
+	// readCtx is cancelled only to cut the connection without a close handshake.
+	readCtx    context.Context
+	cancelRead context.CancelFunc
+
+	closeOnce   sync.Once
+	closeCode   websocket.StatusCode
+	closeReason string
+
+	qmu        sync.Mutex
+	items      []outItem // queued, oldest first
+	spare      []outItem // the writer's batch buffer, reused
+	writing    bool      // a writer (goroutine or the reader) owns the write side
+	readerBusy bool      // the reader is handling a request and will flush after it
+	closed     bool      // no more queuing: the connection is closing
+	aborted    bool      // drop what is queued instead of flushing it before the close
+	idle       sync.Cond // signalled (L = qmu) when writing becomes false
+
+	pingMu      sync.Mutex
+	pingTimer   *time.Timer
+	pingStopped bool
+	pingWG      sync.WaitGroup
+
+	w writer // owned by whoever holds writing
+
+	wg       sync.WaitGroup // writer goroutines, the close handshake, handler calls
+	inflight chan struct{}  // handler-call semaphore
+
+	// reader-only state
+	rbuf      bytes.Buffer
+	things    map[*Thing]struct{} // Things holding a binding for this connection
+	limiter   tokenBucket
+	malformed int
+}
+
+// outItem is a queued message: a response, or a notification to build from a history note.
+type outItem struct {
+	msg *Message
+
+	note     *note
+	thingID  string
+	op, corr string
+}
+
+func newConn(s *Server, ep *endpoint, ws *websocket.Conn, principal, remote string) *conn {
+	c := &conn{
+		srv: s, ep: ep, ws: ws, principal: principal,
+		log:      s.cfg.log.With("remote", remote),
+		inflight: make(chan struct{}, s.cfg.maxInFlight),
+		things:   map[*Thing]struct{}{},
+		limiter:  newTokenBucket(s.cfg.rate, s.cfg.burst, s.cfg.rateGrace, time.Now()),
+	}
+	c.idle.L = &c.qmu
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.hctx = withPrincipal(c.ctx, principal)
+	c.writeCtx, c.abortWrite = context.WithCancel(context.Background())
+	c.readCtx, c.cancelRead = context.WithCancel(context.Background())
+	return c
+}
+
+// serve runs the connection until it is closed and all its goroutines have ended.
+func (c *conn) serve() {
+	c.log.Debug("wtp: connection open")
+	c.schedulePing()
+	c.readLoop()
+	c.closeWith(websocket.StatusNormalClosure, "", false)
+	c.stopPing()
+	c.wg.Wait()
+	c.w.stop()
+	c.abortWrite()
+	c.cancelRead()
+	for t := range c.things {
+		t.forget(c)
+	}
+	c.log.Debug("wtp: connection closed", "code", c.closeCode, "reason", c.closeReason)
+}
+
+// closeWith starts closing the connection with the given close code; only the first call
+// counts and it reports whether it was first. abort also interrupts a write in progress
+// (for stalled consumers). It never blocks, so it is safe under Thing.mu.
+func (c *conn) closeWith(code websocket.StatusCode, reason string, abort bool) bool {
+	first := false
+	c.closeOnce.Do(func() {
+		first = true
+		c.closeCode, c.closeReason = code, reason
+		c.qmu.Lock()
+		c.closed = true
+		c.qmu.Unlock()
+		c.cancel()
+		c.wg.Add(1)
+		go c.closeSocket()
+	})
+	if abort {
+		c.qmu.Lock()
+		c.aborted = true
+		c.items = nil
+		c.qmu.Unlock()
+		c.abortWrite()
+		// A stalled peer may never take the close frame: give the handshake a moment,
+		// then cut the connection rather than hold it for the library's 10 s of timeouts.
+		time.AfterFunc(abortedCloseGrace, c.cancelRead)
+	}
+	return first
+}
+
+// abortedCloseGrace bounds the close handshake of an aborted connection.
+const abortedCloseGrace = time.Second
+
+// closeSocket sends what is still queued (say the 400 that preceded a 1007), unless the
+// close aborts, then performs the close handshake, which waits for the peer within the
+// library's timeouts.
+func (c *conn) closeSocket() {
+	defer c.wg.Done()
+	c.qmu.Lock()
+	for c.writing {
+		c.idle.Wait()
+	}
+	flush := !c.aborted && len(c.items) > 0
+	if flush {
+		c.writing = true
+	}
+	c.qmu.Unlock()
+	if flush {
+		c.drain(false)
+	}
+	c.ws.Close(c.closeCode, c.closeReason)
+}
+
+// stopWriting gives up the write side; qmu must be held.
+func (c *conn) stopWriting() {
+	c.writing = false
+	c.idle.Broadcast()
+}
+
+// hardClose cuts the connection without a close handshake.
+func (c *conn) hardClose() {
+	c.closeWith(CloseShutdown, "server closed", true)
+	c.cancelRead()
+}
+
+func (c *conn) isClosing() bool { return c.ctx.Err() != nil }
+
+func (c *conn) readLoop() {
+	for {
+		data, text, err := c.read()
+		if err != nil {
+			var ce websocket.CloseError
+			switch {
+			case errors.Is(err, websocket.ErrMessageTooBig):
+				c.closeWith(CloseTooBig, "message too big", false)
+				c.log.Debug("wtp: message over the read limit", "limit", c.srv.cfg.readLimit)
+			case errors.As(err, &ce):
+				c.closeWith(ce.Code, "", false) // the peer closed
+			}
+			return
+		}
+		c.srv.stats.messagesIn.Add(1)
+		if c.isClosing() {
+			continue // draining until the close handshake ends the read
+		}
+		if !text {
+			c.closeWith(CloseBinary, "binary frames are not supported; send JSON text frames", false)
+			continue
+		}
+		c.setReaderBusy(true)
+		c.handle(data)
+		c.setReaderBusy(false)
+	}
+}
+
+// read returns the next message in a buffer reused across messages (decoding copies what
+// it keeps); text is false for a binary message.
+func (c *conn) read() (data []byte, text bool, err error) {
+	typ, r, err := c.ws.Reader(c.readCtx)
+	if err != nil {
+		return nil, false, err
+	}
+	if typ != websocket.MessageText {
+		_, err := io.Copy(io.Discard, r)
+		return nil, false, err
+	}
+	if c.rbuf.Cap() > 64<<10 {
+		c.rbuf = bytes.Buffer{} // do not keep one huge message's buffer for the connection's life
+	}
+	c.rbuf.Reset()
+	if _, err := c.rbuf.ReadFrom(r); err != nil {
+		return nil, false, err
+	}
+	return c.rbuf.Bytes(), true, nil
+}
+
+// setReaderBusy marks the reader as handling a request. While busy, queued messages wait
+// for the reader to write them itself when the request is done; when it becomes idle it
+// writes (or hands to a writer goroutine) whatever is queued.
+func (c *conn) setReaderBusy(busy bool) {
+	c.qmu.Lock()
+	c.readerBusy = busy
+	claim := !busy && !c.writing && !c.aborted && len(c.items) > 0
+	if claim {
+		c.writing = true
+	}
+	c.qmu.Unlock()
+	if claim {
+		c.drain(true)
+	}
+}
+
+// queue adds a message to the send queue without blocking. A full queue means the consumer
+// does not keep up: it is dropped (CloseSlowConsumer) so it cannot delay anyone else.
+func (c *conn) queue(it outItem) {
+	c.qmu.Lock()
+	if c.closed {
+		c.qmu.Unlock()
+		return
+	}
+	if len(c.items) >= c.srv.cfg.sendQueue {
+		c.qmu.Unlock()
+		if c.closeWith(CloseSlowConsumer, "send queue full: the consumer reads too slowly", true) {
+			c.srv.stats.dropped.Add(1)
+			c.log.Warn("wtp: dropping a slow consumer", "queue", c.srv.cfg.sendQueue)
+		}
+		return
+	}
+	c.items = append(c.items, it)
+	start := !c.writing && !c.readerBusy
+	if start {
+		c.writing = true
+		c.wg.Add(1) // under qmu and before closed is set, so never after serve's Wait
+	}
+	c.qmu.Unlock()
+	if start {
+		go func() {
+			defer c.wg.Done()
+			c.drain(false)
+		}()
+	}
+}
+
+// drain writes queued messages until the queue is empty. Only the owner of c.writing calls
+// it. The reader (inline) writes one batch at most and hands the rest to a writer
+// goroutine, so a stream of notifications cannot keep it from reading requests.
+func (c *conn) drain(inline bool) {
+	// c.w belongs to the owner of c.writing: release the buffer before giving that up.
+	w := &c.w
+	w.buf = encodeBufs.Get().(*[]byte)
+	for first := true; ; first = false {
+		c.qmu.Lock()
+		if c.aborted || len(c.items) == 0 {
+			w.releaseBuf()
+			c.stopWriting()
+			c.qmu.Unlock()
+			return
+		}
+		if inline && !first {
+			w.releaseBuf()
+			c.wg.Add(1) // inline means we are serve's own goroutine: it has not reached Wait
+			c.qmu.Unlock()
+			go func() {
+				defer c.wg.Done()
+				c.drain(false)
+			}()
+			return
+		}
+		batch := c.items
+		c.items = c.spare[:0]
+		c.qmu.Unlock()
+
+		for i := range batch {
+			if !c.write(w, &batch[i]) {
+				c.qmu.Lock()
+				w.releaseBuf()
+				c.stopWriting()
+				c.qmu.Unlock()
+				return
+			}
+		}
+		clear(batch)
+		c.qmu.Lock()
+		c.spare = batch[:0]
+		if cap(c.spare) > 4*c.srv.cfg.sendQueue {
+			c.spare = nil
+		}
+		c.qmu.Unlock()
+	}
+}
+
+// writer is the write side's state, used by whoever owns c.writing: an encode buffer
+// (pooled, since an idle connection needs none), a reused notification, and a write
+// deadline renewed when it runs low, so writes cost one timer per half timeout rather than
+// one each. Every write still gets at least half the write timeout.
+type writer struct {
+	buf     *[]byte // from encodeBufs
+	note    Message
+	ctx     context.Context
+	cancel  context.CancelFunc
+	renewAt time.Time
+}
+
+func (w *writer) deadline(parent context.Context, timeout time.Duration) context.Context {
+	if now := time.Now(); w.ctx == nil || now.After(w.renewAt) {
+		if w.cancel != nil {
+			w.cancel()
+		}
+		w.ctx, w.cancel = context.WithTimeout(parent, timeout)
+		w.renewAt = now.Add(timeout / 2)
+	}
+	return w.ctx
+}
+
+func (w *writer) releaseBuf() {
+	if w.buf != nil {
+		encodeBufs.Put(w.buf)
+		w.buf = nil
+	}
+}
+
+func (w *writer) stop() {
+	if w.cancel != nil {
+		w.cancel()
+	}
+	w.releaseBuf()
+}
+
+// encodeBufs recycles encode buffers between drains: a writer goroutine lives only as long
+// as its queue is non-empty, so it cannot keep one itself.
+var encodeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// write encodes and sends one message; false means the connection is unusable.
+func (c *conn) write(w *writer, it *outItem) bool {
+	m := it.msg
+	if m == nil {
+		it.fillNotification(&w.note)
+		m = &w.note
+	}
+	buf, err := AppendMessage((*w.buf)[:0], m)
+	if err != nil {
+		// Only a value the Thing produced can get here; the request still deserves an answer.
+		c.log.Error("wtp: cannot encode a message", "err", err)
+		if m.MessageType != MessageTypeResponse || m.Error != nil {
+			return true
+		}
+		m = &Message{ThingID: m.ThingID, MessageID: NewUUID(), MessageType: MessageTypeResponse,
+			Operation: m.Operation, Name: m.Name, CorrelationID: m.CorrelationID,
+			Error: Internal("the Thing produced a value that cannot be encoded as JSON"), Timestamp: time.Now()}
+		if buf, err = AppendMessage(buf[:0], m); err != nil {
+			return true
+		}
+		c.srv.stats.countError(500)
+	}
+	if cap(buf) <= 64<<10 {
+		*w.buf = buf // reuse, but do not keep one huge message's buffer around
+	}
+	err = c.ws.Write(w.deadline(c.writeCtx, c.srv.cfg.writeTimeout), websocket.MessageText, buf)
+	if err != nil {
+		// The library has closed the connection; the reader will see it end.
+		if c.closeWith(websocket.StatusAbnormalClosure, "write failed", true) {
+			c.log.Debug("wtp: write failed", "err", err)
+		}
+		return false
+	}
+	c.srv.stats.messagesOut.Add(1)
+	return true
+}
+
+// queueNote queues a notification (called under the Thing's mutex).
+func (c *conn) queueNote(t *Thing, n *note, e subEntry) {
+	c.srv.stats.notifications.Add(1)
+	c.queue(outItem{note: n, thingID: t.id, op: e.op, corr: e.corr})
+}
+
+// fillNotification sets m to the notification for a queued note: the note's messageID and
+// timestamp, the subscription's operation and correlationID.
+func (it *outItem) fillNotification(m *Message) {
+	n := it.note
+	*m = Message{ThingID: it.thingID, MessageID: n.id, MessageType: MessageTypeNotification,
+		Operation: it.op, Name: n.name, Timestamp: n.timestamp, CorrelationID: it.corr}
+	if n.kind == noteEvent {
+		m.Data = n.payload
+	} else {
+		m.Value = n.payload
+	}
+}
+
+// goHandle runs f (a request that calls user handlers) in its own goroutine, at most
+// maxInFlight at once per connection, so a slow handler does not stall the reader.
+func (c *conn) goHandle(f func(ctx context.Context)) {
+	select {
+	case c.inflight <- struct{}{}:
+	default:
+		// About to wait for a slot: let queued messages go out meanwhile.
+		c.setReaderBusy(false)
+		select {
+		case c.inflight <- struct{}{}:
+		case <-c.ctx.Done():
+			return
+		}
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer func() { <-c.inflight }()
+		f(c.hctx)
+	}()
+}
+
+// schedulePing arms the keep-alive timer. Pings run from a timer rather than a goroutine of
+// their own, so idle connections stay cheap.
+func (c *conn) schedulePing() {
+	every := c.srv.cfg.ping
+	if every <= 0 {
+		return
+	}
+	c.pingMu.Lock()
+	defer c.pingMu.Unlock()
+	if !c.pingStopped {
+		c.pingTimer = time.AfterFunc(every, c.ping)
+	}
+}
+
+func (c *conn) ping() {
+	c.pingMu.Lock()
+	if c.pingStopped {
+		c.pingMu.Unlock()
+		return
+	}
+	c.pingWG.Add(1) // under pingMu, so never after stopPing's Wait began
+	c.pingMu.Unlock()
+	defer c.pingWG.Done()
+
+	// Not derived from c.ctx: cancelling a Ping cuts the connection, which would pre-empt a
+	// graceful close.
+	ctx, cancel := context.WithTimeout(context.Background(), c.srv.cfg.ping)
+	err := c.ws.Ping(ctx)
+	cancel()
+	if err != nil {
+		if c.closeWith(websocket.StatusPolicyViolation, "ping timeout", true) {
+			c.log.Debug("wtp: ping failed", "err", err)
+		}
+		return
+	}
+	c.schedulePing()
+}
+
+func (c *conn) stopPing() {
+	c.pingMu.Lock()
+	c.pingStopped = true
+	if c.pingTimer != nil {
+		c.pingTimer.Stop()
+	}
+	c.pingMu.Unlock()
+	c.pingWG.Wait()
+}
