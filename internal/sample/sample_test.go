@@ -116,7 +116,7 @@ func validate(sch *jsonschema.Schema, v json.RawMessage) error {
 
 // knownUnsatisfiable lists corpus schemas no value satisfies (for jsonschema either), with why.
 var knownUnsatisfiable = map[string]string{
-	"playground__enumConst.json#/properties/status":      "const is not one of the enum values",
+	"playground__enumConst.json#/properties/status":       "const is not one of the enum values",
 	"playground__invalid-usingTM.json#/properties/status": "type number with string enum values",
 }
 

@@ -318,4 +318,3 @@ func (p *patGen) pick(class []rune) rune {
 	p.fail = true
 	return 'a'
 }
-
