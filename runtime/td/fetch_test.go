@@ -1,0 +1,81 @@
+package td
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestFetch(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/td", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/td+json")
+		w.Write([]byte(`{"title":"x"}`))
+	})
+	mux.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(strings.Repeat(" ", 2048)))
+	})
+	mux.HandleFunc("/loop", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/loop", http.StatusFound) })
+	mux.HandleFunc("/tofile", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "file:///etc/passwd", http.StatusFound)
+	})
+	mux.HandleFunc("/moved", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/td", http.StatusFound) })
+	mux.HandleFunc("/slow", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-time.After(5 * time.Second):
+		}
+	})
+	mux.HandleFunc("/missing", http.NotFound)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	ctx := context.Background()
+
+	body, final, err := Fetch(ctx, srv.URL+"/moved", FetchOptions{})
+	if err != nil || string(body) != `{"title":"x"}` || final.Path != "/td" {
+		t.Fatalf("fetch after redirect: %q %v %v", body, final, err)
+	}
+	cases := []struct {
+		url  string
+		o    FetchOptions
+		want string
+	}{
+		{srv.URL + "/big", FetchOptions{MaxSize: 1024}, "too large"},
+		{srv.URL + "/loop", FetchOptions{}, "redirects"},
+		{srv.URL + "/tofile", FetchOptions{}, "only http and https"},
+		{srv.URL + "/slow", FetchOptions{Timeout: 100 * time.Millisecond}, "deadline"},
+		{srv.URL + "/missing?apikey=secret", FetchOptions{}, "404"},
+		{"ftp://example.org/td", FetchOptions{}, "want an http"},
+	}
+	for _, c := range cases {
+		_, _, err := Fetch(ctx, c.url, c.o)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Fetch(%s) = %v, want error containing %q", c.url, err, c.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "secret") {
+			t.Errorf("error leaks the query: %v", err)
+		}
+	}
+}
+
+func TestReadSource(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a.td.json")
+	os.WriteFile(p, []byte(`{"title":"x"}`), 0o644)
+	body, u, err := ReadSource(context.Background(), p, FetchOptions{})
+	if err != nil || string(body) != `{"title":"x"}` || u.Scheme != "file" {
+		t.Fatalf("%q %v %v", body, u, err)
+	}
+	if _, _, err := ReadSource(context.Background(), p, FetchOptions{MaxSize: 4}); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("size limit: %v", err)
+	}
+	if _, _, err := ReadSource(context.Background(), dir, FetchOptions{}); err == nil || !strings.Contains(err.Error(), "directory") {
+		t.Errorf("directory: %v", err)
+	}
+}

@@ -1,0 +1,182 @@
+package wtp
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/wotgen/wotgen/runtime/td"
+)
+
+// Authenticator verifies the credentials of a WebSocket handshake (spec §2.4). It returns
+// the principal (who is connecting) or an error; the upgrade is then refused with 401
+// (or the status of a returned *Error, e.g. Forbidden for 403).
+type Authenticator interface {
+	Authenticate(r *http.Request) (principal string, err error)
+}
+
+// Challenger is implemented by Authenticators that know their WWW-Authenticate challenge.
+type Challenger interface {
+	Challenge() string
+}
+
+// AuthenticatorFunc adapts a function to Authenticator.
+type AuthenticatorFunc func(r *http.Request) (string, error)
+
+// Authenticate calls f(r).
+func (f AuthenticatorFunc) Authenticate(r *http.Request) (string, error) { return f(r) }
+
+// errBadCredentials is deliberately vague: it must not tell a guesser which part was wrong.
+var errBadCredentials = errors.New("wtp: missing or wrong credentials")
+
+// secretEqual compares in constant time, independent of the lengths too (both sides are
+// hashed first), so response timing reveals nothing about the secret.
+func secretEqual(got, want string) bool {
+	g, w := sha256.Sum256([]byte(got)), sha256.Sum256([]byte(want))
+	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
+}
+
+type bearerAuth struct{ token string }
+
+// BearerAuth accepts "Authorization: Bearer <token>" with the given token (TD scheme
+// "bearer"). The principal is "bearer".
+func BearerAuth(token string) Authenticator { return bearerAuth{token} }
+
+func (a bearerAuth) Authenticate(r *http.Request) (string, error) {
+	scheme, cred, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || !secretEqual(strings.TrimSpace(cred), a.token) {
+		return "", errBadCredentials
+	}
+	return "bearer", nil
+}
+
+func (bearerAuth) Challenge() string { return `Bearer realm="wot"` }
+
+type basicAuth struct{ user, pass string }
+
+// BasicAuth accepts HTTP Basic credentials (TD scheme "basic"). The principal is the user.
+func BasicAuth(user, pass string) Authenticator { return basicAuth{user, pass} }
+
+func (a basicAuth) Authenticate(r *http.Request) (string, error) {
+	u, p, ok := r.BasicAuth()
+	// Evaluate both comparisons so timing does not reveal which one failed.
+	userOK, passOK := secretEqual(u, a.user), secretEqual(p, a.pass)
+	if !ok || !userOK || !passOK {
+		return "", errBadCredentials
+	}
+	return u, nil
+}
+
+func (basicAuth) Challenge() string { return `Basic realm="wot", charset="UTF-8"` }
+
+type apiKeyAuth struct{ in, name, key string }
+
+// APIKeyAuth accepts an API key (TD scheme "apikey") in a header, a query parameter or a
+// cookie: in is "header", "query" or "cookie" (TD default "query"), name is the header,
+// parameter or cookie name. Prefer headers: URLs end up in logs (spec §2.4).
+// The principal is "apikey".
+func APIKeyAuth(in, name, key string) Authenticator {
+	if in == "" {
+		in = "query"
+	}
+	return apiKeyAuth{in, name, key}
+}
+
+func (a apiKeyAuth) Authenticate(r *http.Request) (string, error) {
+	var got string
+	switch a.in {
+	case "header":
+		got = r.Header.Get(a.name)
+	case "query":
+		got = r.URL.Query().Get(a.name)
+	case "cookie":
+		if c, err := r.Cookie(a.name); err == nil {
+			got = c.Value
+		}
+	default:
+		return "", fmt.Errorf("wtp: API key location %q is not supported; use header, query or cookie", a.in)
+	}
+	if got == "" || !secretEqual(got, a.key) {
+		return "", errBadCredentials
+	}
+	return "apikey", nil
+}
+
+func (a apiKeyAuth) Challenge() string {
+	return fmt.Sprintf(`APIKey realm="wot", in=%q, name=%q`, a.in, a.name)
+}
+
+// AnyAuth accepts a handshake that any of the authenticators accepts (a TD with several
+// alternative security schemes).
+func AnyAuth(as ...Authenticator) Authenticator { return anyAuth(as) }
+
+type anyAuth []Authenticator
+
+func (as anyAuth) Authenticate(r *http.Request) (string, error) {
+	err := error(errBadCredentials)
+	for _, a := range as {
+		p, e := a.Authenticate(r)
+		if e == nil {
+			return p, nil
+		}
+		err = e
+	}
+	return "", err
+}
+
+func (as anyAuth) Challenge() string {
+	var parts []string
+	for _, a := range as {
+		if c, ok := a.(Challenger); ok {
+			parts = append(parts, c.Challenge())
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// AuthFromScheme builds the Authenticator for one TD security scheme with the expected
+// secret: the token (bearer), "user:password" (basic) or the key (apikey). nosec returns
+// nil (no authentication).
+func AuthFromScheme(s *td.SecurityScheme, secret string) (Authenticator, error) {
+	switch s.Scheme {
+	case td.SchemeNoSec:
+		return nil, nil
+	case td.SchemeBearer:
+		if s.In != "" && s.In != "header" {
+			return nil, fmt.Errorf("wtp: bearer tokens in %q are not supported; use in: header", s.In)
+		}
+		return BearerAuth(secret), nil
+	case td.SchemeBasic:
+		user, pass, ok := strings.Cut(secret, ":")
+		if !ok {
+			return nil, errors.New(`wtp: basic credentials must be given as "user:password"`)
+		}
+		return BasicAuth(user, pass), nil
+	case td.SchemeAPIKey:
+		if s.Name == "" {
+			return nil, errors.New("wtp: the apikey scheme has no name; set the header, query or cookie name in the TD")
+		}
+		return APIKeyAuth(s.In, s.Name, secret), nil
+	}
+	return nil, fmt.Errorf("wtp: security scheme %q is not supported by the handshake authenticator; use nosec, basic, bearer or apikey, or write an Authenticator", s.Scheme)
+}
+
+type principalKey struct{}
+
+func withPrincipal(ctx context.Context, p string) context.Context {
+	if p == "" {
+		return ctx
+	}
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalFrom returns the authenticated principal of the connection a handler serves
+// ("" without authentication).
+func PrincipalFrom(ctx context.Context) string {
+	p, _ := ctx.Value(principalKey{}).(string)
+	return p
+}

@@ -1,0 +1,79 @@
+package wtp
+
+import (
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// Defaults of the server's safety limits. Each is configurable with a ServerOption.
+const (
+	DefaultReadLimit      = 1 << 20 // bytes per message
+	DefaultSendQueue      = 256     // queued outgoing messages per connection
+	DefaultRateLimit      = 100_000 // messages per second per connection (spec §7)
+	DefaultRateBurst      = 100_000
+	DefaultMalformedLimit = 100 // consecutive malformed frames before closing (spec §7)
+	DefaultPingInterval   = 30 * time.Second
+	DefaultWriteTimeout   = 10 * time.Second
+	DefaultMaxInFlight    = 64 // concurrent handler calls per connection
+
+	// rateLimitGrace is how long a connection may stay over its rate limit (answered with
+	// 503s) before it is closed with 1008 (spec §7).
+	rateLimitGrace = 5 * time.Second
+)
+
+// Close codes the server uses. They are part of the documented behaviour.
+const (
+	// CloseSlowConsumer closes a connection whose send queue is full: the consumer does not
+	// read fast enough. 1013 "Try Again Later" tells it to reconnect (and catch up with
+	// lastNotificationID) rather than to give up.
+	CloseSlowConsumer = websocket.StatusTryAgainLater
+	// CloseRateLimited closes a connection that stayed over its rate limit (1008).
+	CloseRateLimited = websocket.StatusPolicyViolation
+	// CloseMalformed closes a connection after too many consecutive malformed frames (1007).
+	CloseMalformed = websocket.StatusInvalidFramePayloadData
+	// CloseBinary closes a connection that sent a binary frame (1003).
+	CloseBinary = websocket.StatusUnsupportedData
+	// CloseShutdown closes every connection when the server shuts down (1001).
+	CloseShutdown = websocket.StatusGoingAway
+	// CloseTooBig is the code for a message over the read limit (1009); the WebSocket
+	// library sends it itself.
+	CloseTooBig = websocket.StatusMessageTooBig
+)
+
+// tokenBucket is a per-connection rate limiter; only the connection's reader uses it.
+type tokenBucket struct {
+	rate   float64 // tokens per second; 0 disables the limit
+	burst  float64
+	tokens float64
+	last   time.Time
+	over   time.Time // when the current run of refusals started (zero = not limited)
+}
+
+func newTokenBucket(rate float64, burst int, now time.Time) tokenBucket {
+	if burst < 1 {
+		burst = 1
+	}
+	return tokenBucket{rate: rate, burst: float64(burst), tokens: float64(burst), last: now}
+}
+
+// allow takes one token. It reports whether the message may be processed and, when not,
+// whether the connection has been over the limit for longer than the grace period.
+func (b *tokenBucket) allow(now time.Time) (ok, expel bool) {
+	if b.rate <= 0 {
+		return true, false
+	}
+	if el := now.Sub(b.last).Seconds(); el > 0 {
+		b.tokens = min(b.burst, b.tokens+el*b.rate)
+	}
+	b.last = now
+	if b.tokens >= 1 {
+		b.tokens--
+		b.over = time.Time{}
+		return true, false
+	}
+	if b.over.IsZero() {
+		b.over = now
+	}
+	return false, now.Sub(b.over) >= rateLimitGrace
+}

@@ -1,0 +1,652 @@
+// Package wtp implements the W3C Web Thing Protocol (a WebSocket sub-protocol): the message
+// codec, the server side (a dynamic Thing served by an http.Handler) and the consumer side.
+//
+// The codec accepts the draft's known deviations (spec §10) and sends exactly what the
+// draft's tables describe.
+package wtp
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// SupportPackageIsVersion1 is referenced by generated code (const _ = wtp.SupportPackageIsVersion1)
+// so that generated code and runtime that do not match fail at compile time.
+const SupportPackageIsVersion1 = true
+
+// Subprotocol is the WebSocket sub-protocol name negotiated in the handshake.
+const Subprotocol = "webthingprotocol"
+
+// Message types.
+const (
+	MessageTypeRequest      = "request"
+	MessageTypeResponse     = "response"
+	MessageTypeNotification = "notification"
+)
+
+// Message is the WTP envelope plus every operation-specific member. Nil/empty fields are
+// absent on the wire; a json.RawMessage holding "null" is a present JSON null.
+type Message struct {
+	ThingID       string
+	MessageID     string
+	MessageType   string
+	Operation     string
+	CorrelationID string
+
+	Name               string
+	Names              []string
+	Value              json.RawMessage
+	Values             map[string]json.RawMessage
+	Input              json.RawMessage
+	Output             json.RawMessage
+	Data               json.RawMessage
+	Status             *ActionStatus
+	Statuses           map[string][]ActionStatus
+	ActionID           string
+	LastNotificationID string
+	Error              *Error
+	Timestamp          time.Time // zero = absent
+}
+
+// ActionState is the state of an action instance.
+type ActionState string
+
+// Action states (spec §6.15).
+const (
+	ActionPending   ActionState = "pending"
+	ActionRunning   ActionState = "running"
+	ActionCompleted ActionState = "completed"
+	ActionFailed    ActionState = "failed"
+)
+
+func (s ActionState) valid() bool {
+	return s == ActionPending || s == ActionRunning || s == ActionCompleted || s == ActionFailed
+}
+
+// ActionStatus describes one asynchronous action instance (spec §6.15).
+type ActionStatus struct {
+	ActionID      string
+	State         ActionState
+	Output        json.RawMessage // when completed and the action has output
+	Error         *Error          // when failed
+	TimeRequested time.Time       // zero = absent
+	TimeEnded     time.Time       // zero = absent
+}
+
+// MarshalJSON encodes s strictly.
+func (s ActionStatus) MarshalJSON() ([]byte, error) { return appendActionStatus(nil, &s, "status") }
+
+// UnmarshalJSON decodes s liberally (spec §10 items 7, 8).
+func (s *ActionStatus) UnmarshalJSON(b []byte) error {
+	d, err := decodeActionStatus(b)
+	if err != nil {
+		return err
+	}
+	*s = *d
+	return nil
+}
+
+// timeLayout is what wotgen sends: RFC 3339, UTC, millisecond precision.
+const timeLayout = "2006-01-02T15:04:05.000Z"
+
+// FormatTime returns t as wotgen sends timestamps: RFC 3339 in UTC with milliseconds.
+func FormatTime(t time.Time) string { return t.UTC().Format(timeLayout) }
+
+// ParseTime parses any RFC 3339 date-time (any offset, any fractional precision, lower-case
+// "t"/"z" allowed as RFC 3339 permits).
+func ParseTime(s string) (time.Time, error) {
+	if strings.ContainsAny(s, "tz") {
+		s = strings.ToUpper(s)
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("wtp: %q is not an RFC 3339 date-time (e.g. 2025-11-03T09:15:00.250Z)", s)
+	}
+	return t, nil
+}
+
+// parseTimeLenient drops an unreadable optional timestamp instead of rejecting the whole
+// message: a bad timestamp never changes what a message means.
+func parseTimeLenient(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	t, _ := ParseTime(s)
+	return t
+}
+
+// wireMessage mirrors the JSON members; the members whose shape the draft gets wrong are
+// kept raw and decoded by hand.
+type wireMessage struct {
+	ThingID            string                     `json:"thingID"`
+	MessageID          string                     `json:"messageID"`
+	MessageType        string                     `json:"messageType"`
+	Operation          string                     `json:"operation"`
+	CorrelationID      string                     `json:"correlationID"`
+	Name               string                     `json:"name"`
+	Names              []string                   `json:"names"`
+	Value              json.RawMessage            `json:"value"`
+	Values             map[string]json.RawMessage `json:"values"`
+	Input              json.RawMessage            `json:"input"`
+	Output             json.RawMessage            `json:"output"`
+	Data               json.RawMessage            `json:"data"`
+	Status             json.RawMessage            `json:"status"`
+	Statuses           map[string]json.RawMessage `json:"statuses"`
+	ActionID           string                     `json:"actionID"`
+	LastNotificationID string                     `json:"lastNotificationID"`
+	Error              json.RawMessage            `json:"error"`
+	Timestamp          string                     `json:"timestamp"`
+}
+
+// ErrNotObject is returned (wrapped) by DecodeMessage for a frame that is valid JSON but
+// not a JSON object.
+var ErrNotObject = errors.New("wtp: a message must be a JSON object")
+
+// DecodeMessage parses one WTP message liberally. It checks the JSON shape of members but
+// not whether mandatory members are present; that is the receiver's job, because the
+// answer (400 with which members echoed) depends on the role.
+//
+// On error the returned *Message, when non-nil, holds the members that could be read
+// (for example thingID and correlationID), so an error response can still echo them.
+//
+// Accepted deviations (spec §10): messageType "event" for "notification"; operation
+// "subscribeproperty" on notifications for "subscribeevent"; event payload in "value"
+// instead of "data"; problem "status" as a string of digits; ActionStatus "status" instead
+// of "state"; ActionStatus actionID found in status.error or the message's actionID.
+// Unreadable timestamps are dropped.
+func DecodeMessage(b []byte) (*Message, error) {
+	trimmed := bytes.TrimLeft(b, " \t\r\n")
+	if len(trimmed) == 0 {
+		return nil, errors.New("wtp: empty message; send one JSON object per text frame")
+	}
+	if trimmed[0] != '{' {
+		if json.Valid(trimmed) {
+			return nil, ErrNotObject
+		}
+		return nil, errors.New("wtp: message is not valid JSON; send one JSON object per text frame")
+	}
+	var w wireMessage
+	// Type mismatches do not stop encoding/json: it fills the other members and reports
+	// the first mismatch, which is what we want for a partial message.
+	uerr := json.Unmarshal(b, &w)
+	var typeErr *json.UnmarshalTypeError
+	if uerr != nil && !errors.As(uerr, &typeErr) {
+		return nil, fmt.Errorf("wtp: message is not valid JSON: %w", describeJSONError(uerr))
+	}
+	m := &Message{
+		ThingID:            w.ThingID,
+		MessageID:          w.MessageID,
+		MessageType:        w.MessageType,
+		Operation:          w.Operation,
+		CorrelationID:      w.CorrelationID,
+		Name:               w.Name,
+		Names:              w.Names,
+		Value:              w.Value,
+		Values:             w.Values,
+		Input:              w.Input,
+		Output:             w.Output,
+		Data:               w.Data,
+		ActionID:           w.ActionID,
+		LastNotificationID: w.LastNotificationID,
+		Timestamp:          parseTimeLenient(w.Timestamp),
+	}
+	if m.MessageType == "event" { // §10 item 5
+		m.MessageType = MessageTypeNotification
+	}
+	if m.MessageType == MessageTypeNotification {
+		if m.Operation == "subscribeproperty" { // §10 item 5
+			m.Operation = OpSubscribeEvent
+		}
+		if (m.Operation == OpSubscribeEvent || m.Operation == OpSubscribeAllEvents) && m.Data == nil {
+			m.Data, m.Value = m.Value, nil // §10 item 6
+		}
+	}
+	firstErr := error(nil)
+	if uerr != nil {
+		firstErr = describeJSONError(uerr)
+	}
+	if isPresent(w.Error) {
+		e, err := decodeError(w.Error)
+		if err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("member \"error\": %w", err)
+		}
+		m.Error = e
+	}
+	if isPresent(w.Status) {
+		s, err := decodeActionStatus(w.Status)
+		if err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("member \"status\": %w", err)
+		}
+		if s != nil && s.ActionID == "" {
+			s.ActionID = m.ActionID // §10 item 8, last fallback
+		}
+		m.Status = s
+	}
+	if w.Statuses != nil {
+		m.Statuses = make(map[string][]ActionStatus, len(w.Statuses))
+		for name, raw := range w.Statuses {
+			list, err := decodeActionStatusList(raw)
+			if err != nil && firstErr == nil {
+				firstErr = fmt.Errorf("member \"statuses.%s\": %w", name, err)
+			}
+			m.Statuses[name] = list
+		}
+	}
+	if firstErr != nil {
+		return m, fmt.Errorf("wtp: %w", firstErr)
+	}
+	return m, nil
+}
+
+func isPresent(raw json.RawMessage) bool { return len(raw) > 0 && string(raw) != "null" }
+
+// describeJSONError turns encoding/json errors into messages that name the member and the
+// expected JSON type rather than Go types.
+func describeJSONError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		field := te.Field
+		if field == "" {
+			field = "(message)"
+		}
+		return fmt.Errorf("member %q must be %s, not %s", field, jsonKind(te.Type.String()), te.Value)
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("%s at byte %d", se.Error(), se.Offset)
+	}
+	return err
+}
+
+func jsonKind(goType string) string {
+	switch {
+	case goType == "string" || strings.HasSuffix(goType, "ActionState"):
+		return "a string"
+	case goType == "[]string":
+		return "an array of strings"
+	case strings.HasPrefix(goType, "map["):
+		return "an object"
+	case strings.HasPrefix(goType, "[]"):
+		return "an array"
+	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "float"):
+		return "a number"
+	}
+	return "an object"
+}
+
+type wireActionStatus struct {
+	ActionID      string          `json:"actionID"`
+	State         string          `json:"state"`
+	Status        json.RawMessage `json:"status"` // §10 item 7
+	Output        json.RawMessage `json:"output"`
+	Error         json.RawMessage `json:"error"`
+	TimeRequested string          `json:"timeRequested"`
+	TimeEnded     string          `json:"timeEnded"`
+}
+
+func decodeActionStatus(b []byte) (*ActionStatus, error) {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || b[0] != '{' {
+		return nil, errors.New("an ActionStatus must be a JSON object")
+	}
+	var w wireActionStatus
+	uerr := json.Unmarshal(b, &w)
+	var typeErr *json.UnmarshalTypeError
+	if uerr != nil && !errors.As(uerr, &typeErr) {
+		return nil, describeJSONError(uerr)
+	}
+	s := &ActionStatus{
+		ActionID:      w.ActionID,
+		State:         ActionState(w.State),
+		Output:        w.Output,
+		TimeRequested: parseTimeLenient(w.TimeRequested),
+		TimeEnded:     parseTimeLenient(w.TimeEnded),
+	}
+	if s.State == "" && len(w.Status) > 1 && w.Status[0] == '"' {
+		var st string
+		if json.Unmarshal(w.Status, &st) == nil {
+			s.State = ActionState(st)
+		}
+	}
+	var err error
+	if uerr != nil {
+		err = describeJSONError(uerr)
+	}
+	if isPresent(w.Error) {
+		e, eerr := decodeError(w.Error)
+		if eerr != nil && err == nil {
+			err = eerr
+		}
+		s.Error = e
+		if s.ActionID == "" && e != nil { // §10 item 8
+			var id string
+			if raw, ok := e.Extra["actionID"]; ok && json.Unmarshal(raw, &id) == nil {
+				s.ActionID = id
+			}
+		}
+	}
+	return s, err
+}
+
+func decodeActionStatusList(b []byte) ([]ActionStatus, error) {
+	b = bytes.TrimSpace(b)
+	if string(b) == "null" {
+		return nil, nil
+	}
+	if len(b) == 0 || b[0] != '[' {
+		return nil, errors.New("must be an array of ActionStatus objects")
+	}
+	var raws []json.RawMessage
+	if err := json.Unmarshal(b, &raws); err != nil {
+		return nil, describeJSONError(err)
+	}
+	list := make([]ActionStatus, 0, len(raws))
+	var first error
+	for _, raw := range raws {
+		s, err := decodeActionStatus(raw)
+		if err != nil && first == nil {
+			first = err
+		}
+		if s != nil {
+			list = append(list, *s)
+		}
+	}
+	return list, first
+}
+
+// AppendMessage appends the strict JSON encoding of m to dst. Members are written in a fixed
+// order, maps with sorted keys, timestamps as RFC 3339 UTC milliseconds. It fails (leaving
+// dst's old contents intact) when a mandatory envelope member is missing or invalid (an
+// error response may lack thingID and operation, or echo an unknown operation), when a
+// raw JSON member is not valid JSON, or when a problem or ActionStatus is malformed.
+func AppendMessage(dst []byte, m *Message) ([]byte, error) {
+	orig := len(dst)
+	out, err := appendMessage(dst, m)
+	if err != nil {
+		return dst[:orig], fmt.Errorf("wtp: cannot encode %s message: %w", m.describe(), err)
+	}
+	return out, nil
+}
+
+func (m *Message) describe() string {
+	if m == nil {
+		return "nil"
+	}
+	if m.Operation == "" {
+		return "a"
+	}
+	return "the " + m.Operation
+}
+
+func appendMessage(dst []byte, m *Message) ([]byte, error) {
+	if m == nil {
+		return dst, errors.New("message is nil")
+	}
+	// An error response answers whatever arrived, so it may echo an unknown operation and
+	// omit what could not be read from a malformed request (spec §7).
+	isError := m.MessageType == MessageTypeResponse && m.Error != nil
+	switch {
+	case m.ThingID == "" && !isError:
+		return dst, errors.New("thingID is empty; set it to the TD id")
+	case m.MessageID == "":
+		return dst, errors.New("messageID is empty; use NewUUID")
+	case m.MessageType != MessageTypeRequest && m.MessageType != MessageTypeResponse && m.MessageType != MessageTypeNotification:
+		return dst, fmt.Errorf("messageType %q is not request, response or notification", m.MessageType)
+	case !IsOperation(m.Operation) && !isError:
+		return dst, fmt.Errorf("operation %q is not one of the 18 WTP operations", m.Operation)
+	}
+	var err error
+	dst = append(dst, '{')
+	if m.ThingID != "" {
+		dst = append(dst, `"thingID":`...)
+		dst = appendString(dst, m.ThingID)
+		dst = append(dst, ',')
+	}
+	dst = append(dst, `"messageID":`...)
+	dst = appendString(dst, m.MessageID)
+	dst = append(dst, `,"messageType":`...)
+	dst = appendString(dst, m.MessageType)
+	if m.Operation != "" {
+		dst = append(dst, `,"operation":`...)
+		dst = appendString(dst, m.Operation)
+	}
+	if m.Name != "" {
+		dst = append(dst, `,"name":`...)
+		dst = appendString(dst, m.Name)
+	}
+	if m.Names != nil {
+		dst = append(dst, `,"names":[`...)
+		for i, n := range m.Names {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendString(dst, n)
+		}
+		dst = append(dst, ']')
+	}
+	if m.Value != nil {
+		dst = append(dst, `,"value":`...)
+		if dst, err = appendRaw(dst, m.Value, "value"); err != nil {
+			return dst, err
+		}
+	}
+	if m.Values != nil {
+		dst = append(dst, `,"values":{`...)
+		for i, k := range sortedKeys(m.Values) {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendString(dst, k)
+			dst = append(dst, ':')
+			if dst, err = appendRaw(dst, m.Values[k], "values."+k); err != nil {
+				return dst, err
+			}
+		}
+		dst = append(dst, '}')
+	}
+	for _, f := range [...]struct {
+		key string
+		raw json.RawMessage
+	}{{"input", m.Input}, {"output", m.Output}, {"data", m.Data}} {
+		if f.raw != nil {
+			dst = append(dst, ',', '"')
+			dst = append(dst, f.key...)
+			dst = append(dst, '"', ':')
+			if dst, err = appendRaw(dst, f.raw, f.key); err != nil {
+				return dst, err
+			}
+		}
+	}
+	if m.Status != nil {
+		dst = append(dst, `,"status":`...)
+		if dst, err = appendActionStatus(dst, m.Status, "status"); err != nil {
+			return dst, err
+		}
+	}
+	if m.Statuses != nil {
+		dst = append(dst, `,"statuses":{`...)
+		for i, k := range sortedKeys(m.Statuses) {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendString(dst, k)
+			dst = append(dst, ':', '[')
+			for j := range m.Statuses[k] {
+				if j > 0 {
+					dst = append(dst, ',')
+				}
+				if dst, err = appendActionStatus(dst, &m.Statuses[k][j], "statuses."+k); err != nil {
+					return dst, err
+				}
+			}
+			dst = append(dst, ']')
+		}
+		dst = append(dst, '}')
+	}
+	if m.ActionID != "" {
+		dst = append(dst, `,"actionID":`...)
+		dst = appendString(dst, m.ActionID)
+	}
+	if m.LastNotificationID != "" {
+		dst = append(dst, `,"lastNotificationID":`...)
+		dst = appendString(dst, m.LastNotificationID)
+	}
+	if m.Error != nil {
+		dst = append(dst, `,"error":`...)
+		if dst, err = appendError(dst, m.Error); err != nil {
+			return dst, err
+		}
+	}
+	if !m.Timestamp.IsZero() {
+		dst = append(dst, `,"timestamp":"`...)
+		dst = m.Timestamp.UTC().AppendFormat(dst, timeLayout)
+		dst = append(dst, '"')
+	}
+	if m.CorrelationID != "" {
+		dst = append(dst, `,"correlationID":`...)
+		dst = appendString(dst, m.CorrelationID)
+	}
+	return append(dst, '}'), nil
+}
+
+func appendActionStatus(dst []byte, s *ActionStatus, where string) ([]byte, error) {
+	if s.ActionID == "" {
+		return dst, fmt.Errorf("%s: actionID is empty", where)
+	}
+	if !s.State.valid() {
+		return dst, fmt.Errorf("%s: state %q is not pending, running, completed or failed", where, s.State)
+	}
+	var err error
+	dst = append(dst, `{"actionID":`...)
+	dst = appendString(dst, s.ActionID)
+	dst = append(dst, `,"state":`...)
+	dst = appendString(dst, string(s.State))
+	if s.Output != nil {
+		dst = append(dst, `,"output":`...)
+		if dst, err = appendRaw(dst, s.Output, where+".output"); err != nil {
+			return dst, err
+		}
+	}
+	if s.Error != nil {
+		dst = append(dst, `,"error":`...)
+		if dst, err = appendError(dst, s.Error); err != nil {
+			return dst, err
+		}
+	}
+	if !s.TimeRequested.IsZero() {
+		dst = append(dst, `,"timeRequested":"`...)
+		dst = s.TimeRequested.UTC().AppendFormat(dst, timeLayout)
+		dst = append(dst, '"')
+	}
+	if !s.TimeEnded.IsZero() {
+		dst = append(dst, `,"timeEnded":"`...)
+		dst = s.TimeEnded.UTC().AppendFormat(dst, timeLayout)
+		dst = append(dst, '"')
+	}
+	return append(dst, '}'), nil
+}
+
+// appendRaw appends a raw JSON value compacted; it fails on invalid JSON so a broken handler
+// value can never corrupt a frame. A nil value is written as null.
+func appendRaw(dst []byte, raw json.RawMessage, where string) ([]byte, error) {
+	if raw == nil {
+		return append(dst, "null"...), nil
+	}
+	if isCompactJSON(raw) {
+		return append(dst, raw...), nil
+	}
+	buf := bytes.NewBuffer(dst)
+	if err := json.Compact(buf, raw); err != nil {
+		return dst, fmt.Errorf("%s is not valid JSON: %v", where, err)
+	}
+	return buf.Bytes(), nil
+}
+
+// isCompactJSON is a fast path for the common small scalar values (numbers, true, false,
+// null, short strings without escapes), which are valid and already compact.
+func isCompactJSON(b []byte) bool {
+	switch string(b) {
+	case "true", "false", "null":
+		return true
+	}
+	if len(b) == 0 || len(b) > 64 {
+		return false
+	}
+	if b[0] == '"' {
+		if len(b) < 2 || b[len(b)-1] != '"' {
+			return false
+		}
+		for _, c := range b[1 : len(b)-1] {
+			if c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD; U+2028/U+2029 are
+// escaped so the output is also safe to embed in JavaScript.
+func appendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xf])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

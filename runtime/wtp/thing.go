@@ -1,0 +1,608 @@
+package wtp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/wotgen/wotgen/runtime/td"
+)
+
+// ReadHandler returns the current value of a property. The value is marshalled with
+// encoding/json; a json.RawMessage passes through unchanged.
+type ReadHandler func(ctx context.Context) (any, error)
+
+// WriteHandler applies a (validated) value to a property. It returns the value now held
+// when it can confirm the write, or nil when it cannot (the response then has no value).
+type WriteHandler func(ctx context.Context, value json.RawMessage) (confirmed any, err error)
+
+// ActionHandler runs an action. ctx is cancelled by cancelaction, by the consumer going
+// away (synchronous invocations) and by server shutdown. input is nil when the request had
+// none. A returned *Error is sent as is; any other error becomes a 500.
+type ActionHandler func(ctx context.Context, input json.RawMessage) (output any, err error)
+
+// Thing is a Thing served over the Web Thing Protocol whose TD is known at run time (the
+// Scripting API's ExposedThing). Each property is backed by handlers or, by default, by
+// an in-memory store whose writes are validated against the property's schema. Actions
+// need a handler. SetProperty, NotifyPropertyChange and EmitEvent may be called from any
+// goroutine.
+type Thing struct {
+	desc *td.Thing // the TD as given, for serving
+	norm *td.Thing // with defaults made explicit, for the rules
+	id   string
+	cfg  thingConfig
+
+	props    map[string]*property
+	actions  map[string]*action
+	events   map[string]*event
+	thingOps opSet
+	wtpForms bool // the TD has Web Thing Protocol forms (else every op is offered)
+
+	hmu sync.RWMutex // guards the handler fields of props and actions
+
+	mu      sync.Mutex // guards everything below and property store values
+	history history
+	subs    map[*conn]*binding
+	store   actionStore
+	srv     *Server
+
+	// async action invocations outlive connections; they end with the Thing's server
+	actx    context.Context
+	acancel context.CancelFunc
+	awg     sync.WaitGroup
+}
+
+type property struct {
+	name   string
+	aff    *td.PropertyAffordance
+	ops    opSet
+	schema valueValidator
+	value  json.RawMessage // the in-memory store (guarded by Thing.mu)
+	read   ReadHandler     // guarded by Thing.hmu
+	write  WriteHandler    // guarded by Thing.hmu
+}
+
+type action struct {
+	name        string
+	aff         *td.ActionAffordance
+	ops         opSet
+	input       valueValidator
+	synchronous bool
+	handler     ActionHandler // guarded by Thing.hmu
+}
+
+type event struct {
+	name string
+	aff  *td.EventAffordance
+	ops  opSet
+}
+
+// binding is the subscription state of one connection for one Thing (spec §5), guarded
+// by Thing.mu.
+type binding struct {
+	props   map[string]subEntry
+	events  map[string]subEntry
+	lastSeq uint64 // newest history position sent to this connection
+}
+
+// subEntry is an active observation or subscription: the operation that created it and the
+// correlationID its notifications carry.
+type subEntry struct{ op, corr string }
+
+// opSet is a set of operations, one bit per td.AllOps index.
+type opSet uint32
+
+var opBits = func() map[string]opSet {
+	m := map[string]opSet{}
+	for i, op := range td.AllOps() {
+		m[op] = 1 << i
+	}
+	return m
+}()
+
+func opsOf(ops ...string) opSet {
+	var s opSet
+	for _, op := range ops {
+		s |= opBits[op]
+	}
+	return s
+}
+
+func (s opSet) has(op string) bool { return s&opBits[op] != 0 }
+
+// ThingOption configures a Thing.
+type ThingOption func(*thingConfig)
+
+type thingConfig struct {
+	validate        bool
+	historySize     int
+	retainCount     int
+	retainAge       time.Duration
+	maxActive       int
+	synchronous     bool
+	thingID, tdPath string
+}
+
+// Defaults of the Thing options.
+const (
+	DefaultHistorySize     = 1000 // notifications kept for lastNotificationID catch-up
+	DefaultRetainedActions = 100  // finished async action instances kept per Thing
+	DefaultActionRetention = time.Hour
+	DefaultMaxActive       = 1024 // pending+running async invocations per Thing; more get 503
+)
+
+// WithValidation turns schema validation of written values and action inputs on or off
+// (default on).
+func WithValidation(on bool) ThingOption { return func(c *thingConfig) { c.validate = on } }
+
+// WithHistorySize sets how many notifications the Thing keeps for lastNotificationID
+// catch-up (default DefaultHistorySize; 0 disables catch-up).
+func WithHistorySize(n int) ThingOption { return func(c *thingConfig) { c.historySize = max(n, 0) } }
+
+// WithActionRetention bounds how many finished asynchronous action instances are kept for
+// queryaction/queryallactions, and for how long after they ended (defaults
+// DefaultRetainedActions, DefaultActionRetention). The newest finished instance is always
+// kept while count ≥ 1.
+func WithActionRetention(count int, age time.Duration) ThingOption {
+	return func(c *thingConfig) { c.retainCount, c.retainAge = max(count, 0), age }
+}
+
+// WithSynchronousDefault decides how actions whose TD does not say "synchronous" are
+// answered: true (the default) answers once the action completed; false answers at once
+// with an ActionStatus and keeps the instance for queryaction.
+func WithSynchronousDefault(sync bool) ThingOption {
+	return func(c *thingConfig) { c.synchronous = sync }
+}
+
+// WithThingID sets the thingID the Thing answers to, for TDs without "id" or to override
+// it. It must be an absolute URI (for example urn:uuid:…).
+func WithThingID(id string) ThingOption { return func(c *thingConfig) { c.thingID = id } }
+
+// WithTDPath sets the HTTP path the Server serves the TD at. By default it is the path of
+// the Thing's id when that is an http(s) URL, else "/things/<escaped id>".
+func WithTDPath(path string) ThingOption { return func(c *thingConfig) { c.tdPath = path } }
+
+// NewThing builds a dynamic Thing from a TD. The TD must have an id (or WithThingID) that is
+// an absolute URI; its data schemas must compile when validation is on.
+func NewThing(t *td.Thing, opts ...ThingOption) (*Thing, error) {
+	if t == nil {
+		return nil, errors.New("wtp: NewThing needs a TD; parse one with td.Parse")
+	}
+	cfg := thingConfig{validate: true, historySize: DefaultHistorySize, retainCount: DefaultRetainedActions,
+		retainAge: DefaultActionRetention, maxActive: DefaultMaxActive, synchronous: true}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	th := &Thing{desc: t.Clone(), norm: td.Normalize(t), cfg: cfg, subs: map[*conn]*binding{}}
+	th.id = cfg.thingID
+	if th.id == "" {
+		th.id = t.ID
+	}
+	if th.id == "" {
+		return nil, errors.New("wtp: the TD has no id; give the Thing one with WithThingID (an absolute URI such as urn:uuid:…)")
+	}
+	if u, err := url.Parse(th.id); err != nil || !u.IsAbs() {
+		return nil, fmt.Errorf("wtp: thingID %q is not an absolute URI; set the TD id or use WithThingID", th.id)
+	}
+	if err := th.build(); err != nil {
+		return nil, err
+	}
+	th.history = newHistory(cfg.historySize)
+	th.store = newActionStore(cfg.retainCount, cfg.retainAge)
+	th.actx, th.acancel = context.WithCancel(context.Background())
+	return th, nil
+}
+
+func (t *Thing) build() error {
+	n := t.norm
+	t.wtpForms = hasWTPForms(n)
+	var sc *schemaCompiler
+	if t.cfg.validate {
+		sc = newSchemaCompiler()
+	}
+	t.props = make(map[string]*property, len(n.Properties))
+	for _, name := range n.PropertyNames() {
+		aff := n.Properties[name]
+		p := &property{name: name, aff: aff, ops: t.offered(td.KindProperty, aff.Forms, aff)}
+		if !t.wtpForms {
+			p.ops = defaultPropertyOps(aff)
+		}
+		if sc != nil {
+			v, err := sc.compile(&aff.DataSchema)
+			if err != nil {
+				return fmt.Errorf("wtp: property %q: its schema cannot be compiled (%v); fix the TD or build the Thing with WithValidation(false)", name, err)
+			}
+			p.schema = v
+		}
+		p.value = initialValue(&aff.DataSchema)
+		t.props[name] = p
+	}
+	t.actions = make(map[string]*action, len(n.Actions))
+	for _, name := range n.ActionNames() {
+		aff := n.Actions[name]
+		a := &action{name: name, aff: aff, ops: t.offered(td.KindAction, aff.Forms, nil), synchronous: t.cfg.synchronous}
+		if !t.wtpForms {
+			a.ops = opsOf(td.OpsOf(td.KindAction)...)
+		}
+		if aff.Synchronous != nil {
+			a.synchronous = *aff.Synchronous
+		}
+		if sc != nil {
+			v, err := sc.compile(aff.Input)
+			if err != nil {
+				return fmt.Errorf("wtp: action %q: its input schema cannot be compiled (%v); fix the TD or build the Thing with WithValidation(false)", name, err)
+			}
+			a.input = v
+		}
+		t.actions[name] = a
+	}
+	t.events = make(map[string]*event, len(n.Events))
+	for _, name := range n.EventNames() {
+		aff := n.Events[name]
+		e := &event{name: name, aff: aff, ops: t.offered(td.KindEvent, aff.Forms, nil)}
+		if !t.wtpForms {
+			e.ops = opsOf(td.OpsOf(td.KindEvent)...)
+		}
+		t.events[name] = e
+	}
+	t.thingOps = t.offered(td.KindThing, n.Forms, nil)
+	if !t.wtpForms {
+		t.thingOps = opsOf(td.OpsOf(td.KindThing)...)
+	}
+	return nil
+}
+
+// offered returns the operations the WTP forms among forms advertise.
+func (t *Thing) offered(k td.Kind, forms []td.Form, p *td.PropertyAffordance) opSet {
+	var s opSet
+	for i := range forms {
+		if forms[i].IsWTP() {
+			s |= opsOf(t.norm.FormOps(&forms[i], k, p)...)
+		}
+	}
+	return s
+}
+
+// defaultPropertyOps is what a property offers when the TD has no WTP forms at all (the
+// server then adds forms for everything it serves).
+func defaultPropertyOps(p *td.PropertyAffordance) opSet {
+	var s opSet
+	if !p.IsWriteOnly() {
+		s |= opsOf(td.OpReadProperty, td.OpObserveProperty, td.OpUnobserveProperty)
+	}
+	if !p.IsReadOnly() {
+		s |= opsOf(td.OpWriteProperty)
+	}
+	return s
+}
+
+func hasWTPForms(n *td.Thing) bool {
+	check := func(forms []td.Form) bool {
+		for i := range forms {
+			if forms[i].IsWTP() {
+				return true
+			}
+		}
+		return false
+	}
+	if check(n.Forms) {
+		return true
+	}
+	for _, p := range n.Properties {
+		if check(p.Forms) {
+			return true
+		}
+	}
+	for _, a := range n.Actions {
+		if check(a.Forms) {
+			return true
+		}
+	}
+	for _, e := range n.Events {
+		if check(e.Forms) {
+			return true
+		}
+	}
+	return false
+}
+
+// ID returns the thingID the Thing answers to.
+func (t *Thing) ID() string { return t.id }
+
+// TD returns a copy of the Thing's TD as given to NewThing.
+func (t *Thing) TD() *td.Thing { return t.desc.Clone() }
+
+// HandleRead makes reads of the property call h instead of reading the in-memory store.
+// It panics if the TD has no such property (a programming error).
+func (t *Thing) HandleRead(name string, h ReadHandler) {
+	p := t.mustProp(name, "HandleRead")
+	t.hmu.Lock()
+	p.read = h
+	t.hmu.Unlock()
+}
+
+// HandleWrite makes writes of the property call h (after validation) instead of writing the
+// in-memory store. Observers are then notified only through NotifyPropertyChange.
+// It panics if the TD has no such property.
+func (t *Thing) HandleWrite(name string, h WriteHandler) {
+	p := t.mustProp(name, "HandleWrite")
+	t.hmu.Lock()
+	p.write = h
+	t.hmu.Unlock()
+}
+
+// HandleAction sets the handler of an action. It panics if the TD has no such action.
+func (t *Thing) HandleAction(name string, h ActionHandler) {
+	a := t.actions[name]
+	if a == nil {
+		panic(fmt.Sprintf("wtp: HandleAction(%q): the TD of %s has no such action", name, t.id))
+	}
+	t.hmu.Lock()
+	a.handler = h
+	t.hmu.Unlock()
+}
+
+func (t *Thing) mustProp(name, fn string) *property {
+	p := t.props[name]
+	if p == nil {
+		panic(fmt.Sprintf("wtp: %s(%q): the TD of %s has no such property", fn, name, t.id))
+	}
+	return p
+}
+
+// SetProperty stores v as the property's value and, if it changed, notifies observers.
+// The Thing is the authority on its own values, so v is not validated.
+func (t *Thing) SetProperty(name string, v any) error {
+	p := t.props[name]
+	if p == nil {
+		return NotFound("%s has no property %q", t.id, name)
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("wtp: SetProperty(%q): value cannot be marshalled to JSON: %w", name, err)
+	}
+	t.storeValue(p, raw)
+	return nil
+}
+
+// NotifyPropertyChange notifies observers that the property now has value v, without
+// touching the store (for handler-backed properties).
+func (t *Thing) NotifyPropertyChange(name string, v any) error {
+	if t.props[name] == nil {
+		return NotFound("%s has no property %q", t.id, name)
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("wtp: NotifyPropertyChange(%q): value cannot be marshalled to JSON: %w", name, err)
+	}
+	t.mu.Lock()
+	t.publishLocked(noteProperty, name, raw)
+	t.mu.Unlock()
+	return nil
+}
+
+// EmitEvent notifies the event's subscribers. A nil data sends a notification without data.
+func (t *Thing) EmitEvent(name string, data any) error {
+	if t.events[name] == nil {
+		return NotFound("%s has no event %q", t.id, name)
+	}
+	var raw json.RawMessage
+	if data != nil {
+		var err error
+		if raw, err = json.Marshal(data); err != nil {
+			return fmt.Errorf("wtp: EmitEvent(%q): data cannot be marshalled to JSON: %w", name, err)
+		}
+	}
+	t.mu.Lock()
+	t.publishLocked(noteEvent, name, raw)
+	t.mu.Unlock()
+	return nil
+}
+
+// storeValue writes the in-memory store and notifies observers when the value changed.
+func (t *Thing) storeValue(p *property, raw json.RawMessage) json.RawMessage {
+	raw = compact(raw)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if string(p.value) == string(raw) {
+		return raw
+	}
+	p.value = raw
+	t.publishLocked(noteProperty, p.name, raw)
+	return raw
+}
+
+// publishLocked records a notification in the history and queues it on every connection
+// with a matching subscription: at most one per connection, carrying the active entry's
+// correlationID and operation. Queuing never blocks; a connection whose queue is full is
+// dropped (CloseSlowConsumer).
+func (t *Thing) publishLocked(kind noteKind, name string, payload json.RawMessage) {
+	n := t.history.add(kind, name, payload, time.Now())
+	for c, b := range t.subs {
+		subs := b.props
+		if kind == noteEvent {
+			subs = b.events
+		}
+		if e, ok := subs[name]; ok {
+			c.queueNote(t, n, e)
+			b.lastSeq = n.seq
+		}
+	}
+}
+
+// readValue reads a property through its handler or the store.
+func (t *Thing) readValue(ctx context.Context, p *property) (json.RawMessage, error) {
+	t.hmu.RLock()
+	h := p.read
+	t.hmu.RUnlock()
+	if h == nil {
+		t.mu.Lock()
+		v := p.value
+		t.mu.Unlock()
+		return v, nil
+	}
+	v, err := callHandler(func() (any, error) { return h(ctx) })
+	if err != nil {
+		return nil, err
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return nil, Internal("the value of property %q cannot be marshalled to JSON: %v", p.name, err)
+	}
+	return raw, nil
+}
+
+// writeValue writes a validated value; it returns the value to echo (nil = not confirmed).
+func (t *Thing) writeValue(ctx context.Context, p *property, raw json.RawMessage) (json.RawMessage, error) {
+	t.hmu.RLock()
+	h := p.write
+	t.hmu.RUnlock()
+	var confirmed json.RawMessage
+	if h == nil {
+		confirmed = t.storeValue(p, raw)
+	} else {
+		v, err := callHandler(func() (any, error) { return h(ctx, raw) })
+		if err != nil {
+			return nil, err
+		}
+		if v != nil {
+			if confirmed, err = json.Marshal(v); err != nil {
+				return nil, Internal("the confirmed value of property %q cannot be marshalled to JSON: %v", p.name, err)
+			}
+		}
+	}
+	if p.aff.IsWriteOnly() {
+		return nil, nil // never echo a write-only value (spec §6.2)
+	}
+	return confirmed, nil
+}
+
+// hasHandlers reports whether any of the properties needs a handler call (which may block).
+func (t *Thing) hasHandlers(props []*property, write bool) bool {
+	t.hmu.RLock()
+	defer t.hmu.RUnlock()
+	for _, p := range props {
+		if (!write && p.read != nil) || (write && p.write != nil) {
+			return true
+		}
+	}
+	return false
+}
+
+// validateValue checks a consumer-supplied value against the property schema.
+func (p *property) validateValue(raw json.RawMessage) *Error {
+	if p.schema == nil {
+		return nil
+	}
+	if err := p.schema.validate(raw); err != nil {
+		return BadRequest("value of property %q is invalid: %v", p.name, err)
+	}
+	return nil
+}
+
+// errPanic marks a recovered handler panic.
+var errPanic = errors.New("handler panicked")
+
+// callHandler runs user code, turning a panic into a 500 so one bad handler cannot take the
+// server down.
+func callHandler(f func() (any, error)) (v any, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v", errPanic, r)
+		}
+	}()
+	return f()
+}
+
+func compact(raw json.RawMessage) json.RawMessage {
+	if isCompactJSON(raw) {
+		return raw
+	}
+	out, err := appendRaw(nil, raw, "value")
+	if err != nil {
+		return raw
+	}
+	return out
+}
+
+// bindingLocked returns the connection's subscription state for this Thing, creating it.
+func (t *Thing) bindingLocked(c *conn) *binding {
+	b := t.subs[c]
+	if b == nil {
+		b = &binding{props: map[string]subEntry{}, events: map[string]subEntry{}}
+		t.subs[c] = b
+	}
+	return b
+}
+
+// forget drops all subscription state of a closed connection.
+func (t *Thing) forget(c *conn) {
+	t.mu.Lock()
+	delete(t.subs, c)
+	t.mu.Unlock()
+}
+
+// replayLocked queues the notes after lastID that match (kind, name; "" = any name) and that
+// this connection has not been sent yet. Unknown or evicted IDs are ignored (spec §5).
+func (t *Thing) replayLocked(c *conn, b *binding, lastID string, kind noteKind, name string, e subEntry) {
+	if lastID == "" {
+		return
+	}
+	from, ok := t.history.position(lastID)
+	if !ok {
+		return
+	}
+	t.history.after(max(from, b.lastSeq), func(n *note) {
+		if n.kind == kind && (name == "" || n.name == name) {
+			c.queueNote(t, n, e)
+			b.lastSeq = n.seq
+		}
+	})
+}
+
+// initialValue is the store's starting value: the schema's default, const, first enum
+// value, or the zero value of its type.
+func initialValue(s *td.DataSchema) json.RawMessage {
+	switch {
+	case s.Default != nil:
+		return compact(s.Default)
+	case s.Const != nil:
+		return compact(s.Const)
+	case len(s.Enum) > 0:
+		return compact(s.Enum[0])
+	}
+	switch s.Type {
+	case "boolean":
+		return json.RawMessage("false")
+	case "integer", "number":
+		if s.Minimum != nil && *s.Minimum > 0 {
+			b, _ := json.Marshal(*s.Minimum)
+			return b
+		}
+		return json.RawMessage("0")
+	case "string":
+		return json.RawMessage(`""`)
+	case "object":
+		return json.RawMessage("{}")
+	case "array":
+		return json.RawMessage("[]")
+	}
+	return json.RawMessage("null")
+}
+
+// stop cancels running async actions and waits for them, or for ctx.
+func (t *Thing) stop(ctx context.Context) error {
+	t.acancel()
+	done := make(chan struct{})
+	go func() { t.awg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
