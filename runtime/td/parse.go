@@ -117,6 +117,10 @@ func checkSyntax(data []byte) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return &Error{Line: 1, Column: 1, Msg: "empty document: want a JSON object"}
 	}
+	if off, ok := tooDeep(data, MaxDepth); ok {
+		line, col := LineColumn(data, off)
+		return &Error{Line: line, Column: col, Msg: fmt.Sprintf("JSON nested deeper than %d levels; no Thing Description needs that much", MaxDepth)}
+	}
 	var v json.RawMessage
 	dec := json.NewDecoder(bytes.NewReader(data))
 	err := dec.Decode(&v)
@@ -145,6 +149,40 @@ func checkSyntax(data []byte) error {
 		return &Error{Line: line, Column: col, Msg: "invalid JSON: unexpected end of input (truncated document?)"}
 	}
 	return &Error{Line: 1, Column: 1, Msg: "invalid JSON: " + err.Error()}
+}
+
+// MaxDepth bounds the nesting of objects and arrays Parse accepts. Real TDs nest a few levels; the
+// bound keeps hostile documents from costing more than linear time.
+const MaxDepth = 256
+
+// tooDeep reports the offset of the first bracket that nests deeper than max.
+func tooDeep(data []byte, max int) (int, bool) {
+	depth := 0
+	inString := false
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		if inString {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '{', '[':
+			depth++
+			if depth > max {
+				return i, true
+			}
+		case '}', ']':
+			depth--
+		}
+	}
+	return 0, false
 }
 
 // LineColumn converts a byte offset into a 1-based line and column (columns count bytes).

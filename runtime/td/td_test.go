@@ -170,6 +170,7 @@ func TestErrorPositions(t *testing.T) {
 		{"not an object", "[1,2]", 1, 1, "", "JSON object"},
 		{"trailing data", "{} {}", 1, 4, "", "after the top-level"},
 		{"empty", "  ", 1, 1, "", "empty"},
+		{"too deep", "{\"a\":" + strings.Repeat("[", MaxDepth) + strings.Repeat("]", MaxDepth) + "}", 1, 6 + MaxDepth - 1, "", "nested deeper"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -191,6 +192,23 @@ func TestParseFileNamesFile(t *testing.T) {
 	_, err := ParseFile(p)
 	if err == nil || !strings.HasPrefix(err.Error(), p+":1:11: /title: ") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+func TestDepthBound(t *testing.T) {
+	// MaxDepth-1 nested item schemas inside the root object: exactly at the bound, accepted.
+	d := MaxDepth - 3
+	doc := `{"properties":{"p":` + strings.Repeat(`{"items":`, d) + `{}` + strings.Repeat(`}`, d) + `}}`
+	if _, err := Parse([]byte(doc)); err != nil {
+		t.Fatalf("depth %d: %v", d+3, err)
+	}
+	doc = `{"properties":{"p":` + strings.Repeat(`{"items":`, d+1) + `{}` + strings.Repeat(`}`, d+1) + `}}`
+	if _, err := Parse([]byte(doc)); err == nil || !strings.Contains(err.Error(), "nested deeper") {
+		t.Fatalf("depth %d: err = %v", d+4, err)
+	}
+	// Brackets inside strings do not count.
+	if _, err := Parse([]byte(`{"title":"` + strings.Repeat("[{", 1000) + `"}`)); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -354,6 +372,16 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(`{"title":"x","properties":{"p":{"type":"array","items":[{}],"forms":[{"href":"h","op":"readproperty"}]}}}`))
 	f.Add([]byte(`{"@context":["https://www.w3.org/2022/wot/td/v1.1",{"@language":"en"}],"security":"a"}`))
 	f.Add([]byte(`[`))
+	if root := testcorpus.Root(); root != "" {
+		for _, sub := range []string{"td/valid", "td/invalid", "tm"} {
+			files, _ := filepath.Glob(filepath.Join(root, "corpus", sub, "*.json"))
+			for _, p := range files {
+				if b, err := os.ReadFile(p); err == nil {
+					f.Add(b)
+				}
+			}
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		th, err := Parse(data)
 		if err != nil {
