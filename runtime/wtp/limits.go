@@ -17,9 +17,9 @@ const (
 	DefaultWriteTimeout   = 10 * time.Second
 	DefaultMaxInFlight    = 64 // concurrent handler calls per connection
 
-	// rateLimitGrace is how long a connection may stay over its rate limit (answered with
-	// 503s) before it is closed with 1008 (spec §7).
-	rateLimitGrace = 5 * time.Second
+	// DefaultRateLimitGrace is how long a connection may stay over its rate limit (answered
+	// with 503s) before it is closed with 1008 (spec §7).
+	DefaultRateLimitGrace = 5 * time.Second
 )
 
 // Close codes the server uses. They are part of the documented behaviour.
@@ -45,16 +45,17 @@ const (
 type tokenBucket struct {
 	rate   float64 // tokens per second; 0 disables the limit
 	burst  float64
+	grace  time.Duration
 	tokens float64
 	last   time.Time
 	over   time.Time // when the current run of refusals started (zero = not limited)
 }
 
-func newTokenBucket(rate float64, burst int, now time.Time) tokenBucket {
+func newTokenBucket(rate float64, burst int, grace time.Duration, now time.Time) tokenBucket {
 	if burst < 1 {
 		burst = 1
 	}
-	return tokenBucket{rate: rate, burst: float64(burst), tokens: float64(burst), last: now}
+	return tokenBucket{rate: rate, burst: float64(burst), grace: grace, tokens: float64(burst), last: now}
 }
 
 // allow takes one token. It reports whether the message may be processed and, when not,
@@ -75,5 +76,5 @@ func (b *tokenBucket) allow(now time.Time) (ok, expel bool) {
 	if b.over.IsZero() {
 		b.over = now
 	}
-	return false, now.Sub(b.over) >= rateLimitGrace
+	return false, now.Sub(b.over) >= b.grace
 }

@@ -48,6 +48,7 @@ type serverConfig struct {
 	readLimit    int64
 	rate         float64
 	burst        int
+	rateGrace    time.Duration
 	sendQueue    int
 	auth         Authenticator
 	origins      []string
@@ -56,7 +57,19 @@ type serverConfig struct {
 	malformed    int
 	writeTimeout time.Duration
 	maxInFlight  int
+	authorize    Authorizer
 }
+
+// Authorizer decides whether the connection's principal (PrincipalFrom(ctx)) may perform
+// op on the named affordance of a Thing. name is "" for Thing-level operations and for
+// queryaction/cancelaction, whose requests carry no name. A non-nil error refuses the
+// request: an *Error is sent as is, any other error as a 403 with its text. It runs on
+// the connection's reader for every request, so it must be fast.
+type Authorizer func(ctx context.Context, thingID, op, name string) error
+
+// WithAuthorizer checks every request with a (default: everything authenticated is
+// allowed). queryallactions lists only the actions the principal may query.
+func WithAuthorizer(a Authorizer) ServerOption { return func(c *serverConfig) { c.authorize = a } }
 
 // WithLogger sets the logger (default: discard everything). Connection events log at Debug,
 // dropped consumers at Warn, handler panics and encoding failures at Error.
@@ -115,7 +128,7 @@ func WithMaxInFlight(n int) ServerOption { return func(c *serverConfig) { c.maxI
 // NewServer returns a Server with safe defaults; add Things with AddThing.
 func NewServer(opts ...ServerOption) *Server {
 	cfg := serverConfig{
-		readLimit: DefaultReadLimit, rate: DefaultRateLimit, burst: DefaultRateBurst,
+		readLimit: DefaultReadLimit, rate: DefaultRateLimit, burst: DefaultRateBurst, rateGrace: DefaultRateLimitGrace,
 		sendQueue: DefaultSendQueue, ping: DefaultPingInterval, malformed: DefaultMalformedLimit,
 		writeTimeout: DefaultWriteTimeout, maxInFlight: DefaultMaxInFlight,
 	}

@@ -1,28 +1,34 @@
 package wtp
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
 )
 
-// conn is one WebSocket connection. Its goroutines: the reader (the HTTP handler's own
-// goroutine, which decodes and dispatches), one writer that owns all writes, an optional
-// pinger, and one per running handler call. Everything a connection sends goes through its
-// bounded queue, so producers (the Thing's notifications above all) never block on it.
+// conn is one WebSocket connection.
+//
+// Goroutines: the reader (the HTTP handler's own goroutine) decodes and dispatches; a
+// writer exists only while there is something to send; a ping runs from a timer; and
+// requests that call user handlers get one goroutine each. An idle connection therefore
+// costs one goroutine.
+//
+// Everything sent goes through a bounded queue, so producers (above all the Thing's
+// notifications, queued under its lock) never block. Responses to requests handled inline
+// are written by the reader itself once the request is done, saving a goroutine hand-off
+// on the request/response path.
 type conn struct {
 	srv       *Server
 	ep        *endpoint
 	ws        *websocket.Conn
 	log       *slog.Logger
 	principal string
-
-	out chan outItem
 
 	ctx    context.Context // cancelled when the connection starts closing
 	cancel context.CancelFunc
@@ -40,12 +46,24 @@ type conn struct {
 	closeOnce   sync.Once
 	closeCode   websocket.StatusCode
 	closeReason string
-	closing     atomic.Bool
 
-	wg       sync.WaitGroup // writer, pinger, handler calls
+	qmu        sync.Mutex
+	items      []outItem // queued, oldest first
+	spare      []outItem // the writer's batch buffer, reused
+	writing    bool      // a writer (goroutine or the reader) owns the write side
+	readerBusy bool      // the reader is handling a request and will flush after it
+	closed     bool      // no more queuing or writers
+
+	pingMu      sync.Mutex
+	pingTimer   *time.Timer
+	pingStopped bool
+	pingWG      sync.WaitGroup
+
+	wg       sync.WaitGroup // writer goroutines, the close handshake, handler calls
 	inflight chan struct{}  // handler-call semaphore
 
 	// reader-only state
+	rbuf      bytes.Buffer
 	things    map[*Thing]struct{} // Things holding a binding for this connection
 	limiter   tokenBucket
 	malformed int
@@ -64,10 +82,9 @@ func newConn(s *Server, ep *endpoint, ws *websocket.Conn, principal, remote stri
 	c := &conn{
 		srv: s, ep: ep, ws: ws, principal: principal,
 		log:      s.cfg.log.With("remote", remote),
-		out:      make(chan outItem, s.cfg.sendQueue),
 		inflight: make(chan struct{}, s.cfg.maxInFlight),
 		things:   map[*Thing]struct{}{},
-		limiter:  newTokenBucket(s.cfg.rate, s.cfg.burst, time.Now()),
+		limiter:  newTokenBucket(s.cfg.rate, s.cfg.burst, s.cfg.rateGrace, time.Now()),
 	}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.hctx = withPrincipal(c.ctx, principal)
@@ -79,14 +96,10 @@ func newConn(s *Server, ep *endpoint, ws *websocket.Conn, principal, remote stri
 // serve runs the connection until it is closed and all its goroutines have ended.
 func (c *conn) serve() {
 	c.log.Debug("wtp: connection open")
-	c.wg.Add(1)
-	go c.writeLoop()
-	if c.srv.cfg.ping > 0 {
-		c.wg.Add(1)
-		go c.pingLoop(c.srv.cfg.ping)
-	}
+	c.schedulePing()
 	c.readLoop()
 	c.closeWith(websocket.StatusNormalClosure, "", false)
+	c.stopPing()
 	c.wg.Wait()
 	c.abortWrite()
 	c.cancelRead()
@@ -97,15 +110,24 @@ func (c *conn) serve() {
 }
 
 // closeWith starts closing the connection with the given close code; only the first call
-// counts. abort also interrupts a write in progress (for stalled consumers). It never
-// blocks, so it is safe under Thing.mu.
+// counts and it reports whether it was first. abort also interrupts a write in progress
+// (for stalled consumers). It never blocks, so it is safe under Thing.mu.
 func (c *conn) closeWith(code websocket.StatusCode, reason string, abort bool) bool {
 	first := false
 	c.closeOnce.Do(func() {
 		first = true
 		c.closeCode, c.closeReason = code, reason
-		c.closing.Store(true)
+		c.qmu.Lock()
+		c.closed = true
+		c.items = nil
+		c.qmu.Unlock()
 		c.cancel()
+		// The close handshake waits for the peer (bounded by the library's timeouts).
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			c.ws.Close(code, reason)
+		}()
 	})
 	if abort {
 		c.abortWrite()
@@ -119,116 +141,181 @@ func (c *conn) hardClose() {
 	c.cancelRead()
 }
 
+func (c *conn) isClosing() bool { return c.ctx.Err() != nil }
+
 func (c *conn) readLoop() {
 	for {
-		typ, data, err := c.ws.Read(c.readCtx)
+		data, text, err := c.read()
 		if err != nil {
-			if errors.Is(err, websocket.ErrMessageTooBig) {
+			var ce websocket.CloseError
+			switch {
+			case errors.Is(err, websocket.ErrMessageTooBig):
 				c.closeWith(CloseTooBig, "message too big", false)
 				c.log.Debug("wtp: message over the read limit", "limit", c.srv.cfg.readLimit)
+			case errors.As(err, &ce):
+				c.closeWith(ce.Code, "", false) // the peer closed
 			}
 			return
 		}
 		c.srv.stats.messagesIn.Add(1)
-		if c.closing.Load() {
+		if c.isClosing() {
 			continue // draining until the close handshake ends the read
 		}
-		if typ != websocket.MessageText {
+		if !text {
 			c.closeWith(CloseBinary, "binary frames are not supported; send JSON text frames", false)
 			continue
 		}
+		c.setReaderBusy(true)
 		c.handle(data)
+		c.setReaderBusy(false)
 	}
 }
 
-func (c *conn) writeLoop() {
-	defer c.wg.Done()
-	var buf []byte
-	for {
-		select {
-		case <-c.ctx.Done():
-			// Close performs the close handshake with bounded timeouts; a cut or aborted
-			// connection makes it return at once.
-			c.ws.Close(c.closeCode, c.closeReason)
-			return
-		case it := <-c.out:
-			m := it.msg
-			if m == nil {
-				m = it.notification()
-			}
-			var err error
-			buf, err = AppendMessage(buf[:0], m)
-			if err != nil {
-				// Only a broken handler value can get here; the request still deserves an answer.
-				c.log.Error("wtp: cannot encode a message", "err", err)
-				if m.MessageType != MessageTypeResponse || m.Error != nil {
-					continue
-				}
-				m = &Message{ThingID: m.ThingID, MessageID: NewUUID(), MessageType: MessageTypeResponse,
-					Operation: m.Operation, Name: m.Name, CorrelationID: m.CorrelationID,
-					Error: Internal("the Thing produced a value that cannot be encoded as JSON"), Timestamp: time.Now()}
-				if buf, err = AppendMessage(buf[:0], m); err != nil {
-					continue
-				}
-				c.srv.stats.countError(500)
-			}
-			ctx, cancel := context.WithTimeout(c.writeCtx, c.srv.cfg.writeTimeout)
-			err = c.ws.Write(ctx, websocket.MessageText, buf)
-			cancel()
-			if err != nil {
-				// The library has closed the connection; the reader will see it.
-				if c.closeWith(websocket.StatusAbnormalClosure, "write failed", true) {
-					c.log.Debug("wtp: write failed", "err", err)
-				}
-				c.ws.CloseNow()
-				return
-			}
-			c.srv.stats.messagesOut.Add(1)
-			if cap(buf) > 64<<10 {
-				buf = nil // do not keep one huge message's buffer for the connection's lifetime
-			}
-		}
+// read returns the next message in a buffer reused across messages (decoding copies what
+// it keeps); text is false for a binary message.
+func (c *conn) read() (data []byte, text bool, err error) {
+	typ, r, err := c.ws.Reader(c.readCtx)
+	if err != nil {
+		return nil, false, err
 	}
+	if typ != websocket.MessageText {
+		_, err := io.Copy(io.Discard, r)
+		return nil, false, err
+	}
+	if c.rbuf.Cap() > 64<<10 {
+		c.rbuf = bytes.Buffer{} // do not keep one huge message's buffer for the connection's life
+	}
+	c.rbuf.Reset()
+	if _, err := c.rbuf.ReadFrom(r); err != nil {
+		return nil, false, err
+	}
+	return c.rbuf.Bytes(), true, nil
 }
 
-func (c *conn) pingLoop(every time.Duration) {
-	defer c.wg.Done()
-	tick := time.NewTicker(every)
-	defer tick.Stop()
-	for {
-		select {
-		case <-c.ctx.Done():
-			return
-		case <-tick.C:
-			// Not derived from c.ctx: cancelling a Ping cuts the connection, which would
-			// pre-empt a graceful close.
-			ctx, cancel := context.WithTimeout(context.Background(), every)
-			err := c.ws.Ping(ctx)
-			cancel()
-			if err != nil {
-				if c.closeWith(websocket.StatusPolicyViolation, "ping timeout", true) {
-					c.log.Debug("wtp: ping failed", "err", err)
-				}
-				return
-			}
-		}
+// setReaderBusy marks the reader as handling a request. While busy, queued messages wait
+// for the reader to write them itself when the request is done; when it becomes idle it
+// writes (or hands to a writer goroutine) whatever is queued.
+func (c *conn) setReaderBusy(busy bool) {
+	c.qmu.Lock()
+	c.readerBusy = busy
+	claim := !busy && !c.writing && !c.closed && len(c.items) > 0
+	if claim {
+		c.writing = true
+	}
+	c.qmu.Unlock()
+	if claim {
+		c.drain(true)
 	}
 }
 
 // queue adds a message to the send queue without blocking. A full queue means the consumer
 // does not keep up: it is dropped (CloseSlowConsumer) so it cannot delay anyone else.
 func (c *conn) queue(it outItem) {
-	if c.closing.Load() {
+	c.qmu.Lock()
+	if c.closed {
+		c.qmu.Unlock()
 		return
 	}
-	select {
-	case c.out <- it:
-	default:
+	if len(c.items) >= c.srv.cfg.sendQueue {
+		c.qmu.Unlock()
 		if c.closeWith(CloseSlowConsumer, "send queue full: the consumer reads too slowly", true) {
 			c.srv.stats.dropped.Add(1)
-			c.log.Warn("wtp: dropping a slow consumer", "queue", cap(c.out))
+			c.log.Warn("wtp: dropping a slow consumer", "queue", c.srv.cfg.sendQueue)
 		}
+		return
 	}
+	c.items = append(c.items, it)
+	start := !c.writing && !c.readerBusy
+	if start {
+		c.writing = true
+		c.wg.Add(1) // under qmu and before closed is set, so never after serve's Wait
+	}
+	c.qmu.Unlock()
+	if start {
+		go func() {
+			defer c.wg.Done()
+			c.drain(false)
+		}()
+	}
+}
+
+// drain writes queued messages until the queue is empty. Only the owner of c.writing calls
+// it. The reader (inline) writes one batch at most and hands the rest to a writer
+// goroutine, so a stream of notifications cannot keep it from reading requests.
+func (c *conn) drain(inline bool) {
+	var buf []byte
+	for first := true; ; first = false {
+		c.qmu.Lock()
+		if c.closed || len(c.items) == 0 {
+			c.writing = false
+			c.qmu.Unlock()
+			return
+		}
+		if inline && !first {
+			c.wg.Add(1) // still writing and not closed: serve has not reached Wait
+			c.qmu.Unlock()
+			go func() {
+				defer c.wg.Done()
+				c.drain(false)
+			}()
+			return
+		}
+		batch := c.items
+		c.items = c.spare[:0]
+		c.qmu.Unlock()
+
+		for i := range batch {
+			var ok bool
+			if buf, ok = c.write(buf[:0], &batch[i]); !ok {
+				c.qmu.Lock()
+				c.writing = false
+				c.qmu.Unlock()
+				return
+			}
+		}
+		clear(batch)
+		c.qmu.Lock()
+		c.spare = batch[:0]
+		if cap(c.spare) > 4*c.srv.cfg.sendQueue {
+			c.spare = nil
+		}
+		c.qmu.Unlock()
+	}
+}
+
+// write encodes and sends one message; false means the connection is unusable.
+func (c *conn) write(buf []byte, it *outItem) ([]byte, bool) {
+	m := it.msg
+	if m == nil {
+		m = it.notification()
+	}
+	buf, err := AppendMessage(buf, m)
+	if err != nil {
+		// Only a value the Thing produced can get here; the request still deserves an answer.
+		c.log.Error("wtp: cannot encode a message", "err", err)
+		if m.MessageType != MessageTypeResponse || m.Error != nil {
+			return buf, true
+		}
+		m = &Message{ThingID: m.ThingID, MessageID: NewUUID(), MessageType: MessageTypeResponse,
+			Operation: m.Operation, Name: m.Name, CorrelationID: m.CorrelationID,
+			Error: Internal("the Thing produced a value that cannot be encoded as JSON"), Timestamp: time.Now()}
+		if buf, err = AppendMessage(buf[:0], m); err != nil {
+			return buf, true
+		}
+		c.srv.stats.countError(500)
+	}
+	ctx, cancel := context.WithTimeout(c.writeCtx, c.srv.cfg.writeTimeout)
+	err = c.ws.Write(ctx, websocket.MessageText, buf)
+	cancel()
+	if err != nil {
+		// The library has closed the connection; the reader will see it end.
+		if c.closeWith(websocket.StatusAbnormalClosure, "write failed", true) {
+			c.log.Debug("wtp: write failed", "err", err)
+		}
+		return buf, false
+	}
+	c.srv.stats.messagesOut.Add(1)
+	return buf, true
 }
 
 // queueNote queues a notification (called under the Thing's mutex).
@@ -256,8 +343,14 @@ func (it *outItem) notification() *Message {
 func (c *conn) goHandle(f func(ctx context.Context)) {
 	select {
 	case c.inflight <- struct{}{}:
-	case <-c.ctx.Done():
-		return
+	default:
+		// About to wait for a slot: let queued messages go out meanwhile.
+		c.setReaderBusy(false)
+		select {
+		case c.inflight <- struct{}{}:
+		case <-c.ctx.Done():
+			return
+		}
 	}
 	c.wg.Add(1)
 	go func() {
@@ -265,4 +358,52 @@ func (c *conn) goHandle(f func(ctx context.Context)) {
 		defer func() { <-c.inflight }()
 		f(c.hctx)
 	}()
+}
+
+// schedulePing arms the keep-alive timer. Pings run from a timer rather than a goroutine of
+// their own, so idle connections stay cheap.
+func (c *conn) schedulePing() {
+	every := c.srv.cfg.ping
+	if every <= 0 {
+		return
+	}
+	c.pingMu.Lock()
+	defer c.pingMu.Unlock()
+	if !c.pingStopped {
+		c.pingTimer = time.AfterFunc(every, c.ping)
+	}
+}
+
+func (c *conn) ping() {
+	c.pingMu.Lock()
+	if c.pingStopped {
+		c.pingMu.Unlock()
+		return
+	}
+	c.pingWG.Add(1) // under pingMu, so never after stopPing's Wait began
+	c.pingMu.Unlock()
+	defer c.pingWG.Done()
+
+	// Not derived from c.ctx: cancelling a Ping cuts the connection, which would pre-empt a
+	// graceful close.
+	ctx, cancel := context.WithTimeout(context.Background(), c.srv.cfg.ping)
+	err := c.ws.Ping(ctx)
+	cancel()
+	if err != nil {
+		if c.closeWith(websocket.StatusPolicyViolation, "ping timeout", true) {
+			c.log.Debug("wtp: ping failed", "err", err)
+		}
+		return
+	}
+	c.schedulePing()
+}
+
+func (c *conn) stopPing() {
+	c.pingMu.Lock()
+	c.pingStopped = true
+	if c.pingTimer != nil {
+		c.pingTimer.Stop()
+	}
+	c.pingMu.Unlock()
+	c.pingWG.Wait()
 }

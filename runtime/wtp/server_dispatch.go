@@ -17,7 +17,7 @@ func (c *conn) handle(data []byte) {
 	if ok, expel := c.limiter.allow(time.Now()); !ok {
 		c.srv.stats.rateLimited.Add(1)
 		if expel {
-			c.closeWith(CloseRateLimited, "rate limit exceeded for more than 5 s", false)
+			c.closeWith(CloseRateLimited, "rate limit exceeded for too long", false)
 			return
 		}
 		c.replyError(m, Unavailable("rate limited: this connection sends more than %g messages/s; slow down", c.srv.cfg.rate))
@@ -53,10 +53,31 @@ func (c *conn) handle(data []byte) {
 		c.replyError(m, NotFound("no Thing with thingID %q is served at this endpoint", m.ThingID))
 		return
 	}
+	if e := c.authorize(t, m.Operation, m.Name); e != nil {
+		c.replyError(m, e)
+		return
+	}
 	if m.CorrelationID != "" && !isUUID(m.CorrelationID) {
 		c.log.Debug("wtp: correlationID is not a UUID; echoing it anyway", "correlationID", m.CorrelationID)
 	}
 	c.dispatch(t, m)
+}
+
+// authorize applies the server's Authorizer, if any.
+func (c *conn) authorize(t *Thing, op, name string) *Error {
+	a := c.srv.cfg.authorize
+	if a == nil {
+		return nil
+	}
+	_, err := callHandler(func() (any, error) { return nil, a(c.hctx, t.id, op, name) })
+	if err == nil {
+		return nil
+	}
+	var pe *Error
+	if errors.As(err, &pe) && !errors.Is(err, errPanic) {
+		return asProblem(pe)
+	}
+	return Forbidden("%s", err.Error())
 }
 
 func detailOf(err error) string { return strings.TrimPrefix(err.Error(), "wtp: ") }
@@ -373,42 +394,11 @@ func quoteList(names []string) string {
 // Thing's lock, so they precede every later notification of this Thing.
 func (c *conn) subscription(t *Thing, m *Message) {
 	op := m.Operation
-	var (
-		kind    noteKind
-		all     bool
-		observe = op == OpObserveProperty || op == OpObserveAllProperties || op == OpSubscribeEvent || op == OpSubscribeAllEvents
-	)
-	switch op {
-	case OpObserveProperty, OpUnobserveProperty:
-		kind = noteProperty
-	case OpObserveAllProperties, OpUnobserveAllProperties:
-		kind, all = noteProperty, true
-	case OpSubscribeEvent, OpUnsubscribeEvent:
-		kind = noteEvent
-	default:
-		kind, all = noteEvent, true
-	}
-	// The unobserve/unsubscribe variants are allowed wherever the matching observe is
-	// offered, so a consumer can always undo what it was allowed to do.
-	pair := map[string]string{
-		OpObserveProperty: OpUnobserveProperty, OpObserveAllProperties: OpUnobserveAllProperties,
-		OpSubscribeEvent: OpUnsubscribeEvent, OpSubscribeAllEvents: OpUnsubscribeAllEvents,
-	}
-	offered := func(ops opSet) bool {
-		if observe {
-			return ops.has(op)
-		}
-		for o, un := range pair {
-			if un == op {
-				return ops.has(op) || ops.has(o)
-			}
-		}
-		return false
-	}
+	kind, all, observe := subscriptionKind(op)
 
-	var names []string // the affordances an "all" operation covers
+	var names []string // the affordances the operation covers
 	if all {
-		if !offered(t.thingOps) {
+		if !t.thingOps.has(op) && (observe || !t.thingOps.has(observeOf(op))) {
 			c.replyError(m, thingNotOffered(t, op))
 			return
 		}
@@ -446,11 +436,22 @@ func (c *conn) subscription(t *Thing, m *Message) {
 			}
 			ops = e.ops
 		}
-		if !offered(ops) {
+		// Undoing is allowed wherever doing is offered, so a consumer can always stop what it
+		// was allowed to start.
+		if !ops.has(op) && (observe || !ops.has(observeOf(op))) {
 			c.replyError(m, notOffered(kindName(kind), m.Name, op))
 			return
 		}
 		names = []string{m.Name}
+	}
+	if observe {
+		// Hooks are user code: run them before taking the Thing's lock.
+		for _, n := range names {
+			if err := t.runSubscribeHook(c.hctx, kind, n); err != nil {
+				c.fail(m, err)
+				return
+			}
+		}
 	}
 
 	t.mu.Lock()
@@ -478,12 +479,44 @@ func (c *conn) subscription(t *Thing, m *Message) {
 	}
 	c.reply(t, m, resp)
 	if observe {
-		name := ""
-		if !all {
-			name = m.Name
-		}
-		t.replayLocked(c, b, m.LastNotificationID, kind, name, entry)
+		t.replayLocked(c, b, m.LastNotificationID, kind, names, entry)
 	}
+}
+
+// subscriptionKind classifies one of the eight subscription operations.
+func subscriptionKind(op string) (kind noteKind, all, observe bool) {
+	switch op {
+	case OpObserveProperty:
+		return noteProperty, false, true
+	case OpUnobserveProperty:
+		return noteProperty, false, false
+	case OpObserveAllProperties:
+		return noteProperty, true, true
+	case OpUnobserveAllProperties:
+		return noteProperty, true, false
+	case OpSubscribeEvent:
+		return noteEvent, false, true
+	case OpUnsubscribeEvent:
+		return noteEvent, false, false
+	case OpSubscribeAllEvents:
+		return noteEvent, true, true
+	}
+	return noteEvent, true, false // OpUnsubscribeAllEvents
+}
+
+// observeOf returns the operation an unobserve/unsubscribe operation undoes.
+func observeOf(op string) string {
+	switch op {
+	case OpUnobserveProperty:
+		return OpObserveProperty
+	case OpUnobserveAllProperties:
+		return OpObserveAllProperties
+	case OpUnsubscribeEvent:
+		return OpSubscribeEvent
+	case OpUnsubscribeAllEvents:
+		return OpSubscribeAllEvents
+	}
+	return op
 }
 
 func kindName(k noteKind) string {
@@ -579,8 +612,14 @@ func (c *conn) queryAllActions(t *Thing, m *Message) {
 		c.replyError(m, thingNotOffered(t, m.Operation))
 		return
 	}
+	var names []string
+	for _, n := range t.norm.ActionNames() {
+		if c.authorize(t, OpQueryAction, n) == nil {
+			names = append(names, n)
+		}
+	}
 	t.mu.Lock()
-	st := t.store.statuses(t.norm.ActionNames(), time.Now())
+	st := t.store.statuses(names, time.Now())
 	t.mu.Unlock()
 	c.reply(t, m, &Message{Statuses: st})
 }

@@ -94,8 +94,8 @@ func (s *actionStore) prune(now time.Time) {
 	s.order = keep
 }
 
-// statuses returns the instances per action name, newest first, with a (possibly empty)
-// entry for every name in names.
+// statuses returns the instances of the named actions, newest first, with a (possibly
+// empty) entry for every name.
 func (s *actionStore) statuses(names []string, now time.Time) map[string][]ActionStatus {
 	s.prune(now)
 	out := make(map[string][]ActionStatus, len(names))
@@ -104,7 +104,9 @@ func (s *actionStore) statuses(names []string, now time.Time) map[string][]Actio
 	}
 	for i := len(s.order) - 1; i >= 0; i-- {
 		r := s.order[i]
-		out[r.name] = append(out[r.name], r.status())
+		if list, ok := out[r.name]; ok {
+			out[r.name] = append(list, r.status())
+		}
 	}
 	return out
 }

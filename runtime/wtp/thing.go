@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"sync"
 	"time"
 
@@ -24,6 +25,12 @@ type WriteHandler func(ctx context.Context, value json.RawMessage) (confirmed an
 // away (synchronous invocations) and by server shutdown. input is nil when the request had
 // none. A returned *Error is sent as is; any other error becomes a 500.
 type ActionHandler func(ctx context.Context, input json.RawMessage) (output any, err error)
+
+// SubscribeHook runs before a consumer starts observing a property or subscribing to an
+// event (directly or through the "all" operations), with the consumer's context. Returning
+// an error refuses the request with that problem (Forbidden for 403, …); it is the place to
+// check permissions or to start watching a sensor.
+type SubscribeHook func(ctx context.Context, name string) error
 
 // Thing is a Thing served over the Web Thing Protocol whose TD is known at run time (the
 // Scripting API's ExposedThing). Each property is backed by handlers or, by default, by
@@ -57,13 +64,14 @@ type Thing struct {
 }
 
 type property struct {
-	name   string
-	aff    *td.PropertyAffordance
-	ops    opSet
-	schema valueValidator
-	value  json.RawMessage // the in-memory store (guarded by Thing.mu)
-	read   ReadHandler     // guarded by Thing.hmu
-	write  WriteHandler    // guarded by Thing.hmu
+	name    string
+	aff     *td.PropertyAffordance
+	ops     opSet
+	schema  valueValidator
+	value   json.RawMessage // the in-memory store (guarded by Thing.mu)
+	read    ReadHandler     // guarded by Thing.hmu
+	write   WriteHandler    // guarded by Thing.hmu
+	observe SubscribeHook   // guarded by Thing.hmu
 }
 
 type action struct {
@@ -76,9 +84,10 @@ type action struct {
 }
 
 type event struct {
-	name string
-	aff  *td.EventAffordance
-	ops  opSet
+	name      string
+	aff       *td.EventAffordance
+	ops       opSet
+	subscribe SubscribeHook // guarded by Thing.hmu
 }
 
 // binding is the subscription state of one connection for one Thing (spec §5), guarded
@@ -346,6 +355,43 @@ func (t *Thing) HandleAction(name string, h ActionHandler) {
 	t.hmu.Unlock()
 }
 
+// HandleObserve sets a hook that runs before each observation of the property starts.
+// It panics if the TD has no such property.
+func (t *Thing) HandleObserve(name string, h SubscribeHook) {
+	p := t.mustProp(name, "HandleObserve")
+	t.hmu.Lock()
+	p.observe = h
+	t.hmu.Unlock()
+}
+
+// HandleSubscribe sets a hook that runs before each subscription to the event starts.
+// It panics if the TD has no such event.
+func (t *Thing) HandleSubscribe(name string, h SubscribeHook) {
+	e := t.events[name]
+	if e == nil {
+		panic(fmt.Sprintf("wtp: HandleSubscribe(%q): the TD of %s has no such event", name, t.id))
+	}
+	t.hmu.Lock()
+	e.subscribe = h
+	t.hmu.Unlock()
+}
+
+func (t *Thing) runSubscribeHook(ctx context.Context, kind noteKind, name string) error {
+	t.hmu.RLock()
+	var h SubscribeHook
+	if kind == noteProperty {
+		h = t.props[name].observe
+	} else {
+		h = t.events[name].subscribe
+	}
+	t.hmu.RUnlock()
+	if h == nil {
+		return nil
+	}
+	_, err := callHandler(func() (any, error) { return nil, h(ctx, name) })
+	return err
+}
+
 func (t *Thing) mustProp(name, fn string) *property {
 	p := t.props[name]
 	if p == nil {
@@ -372,8 +418,12 @@ func (t *Thing) SetProperty(name string, v any) error {
 // NotifyPropertyChange notifies observers that the property now has value v, without
 // touching the store (for handler-backed properties).
 func (t *Thing) NotifyPropertyChange(name string, v any) error {
-	if t.props[name] == nil {
+	p := t.props[name]
+	if p == nil {
 		return NotFound("%s has no property %q", t.id, name)
+	}
+	if p.aff.IsWriteOnly() {
+		return BadRequest("property %q is write-only; it cannot be observed", name)
 	}
 	raw, err := json.Marshal(v)
 	if err != nil {
@@ -412,7 +462,9 @@ func (t *Thing) storeValue(p *property, raw json.RawMessage) json.RawMessage {
 		return raw
 	}
 	p.value = raw
-	t.publishLocked(noteProperty, p.name, raw)
+	if !p.aff.IsWriteOnly() { // nobody may observe it, so its changes are not notifications
+		t.publishLocked(noteProperty, p.name, raw)
+	}
 	return raw
 }
 
@@ -546,9 +598,10 @@ func (t *Thing) forget(c *conn) {
 	t.mu.Unlock()
 }
 
-// replayLocked queues the notes after lastID that match (kind, name; "" = any name) and that
-// this connection has not been sent yet. Unknown or evicted IDs are ignored (spec §5).
-func (t *Thing) replayLocked(c *conn, b *binding, lastID string, kind noteKind, name string, e subEntry) {
+// replayLocked queues the notes of the given kind after lastID whose affordance is in names
+// and that this connection has not been sent yet. Unknown or evicted IDs are ignored
+// (spec §5).
+func (t *Thing) replayLocked(c *conn, b *binding, lastID string, kind noteKind, names []string, e subEntry) {
 	if lastID == "" {
 		return
 	}
@@ -557,7 +610,7 @@ func (t *Thing) replayLocked(c *conn, b *binding, lastID string, kind noteKind, 
 		return
 	}
 	t.history.after(max(from, b.lastSeq), func(n *note) {
-		if n.kind == kind && (name == "" || n.name == name) {
+		if n.kind == kind && slices.Contains(names, n.name) {
 			c.queueNote(t, n, e)
 			b.lastSeq = n.seq
 		}

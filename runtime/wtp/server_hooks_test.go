@@ -1,0 +1,138 @@
+package wtp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+)
+
+func TestSubscribeHooks(t *testing.T) {
+	th := newValve(t)
+	_, hs := serve(t, []*Thing{th})
+	c := dial(t, hs)
+
+	var observed record
+	th.HandleObserve("flowRate", func(ctx context.Context, name string) error { observed.add(name); return nil })
+	th.HandleObserve("open", func(ctx context.Context, name string) error { return Forbidden("only the farmer may watch the valve") })
+	th.HandleSubscribe("leak", func(ctx context.Context, name string) error { return errors.New("leak sensor offline") })
+
+	c.ok(OpObserveProperty, func(m *Message) { m.Name = "flowRate" })
+	c.fails(OpObserveProperty, func(m *Message) { m.Name = "open" }, 403, "farmer")
+	c.fails(OpObserveAllProperties, nil, 403, "farmer") // all-or-nothing
+	c.fails(OpSubscribeEvent, func(m *Message) { m.Name = "leak" }, 500, "offline")
+	c.ok(OpSubscribeEvent, func(m *Message) { m.Name = "lowPressure" })
+	if got := observed.get(); len(got) != 2 || got[0] != "flowRate" {
+		t.Errorf("hook calls %v", got) // once direct, once from the refused observeallproperties
+	}
+	// A refused observeallproperties left the earlier observation in place.
+	th.SetProperty("flowRate", 9)
+	if m := c.recv(); m.Operation != OpObserveProperty {
+		t.Fatalf("got %+v", m)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("HandleSubscribe of an unknown event did not panic")
+		}
+	}()
+	th.HandleSubscribe("nope", nil)
+}
+
+func TestAuthorizer(t *testing.T) {
+	th := newValve(t)
+	var calls record
+	_, hs := serve(t, []*Thing{th}, WithAuthorizer(func(ctx context.Context, thingID, op, name string) error {
+		calls.add(op + " " + name)
+		switch {
+		case op == OpWriteProperty:
+			return errors.New("writes need the operator role")
+		case op == OpQueryAction && name == "selfTest":
+			return errors.New("hidden")
+		case op == OpInvokeAction:
+			return NewError(http.StatusTooManyRequests, "slow down")
+		}
+		return nil
+	}))
+	c := dial(t, hs)
+	c.ok(OpReadProperty, func(m *Message) { m.Name = "open" })
+	c.fails(OpWriteProperty, func(m *Message) { m.Name = "open"; m.Value = raw("true") }, 403, "operator role")
+	resp := c.call(OpInvokeAction, func(m *Message) { m.Name = "flush" })
+	if resp.Error == nil || resp.Error.Status != 429 {
+		t.Fatalf("custom problem from the authorizer: %+v", resp.Error)
+	}
+	all := c.ok(OpQueryAllActions, nil).Statuses
+	if _, ok := all["selfTest"]; ok || all["flush"] == nil {
+		t.Fatalf("queryallactions shows what the principal may not query: %v", all)
+	}
+	if got := calls.get(); got[0] != "readproperty open" {
+		t.Errorf("calls %v", got)
+	}
+}
+
+// Write-only properties never produce notifications, live or replayed.
+func TestWriteOnlyNeverNotified(t *testing.T) {
+	th := newValve(t)
+	_, hs := serve(t, []*Thing{th})
+	a := dial(t, hs)
+	a.ok(OpObserveAllProperties, nil)
+	th.SetProperty("open", true)
+	first := a.recv()
+	th.SetProperty("servicePin", "1234")
+	a.ok(OpWriteProperty, func(m *Message) { m.Name = "servicePin"; m.Value = raw(`"9999"`) })
+	th.SetProperty("open", false)
+	a.recv()
+	if err := th.NotifyPropertyChange("servicePin", "x"); !IsBadRequest(err) {
+		t.Errorf("NotifyPropertyChange of a write-only property: %v", err)
+	}
+	b := dial(t, hs)
+	b.ok(OpObserveAllProperties, func(m *Message) { m.LastNotificationID = first.MessageID })
+	if m := b.recv(); m.Name != "open" || string(m.Value) != "false" {
+		t.Fatalf("replay %+v", m)
+	}
+	b.expectNone(30 * time.Millisecond)
+}
+
+func TestHandlerCanceledWhenConsumerLeaves(t *testing.T) {
+	th := newValve(t)
+	s, hs := serve(t, []*Thing{th})
+	gone := make(chan struct{})
+	th.HandleAction("selfTest", func(ctx context.Context, in json.RawMessage) (any, error) {
+		<-ctx.Done()
+		close(gone)
+		return nil, ctx.Err()
+	})
+	c := dial(t, hs)
+	c.send(c.request(OpInvokeAction, func(m *Message) { m.Name = "selfTest" }))
+	waitFor(t, "the call to start", func() bool { return s.Stats().MessagesIn == 1 })
+	time.Sleep(20 * time.Millisecond)
+	c.ws.CloseNow()
+	select {
+	case <-gone:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a synchronous action kept running after its consumer left")
+	}
+}
+
+func TestMaxInFlight(t *testing.T) {
+	th := newValve(t)
+	_, hs := serve(t, []*Thing{th}, WithMaxInFlight(1))
+	release := make(chan struct{})
+	th.HandleAction("selfTest", func(ctx context.Context, in json.RawMessage) (any, error) { <-release; return true, nil })
+	th.HandleRead("flowRate", func(ctx context.Context) (any, error) { return 1, nil })
+	c := dial(t, hs)
+	c.ok(OpObserveProperty, func(m *Message) { m.Name = "open" })
+	inv := c.request(OpInvokeAction, func(m *Message) { m.Name = "selfTest" })
+	c.send(inv)
+	rd := c.request(OpReadProperty, func(m *Message) { m.Name = "flowRate" })
+	c.send(rd) // waits for the one slot
+	time.Sleep(20 * time.Millisecond)
+	th.SetProperty("open", true) // notifications still flow while the reader waits
+	if m := c.recv(); m.MessageType != MessageTypeNotification {
+		t.Fatalf("want the notification, got %+v", m)
+	}
+	close(release)
+	checkResponse(t, inv, c.recv())
+	checkResponse(t, rd, c.recv())
+}
