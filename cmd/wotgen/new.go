@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"go/format"
+	"go/parser"
+	"go/token"
 	"io/fs"
 	"net/url"
 	"os"
@@ -13,7 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"golang.org/x/tools/imports"
+	"golang.org/x/tools/go/ast/astutil"
 
 	"github.com/wotgen/wotgen/gen"
 	"github.com/wotgen/wotgen/gen/ir"
@@ -122,13 +125,13 @@ func runNew(ctx context.Context, args []string, s stdio) int {
 		fmt.Fprintf(s.out, "wrote      %s\n", filepath.ToSlash(p))
 	}
 	fmt.Fprintf(s.out, "\n%d written, %d unchanged, %d kept.\n", wrote, same, kept)
+	if kept > 0 {
+		fmt.Fprintf(s.out, "Kept files are yours now (go.mod changes with go mod tidy); -force would overwrite them with the scaffold.\n")
+	}
 	if repl == "" && version() == "(devel)" {
 		fmt.Fprintf(s.err, "wotgen new: note: this wotgen is a development build, so go.mod requires the placeholder %s; run with -replace /path/to/wotgen, or set the require line to a released version\n", develVersion)
 	}
 	fmt.Fprintf(s.out, "\nNext:\n\tcd %s\n\tgo mod tidy\n\tgo test ./...\n\tgo run . -addr 127.0.0.1:8080\n", dir)
-	if kept > 0 {
-		return exitFindings
-	}
 	return exitOK
 }
 
@@ -213,7 +216,7 @@ func scaffold(ctx context.Context, src, module, pkgName, replace string) ([]scaf
 		}
 		to := dest[name]
 		if strings.HasSuffix(to, ".go") {
-			formatted, err := imports.Process(to, b, &imports.Options{Comments: true, TabIndent: true, TabWidth: 8, FormatOnly: false})
+			formatted, err := pruneImports(to, b)
 			if err != nil {
 				return nil, nil, fmt.Errorf("internal error: the scaffold %s does not format (%v); please report it with the TD", to, err)
 			}
@@ -225,6 +228,30 @@ func scaffold(ctx context.Context, src, module, pkgName, replace string) ([]scaf
 		out = append(out, scaffoldFile{path: pkg + "/" + f.Name, data: f.Content})
 	}
 	return out, notes, nil
+}
+
+// pruneImports drops the imports a rendered Go template does not use (the templates import everything
+// any TD may need) and formats the file.
+func pruneImports(name string, src []byte) ([]byte, error) {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, name, src, parser.ParseComments)
+	if err != nil {
+		return nil, err
+	}
+	var unused []string
+	for _, spec := range f.Imports {
+		if p := strings.Trim(spec.Path.Value, `"`); !astutil.UsesImport(f, p) {
+			unused = append(unused, p)
+		}
+	}
+	for _, p := range unused {
+		astutil.DeleteImport(fset, f, p)
+	}
+	var b bytes.Buffer
+	if err := format.Node(&b, fset, f); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
 func mustParse(b []byte) *td.Thing {
