@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"text/template"
+	"unicode/utf8"
 )
 
 //go:embed *.tmpl
@@ -29,6 +30,13 @@ var Names = []string{
 var funcs = template.FuncMap{
 	// quote makes a Go string literal.
 	"quote": strconv.Quote,
+	// lit makes a Go string literal that reads well for JSON: raw when it can be.
+	"lit": func(s string) string {
+		if strings.ContainsAny(s, "`\r") || !utf8.ValidString(s) {
+			return strconv.Quote(s)
+		}
+		return "`" + s + "`"
+	},
 	// comment makes text safe inside a // comment line.
 	"comment": func(s string) string {
 		return strings.Join(strings.Fields(s), " ")

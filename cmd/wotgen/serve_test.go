@@ -732,3 +732,116 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestServeFromURL: INPUT may be an http(s) URL (fetched with size and time bounds).
+func TestServeFromURL(t *testing.T) {
+	src := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/td+json")
+		io.WriteString(w, lampTD)
+	}))
+	defer src.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	out, errOut := &syncBuffer{}, &syncBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- runContext(ctx, []string{"serve", "-addr", "127.0.0.1:0", src.URL + "/lamp"}, stdio{in: strings.NewReader(""), out: out, err: errOut})
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), `simulating "Lamp"`) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != exitOK || !strings.Contains(out.String(), `simulating "Lamp"`) {
+		t.Errorf("exit %d; stdout %q; stderr %q", code, out.String(), errOut.String())
+	}
+}
+
+// TestServeWithConsumer drives the simulator with the runtime's consumer (wtp.Dial on the served TD
+// URL), as a team developing a consumer would: for the lamp and corpus TDs of different shapes it
+// reads every readable property (each value validates against its schema), writes every writable one
+// and reads it back, and queries and cancels an asynchronous action.
+func TestServeWithConsumer(t *testing.T) {
+	dir := filepath.Join(testcorpus.Dir(t), "td", "valid")
+	docs := map[string][]byte{"lamp": []byte(lampTD)}
+	for _, n := range serveCorpus {
+		b, err := os.ReadFile(filepath.Join(dir, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs[n] = b
+	}
+	for name, raw := range docs {
+		t.Run(name, func(t *testing.T) {
+			_, hs, served := startSim(t, raw, simOptions{delay: time.Minute, async: true, seed: 4})
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			c, err := wtp.Dial(ctx, hs.URL+"/")
+			if err != nil {
+				t.Fatalf("wtp.Dial: %v", err)
+			}
+			defer c.Close()
+			gen := sample.New(8)
+			for _, n := range served.PropertyNames() {
+				p := served.Properties[n]
+				if _, err := sample.Initial(&p.DataSchema); err != nil {
+					continue // no valid value exists
+				}
+				sch := validator(t, &p.DataSchema)
+				if !p.IsWriteOnly() {
+					v, err := c.ReadProperty(ctx, n)
+					if err != nil {
+						t.Errorf("read %q: %v", n, err)
+					} else if sch != nil {
+						if err := validJSON(sch, v); err != nil {
+							t.Errorf("read %q = %s: %v", n, v, err)
+						}
+					}
+				}
+				if p.IsReadOnly() {
+					continue
+				}
+				v, _ := gen.Sample(&p.DataSchema)
+				if _, err := c.WriteProperty(ctx, n, v); err != nil {
+					t.Errorf("write %q = %s: %v", n, v, err)
+					continue
+				}
+				if !p.IsWriteOnly() {
+					got, err := c.ReadProperty(ctx, n)
+					if err != nil || !jsonEqual(got, v) {
+						t.Errorf("write %q = %s, read back %s (%v)", n, v, got, err)
+					}
+				}
+			}
+			for _, an := range served.ActionNames() {
+				a := served.Actions[an]
+				var in any
+				if a.Input != nil {
+					raw, err := gen.Sample(a.Input)
+					if err != nil {
+						continue
+					}
+					in = raw
+				}
+				inv, err := c.InvokeAction(ctx, an, in)
+				if err != nil {
+					t.Errorf("invoke %q: %v", an, err)
+					continue
+				}
+				if !inv.Async() {
+					t.Errorf("invoke %q: answered synchronously with -async", an)
+					continue
+				}
+				st, err := c.QueryAction(ctx, inv.ActionID)
+				if err != nil || (st.State != wtp.ActionPending && st.State != wtp.ActionRunning) {
+					t.Errorf("query %q: %+v, %v", an, st, err)
+				}
+				if err := c.CancelAction(ctx, inv.ActionID); err != nil {
+					t.Errorf("cancel %q: %v", an, err)
+				}
+				if st, err := c.QueryAction(ctx, inv.ActionID); err == nil && st.State != wtp.ActionFailed {
+					t.Errorf("query %q after cancel: %+v", an, st)
+				}
+			}
+		})
+	}
+}
