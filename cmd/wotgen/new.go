@@ -181,6 +181,17 @@ func scaffold(ctx context.Context, src, module, pkgName, replace string) ([]scaf
 		return nil, nil, fmt.Errorf("%s: %w", src, err)
 	}
 	pkg := p.Name
+	if scaffoldReserved[pkg] {
+		if pkgName != "" {
+			return nil, nil, &inputError{fmt.Errorf("-pkg %s: the scaffold's own files use that name (an import or a variable); choose another package name", pkgName)}
+		}
+		renamed := pkg + "wot"
+		if p, err = gen.Build(mustParse(tdBytes), gen.Options{Package: renamed}); err != nil {
+			return nil, nil, fmt.Errorf("%s: %w", src, err)
+		}
+		notes = append(notes, fmt.Sprintf("the package name %q derived from the title is used by the scaffold's own files; the package is %s (-pkg chooses another)", pkg, p.Name))
+		pkg = p.Name
+	}
 	tdFile := pkg + ".td.json"
 	if !td.IsURL(src) {
 		if b := filepath.Base(src); strings.HasSuffix(b, ".json") && !strings.ContainsAny(b, " \t") {
@@ -253,6 +264,18 @@ func pruneImports(name string, src []byte) ([]byte, error) {
 	}
 	return b.Bytes(), nil
 }
+
+// scaffoldReserved are the names the templates use for imports and variables; the generated package
+// may not take one of them.
+var scaffoldReserved = func() map[string]bool {
+	m := map[string]bool{}
+	for _, n := range strings.Fields(`main context errors flag fmt slog net http os signal syscall time td wtp json sync
+		httptest testing a c v t th url ctx cancel err seen sub got srv hs ln log desc opts exposed addr token
+		errc sctx stop data in js values thing initial actionDuration`) {
+		m[n] = true
+	}
+	return m
+}()
 
 func mustParse(b []byte) *td.Thing {
 	t, err := td.Parse(b)

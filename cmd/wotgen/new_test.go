@@ -272,3 +272,26 @@ func goCmd(t *testing.T, dir string, args ...string) {
 		t.Fatalf("go %s in %s: %v\n%s", strings.Join(args, " "), dir, err, out)
 	}
 }
+
+// TestNewReservedPackageName: a title that would make the package shadow an import of the scaffold
+// gets a suffix; an explicit -pkg of that kind is refused.
+func TestNewReservedPackageName(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "time.td.json")
+	os.WriteFile(p, []byte(`{"@context":"https://www.w3.org/2022/wot/td/v1.1","title":"Time","id":"urn:x:time",
+		"securityDefinitions":{"n":{"scheme":"nosec"}},"security":"n",
+		"properties":{"now":{"type":"string","format":"date-time","forms":[{"href":"/wtp","subprotocol":"webthingprotocol"}]}}}`), 0o644)
+	files, notes, err := scaffold(context.Background(), p, "example.com/clock", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, f := range files {
+		found = found || strings.HasPrefix(f.path, "timewot/")
+	}
+	if !found || !strings.Contains(strings.Join(notes, "\n"), "timewot") {
+		t.Errorf("package not renamed: notes %v", notes)
+	}
+	if _, _, err := scaffold(context.Background(), p, "example.com/clock", "wtp", ""); err == nil {
+		t.Error("-pkg wtp was accepted")
+	}
+}

@@ -29,7 +29,7 @@ const (
 	maxDepth    = 64      // schema nesting
 	maxItems    = 1000    // array elements generated
 	maxString   = 1 << 16 // runes in a generated string
-	maxBudget   = 200_000 // schema visits per Sample call
+	maxBudget   = 50_000  // schema visits per Sample call
 	maxAttempts = 8       // candidates tried per schema when a check fails
 )
 
