@@ -73,6 +73,9 @@ func Fetch(ctx context.Context, rawURL string, o FetchOptions) ([]byte, *url.URL
 		if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
 			return fmt.Errorf("redirect to %s: only http and https are followed", req.URL.Scheme)
 		}
+		if via[0].URL.Scheme == "https" && req.URL.Scheme == "http" {
+			return fmt.Errorf("redirect from https to http refused: it would send the request unencrypted")
+		}
 		return nil
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
@@ -90,6 +93,9 @@ func Fetch(ctx context.Context, rawURL string, o FetchOptions) ([]byte, *url.URL
 		return nil, nil, fmt.Errorf("fetch %s: %w", redact(u), scrubURLError(err))
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+		return nil, nil, fmt.Errorf("fetch %s: HTTP %s: the TD itself needs credentials; pass them as request headers", redact(u), resp.Status)
+	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, nil, fmt.Errorf("fetch %s: HTTP %s", redact(u), resp.Status)
 	}

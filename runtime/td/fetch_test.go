@@ -33,6 +33,13 @@ func TestFetch(t *testing.T) {
 		}
 	})
 	mux.HandleFunc("/missing", http.NotFound)
+	mux.HandleFunc("/private", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer t" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.Write([]byte(`{}`))
+	})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	ctx := context.Background()
@@ -40,6 +47,16 @@ func TestFetch(t *testing.T) {
 	body, final, err := Fetch(ctx, srv.URL+"/moved", FetchOptions{})
 	if err != nil || string(body) != `{"title":"x"}` || final.Path != "/td" {
 		t.Fatalf("fetch after redirect: %q %v %v", body, final, err)
+	}
+	if _, _, err := Fetch(ctx, srv.URL+"/private", FetchOptions{Header: http.Header{"Authorization": {"Bearer t"}}}); err != nil {
+		t.Errorf("fetch with header: %v", err)
+	}
+	tls := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, srv.URL+"/td", http.StatusFound)
+	}))
+	defer tls.Close()
+	if _, _, err := Fetch(ctx, tls.URL, FetchOptions{Client: tls.Client()}); err == nil || !strings.Contains(err.Error(), "https to http") {
+		t.Errorf("downgrade redirect: %v", err)
 	}
 	cases := []struct {
 		url  string
@@ -52,6 +69,7 @@ func TestFetch(t *testing.T) {
 		{srv.URL + "/slow", FetchOptions{Timeout: 100 * time.Millisecond}, "deadline"},
 		{srv.URL + "/missing?apikey=secret", FetchOptions{}, "404"},
 		{"ftp://example.org/td", FetchOptions{}, "want an http"},
+		{srv.URL + "/private", FetchOptions{}, "needs credentials"},
 	}
 	for _, c := range cases {
 		_, _, err := Fetch(ctx, c.url, c.o)
