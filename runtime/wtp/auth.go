@@ -165,6 +165,80 @@ func AuthFromScheme(s *td.SecurityScheme, secret string) (Authenticator, error) 
 	return nil, fmt.Errorf("wtp: security scheme %q is not supported by the handshake authenticator; use nosec, basic, bearer or apikey, or write an Authenticator", s.Scheme)
 }
 
+// AuthFromTD builds the handshake Authenticator for a TD's top-level security: every
+// scheme listed must pass (TD semantics), "combo" schemes combine their oneOf/allOf members,
+// and nosec needs nothing. secrets maps securityDefinitions names to the expected secret
+// (see AuthFromScheme). It returns nil when nothing needs checking.
+func AuthFromTD(t *td.Thing, secrets map[string]string) (Authenticator, error) {
+	return authFromNames(t, t.Security, secrets, true, 0)
+}
+
+func authFromNames(t *td.Thing, names []string, secrets map[string]string, all bool, depth int) (Authenticator, error) {
+	if depth > 8 {
+		return nil, errors.New("wtp: combo security schemes nest too deeply (a cycle?)")
+	}
+	var list []Authenticator
+	for _, name := range names {
+		s := t.SecurityDefinitions[name]
+		if s == nil {
+			return nil, fmt.Errorf("wtp: security %q is not in securityDefinitions", name)
+		}
+		var a Authenticator
+		var err error
+		switch {
+		case s.Scheme == td.SchemeCombo && len(s.OneOf) > 0:
+			a, err = authFromNames(t, s.OneOf, secrets, false, depth+1)
+		case s.Scheme == td.SchemeCombo:
+			a, err = authFromNames(t, s.AllOf, secrets, true, depth+1)
+		case s.Scheme == td.SchemeNoSec:
+			if !all {
+				return nil, nil // one alternative needs nothing: nothing to check
+			}
+			continue
+		default:
+			secret, ok := secrets[name]
+			if !ok {
+				return nil, fmt.Errorf("wtp: no secret given for security scheme %q (%s)", name, s.Scheme)
+			}
+			a, err = AuthFromScheme(s, secret)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if a != nil {
+			list = append(list, a)
+		}
+	}
+	switch {
+	case len(list) == 0:
+		return nil, nil
+	case len(list) == 1:
+		return list[0], nil
+	case all:
+		return allAuth(list), nil
+	}
+	return anyAuth(list), nil
+}
+
+// allAuth accepts a handshake that every authenticator accepts; the principal is the first's.
+type allAuth []Authenticator
+
+func (as allAuth) Authenticate(r *http.Request) (string, error) {
+	principal := ""
+	for i, a := range as {
+		p, err := a.Authenticate(r)
+		if err != nil {
+			return "", err
+		}
+		if i == 0 {
+			principal = p
+		}
+	}
+	return principal, nil
+}
+
+func (as allAuth) Challenge() string { return anyAuth(as).Challenge() }
+
 type principalKey struct{}
 
 func withPrincipal(ctx context.Context, p string) context.Context {

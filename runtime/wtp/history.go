@@ -25,20 +25,21 @@ type note struct {
 }
 
 // history is a bounded ring of the most recent notes of one Thing, with an index from
-// messageID to position for lastNotificationID catch-up. It is guarded by Thing.mu.
+// messageID to position for lastNotificationID catch-up. It is bounded by count and by the
+// bytes of the payloads it holds. It is guarded by Thing.mu.
 type history struct {
-	ring  []*note // capacity = size; ring[(seq-1) % size]
-	byID  map[string]uint64
-	size  int
-	last  uint64 // seq of the newest note (0 = none yet)
-	first uint64 // seq of the oldest note still held
+	ring     []*note // capacity = size; ring[(seq-1) % size]
+	byID     map[string]uint64
+	size     int
+	maxBytes int
+	bytes    int
+	last     uint64 // seq of the newest note (0 = none yet)
+	first    uint64 // seq of the oldest note still held
 }
 
-func newHistory(size int) history {
-	if size < 0 {
-		size = 0
-	}
-	return history{ring: make([]*note, size), byID: make(map[string]uint64, size), size: size}
+func newHistory(size, maxBytes int) history {
+	size = max(size, 0)
+	return history{ring: make([]*note, size), byID: make(map[string]uint64, size), size: size, maxBytes: maxBytes}
 }
 
 // add records a new note and returns it. With size 0 nothing is kept, but notes still get
@@ -49,17 +50,32 @@ func (h *history) add(kind noteKind, name string, payload json.RawMessage, ts ti
 	if h.size == 0 {
 		return n
 	}
-	slot := int((n.seq - 1) % uint64(h.size))
-	if old := h.ring[slot]; old != nil {
-		delete(h.byID, old.id)
+	if h.first == 0 {
+		h.first = n.seq
 	}
-	h.ring[slot] = n
+	if n.seq-h.first >= uint64(h.size) {
+		h.evict() // the slot we are about to reuse
+	}
+	h.ring[h.slot(n.seq)] = n
 	h.byID[n.id] = n.seq
-	h.first = 1
-	if n.seq > uint64(h.size) {
-		h.first = n.seq - uint64(h.size) + 1
+	h.bytes += len(payload)
+	for h.bytes > h.maxBytes && h.first < n.seq {
+		h.evict() // keep the newest note even if it alone is over the limit
 	}
 	return n
+}
+
+func (h *history) slot(seq uint64) int { return int((seq - 1) % uint64(h.size)) }
+
+// evict drops the oldest note.
+func (h *history) evict() {
+	i := h.slot(h.first)
+	if old := h.ring[i]; old != nil {
+		delete(h.byID, old.id)
+		h.bytes -= len(old.payload)
+		h.ring[i] = nil
+	}
+	h.first++
 }
 
 // position returns the history position of the note with messageID id, if still held.
@@ -70,11 +86,10 @@ func (h *history) position(id string) (uint64, bool) {
 
 // after calls fn for every held note with a position greater than seq, oldest first.
 func (h *history) after(seq uint64, fn func(*note)) {
-	if h.size == 0 || h.last == 0 {
+	if h.size == 0 || h.first == 0 {
 		return
 	}
-	from := max(seq+1, h.first)
-	for s := from; s <= h.last; s++ {
-		fn(h.ring[int((s-1)%uint64(h.size))])
+	for s := max(seq+1, h.first); s <= h.last; s++ {
+		fn(h.ring[h.slot(s)])
 	}
 }

@@ -1,8 +1,16 @@
-// Package wtp implements the W3C Web Thing Protocol (a WebSocket sub-protocol): the message
-// codec, the server side (a dynamic Thing served by an http.Handler) and the consumer side.
+// Package wtp implements the W3C Web Thing Protocol (WTP, a WebSocket sub-protocol) on
+// github.com/coder/websocket.
 //
-// The codec accepts the draft's known deviations (spec §10) and sends exactly what the
-// draft's tables describe.
+// The codec (Message, DecodeMessage, AppendMessage, Error, ActionStatus) is pure and
+// fuzzable. It accepts the draft's known deviations (spec §10) and sends exactly what the
+// draft's tables describe: fresh UUIDv4 messageIDs for responses, one messageID per
+// notified change or event shared by every connection and the history, correlationIDs
+// echoed verbatim, RFC 3339 UTC timestamps with milliseconds.
+//
+// The server side is a dynamic Thing (NewThing: handlers or an in-memory, schema-validated
+// property store, async action store, notification history for lastNotificationID
+// catch-up) served by Server, an http.Handler that also serves the TD. The consumer side
+// (Consume, Dial, ConsumedThing) talks to any WTP Thing.
 package wtp
 
 import (

@@ -18,6 +18,28 @@ import (
 // Server serves Things over HTTP: each Thing's TD (at its TD path and /.well-known/wot) and
 // the Web Thing Protocol endpoints named by the TDs' forms. Several Things may share one
 // endpoint; requests are routed by thingID.
+//
+// Handshake: a WebSocket upgrade must offer the sub-protocol "webthingprotocol" (else HTTP
+// 400), pass the Authenticator (else 401 with WWW-Authenticate) and the origin policy (else
+// 403), all before the upgrade.
+//
+// Requests are answered in order, except those that call user handlers (reads and writes of
+// handler-backed properties, synchronous actions), which run concurrently (at most
+// WithMaxInFlight per connection) and may be answered out of order; consumers match
+// responses by correlationID. Notifications of one Thing reach each connection in the order
+// they happened, after the response to the request that subscribed.
+//
+// Connections are closed with:
+//   - 1001 (CloseShutdown) on Shutdown/Close;
+//   - 1003 (CloseBinary) after a binary frame;
+//   - 1007 (CloseMalformed) after WithMalformedLimit consecutive frames that are not JSON
+//     objects (each one is answered with a 400 first);
+//   - 1008 (CloseRateLimited) when still over the rate limit after 5 s of 503 answers;
+//   - 1008 when a ping goes unanswered for the ping interval;
+//   - 1009 (CloseTooBig) for a message over the read limit;
+//   - 1013 (CloseSlowConsumer) when the send queue is full: the consumer reads too slowly.
+//     It never delays the Thing or other consumers; it may reconnect and catch up with
+//     lastNotificationID.
 type Server struct {
 	cfg    serverConfig
 	cfgErr error

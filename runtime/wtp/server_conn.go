@@ -52,7 +52,9 @@ type conn struct {
 	spare      []outItem // the writer's batch buffer, reused
 	writing    bool      // a writer (goroutine or the reader) owns the write side
 	readerBusy bool      // the reader is handling a request and will flush after it
-	closed     bool      // no more queuing or writers
+	closed     bool      // no more queuing: the connection is closing
+	aborted    bool      // drop what is queued instead of flushing it before the close
+	idle       sync.Cond // signalled (L = qmu) when writing becomes false
 
 	pingMu      sync.Mutex
 	pingTimer   *time.Timer
@@ -86,6 +88,7 @@ func newConn(s *Server, ep *endpoint, ws *websocket.Conn, principal, remote stri
 		things:   map[*Thing]struct{}{},
 		limiter:  newTokenBucket(s.cfg.rate, s.cfg.burst, s.cfg.rateGrace, time.Now()),
 	}
+	c.idle.L = &c.qmu
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.hctx = withPrincipal(c.ctx, principal)
 	c.writeCtx, c.abortWrite = context.WithCancel(context.Background())
@@ -119,20 +122,45 @@ func (c *conn) closeWith(code websocket.StatusCode, reason string, abort bool) b
 		c.closeCode, c.closeReason = code, reason
 		c.qmu.Lock()
 		c.closed = true
-		c.items = nil
 		c.qmu.Unlock()
 		c.cancel()
-		// The close handshake waits for the peer (bounded by the library's timeouts).
 		c.wg.Add(1)
-		go func() {
-			defer c.wg.Done()
-			c.ws.Close(code, reason)
-		}()
+		go c.closeSocket()
 	})
 	if abort {
+		c.qmu.Lock()
+		c.aborted = true
+		c.items = nil
+		c.qmu.Unlock()
 		c.abortWrite()
 	}
 	return first
+}
+
+// closeSocket sends what is still queued (say the 400 that preceded a 1007), unless the
+// close aborts, then performs the close handshake, which waits for the peer within the
+// library's timeouts.
+func (c *conn) closeSocket() {
+	defer c.wg.Done()
+	c.qmu.Lock()
+	for c.writing {
+		c.idle.Wait()
+	}
+	flush := !c.aborted && len(c.items) > 0
+	if flush {
+		c.writing = true
+	}
+	c.qmu.Unlock()
+	if flush {
+		c.drain(false)
+	}
+	c.ws.Close(c.closeCode, c.closeReason)
+}
+
+// stopWriting gives up the write side; qmu must be held.
+func (c *conn) stopWriting() {
+	c.writing = false
+	c.idle.Broadcast()
 }
 
 // hardClose cuts the connection without a close handshake.
@@ -198,7 +226,7 @@ func (c *conn) read() (data []byte, text bool, err error) {
 func (c *conn) setReaderBusy(busy bool) {
 	c.qmu.Lock()
 	c.readerBusy = busy
-	claim := !busy && !c.writing && !c.closed && len(c.items) > 0
+	claim := !busy && !c.writing && !c.aborted && len(c.items) > 0
 	if claim {
 		c.writing = true
 	}
@@ -243,16 +271,17 @@ func (c *conn) queue(it outItem) {
 // it. The reader (inline) writes one batch at most and hands the rest to a writer
 // goroutine, so a stream of notifications cannot keep it from reading requests.
 func (c *conn) drain(inline bool) {
-	var buf []byte
+	w := writer{buf: encodeBufs.Get().(*[]byte)}
+	defer w.stop()
 	for first := true; ; first = false {
 		c.qmu.Lock()
-		if c.closed || len(c.items) == 0 {
-			c.writing = false
+		if c.aborted || len(c.items) == 0 {
+			c.stopWriting()
 			c.qmu.Unlock()
 			return
 		}
 		if inline && !first {
-			c.wg.Add(1) // still writing and not closed: serve has not reached Wait
+			c.wg.Add(1) // inline means we are serve's own goroutine: it has not reached Wait
 			c.qmu.Unlock()
 			go func() {
 				defer c.wg.Done()
@@ -265,10 +294,9 @@ func (c *conn) drain(inline bool) {
 		c.qmu.Unlock()
 
 		for i := range batch {
-			var ok bool
-			if buf, ok = c.write(buf[:0], &batch[i]); !ok {
+			if !c.write(&w, &batch[i]) {
 				c.qmu.Lock()
-				c.writing = false
+				c.stopWriting()
 				c.qmu.Unlock()
 				return
 			}
@@ -283,39 +311,77 @@ func (c *conn) drain(inline bool) {
 	}
 }
 
+// writer is the state of one drain: a reused encode buffer and notification, and a write
+// deadline renewed when it runs low, so a long batch costs one timer per half timeout
+// rather than one per message. Every write still gets at least half the write timeout.
+type writer struct {
+	buf     *[]byte // from encodeBufs
+	note    Message
+	ctx     context.Context
+	cancel  context.CancelFunc
+	renewAt time.Time
+}
+
+func (w *writer) deadline(parent context.Context, timeout time.Duration) context.Context {
+	if now := time.Now(); w.ctx == nil || now.After(w.renewAt) {
+		if w.cancel != nil {
+			w.cancel()
+		}
+		w.ctx, w.cancel = context.WithTimeout(parent, timeout)
+		w.renewAt = now.Add(timeout / 2)
+	}
+	return w.ctx
+}
+
+func (w *writer) stop() {
+	if w.cancel != nil {
+		w.cancel()
+	}
+	if w.buf != nil {
+		encodeBufs.Put(w.buf)
+		w.buf = nil
+	}
+}
+
+// encodeBufs recycles encode buffers between drains: a writer goroutine lives only as long
+// as its queue is non-empty, so it cannot keep one itself.
+var encodeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
 // write encodes and sends one message; false means the connection is unusable.
-func (c *conn) write(buf []byte, it *outItem) ([]byte, bool) {
+func (c *conn) write(w *writer, it *outItem) bool {
 	m := it.msg
 	if m == nil {
-		m = it.notification()
+		it.fillNotification(&w.note)
+		m = &w.note
 	}
-	buf, err := AppendMessage(buf, m)
+	buf, err := AppendMessage((*w.buf)[:0], m)
 	if err != nil {
 		// Only a value the Thing produced can get here; the request still deserves an answer.
 		c.log.Error("wtp: cannot encode a message", "err", err)
 		if m.MessageType != MessageTypeResponse || m.Error != nil {
-			return buf, true
+			return true
 		}
 		m = &Message{ThingID: m.ThingID, MessageID: NewUUID(), MessageType: MessageTypeResponse,
 			Operation: m.Operation, Name: m.Name, CorrelationID: m.CorrelationID,
 			Error: Internal("the Thing produced a value that cannot be encoded as JSON"), Timestamp: time.Now()}
 		if buf, err = AppendMessage(buf[:0], m); err != nil {
-			return buf, true
+			return true
 		}
 		c.srv.stats.countError(500)
 	}
-	ctx, cancel := context.WithTimeout(c.writeCtx, c.srv.cfg.writeTimeout)
-	err = c.ws.Write(ctx, websocket.MessageText, buf)
-	cancel()
+	if cap(buf) <= 64<<10 {
+		*w.buf = buf // reuse, but do not keep one huge message's buffer around
+	}
+	err = c.ws.Write(w.deadline(c.writeCtx, c.srv.cfg.writeTimeout), websocket.MessageText, buf)
 	if err != nil {
 		// The library has closed the connection; the reader will see it end.
 		if c.closeWith(websocket.StatusAbnormalClosure, "write failed", true) {
 			c.log.Debug("wtp: write failed", "err", err)
 		}
-		return buf, false
+		return false
 	}
 	c.srv.stats.messagesOut.Add(1)
-	return buf, true
+	return true
 }
 
 // queueNote queues a notification (called under the Thing's mutex).
@@ -324,18 +390,17 @@ func (c *conn) queueNote(t *Thing, n *note, e subEntry) {
 	c.queue(outItem{note: n, thingID: t.id, op: e.op, corr: e.corr})
 }
 
-// notification builds the message for a queued note: the note's messageID and timestamp,
-// the subscription's operation and correlationID.
-func (it *outItem) notification() *Message {
+// fillNotification sets m to the notification for a queued note: the note's messageID and
+// timestamp, the subscription's operation and correlationID.
+func (it *outItem) fillNotification(m *Message) {
 	n := it.note
-	m := &Message{ThingID: it.thingID, MessageID: n.id, MessageType: MessageTypeNotification,
+	*m = Message{ThingID: it.thingID, MessageID: n.id, MessageType: MessageTypeNotification,
 		Operation: it.op, Name: n.name, Timestamp: n.timestamp, CorrelationID: it.corr}
 	if n.kind == noteEvent {
 		m.Data = n.payload
 	} else {
 		m.Value = n.payload
 	}
-	return m
 }
 
 // goHandle runs f (a request that calls user handlers) in its own goroutine, at most

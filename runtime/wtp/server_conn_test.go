@@ -96,6 +96,9 @@ func TestMalformedLimitCloses1007(t *testing.T) {
 	for range 3 {
 		c.sendRaw("x")
 	}
+	for range 3 { // every malformed frame is answered, the last one too
+		expectProblem(t, c.recv(), 400, "not valid JSON")
+	}
 	if code := c.closeStatus(); code != CloseMalformed {
 		t.Fatalf("close code %v, want 1007", code)
 	}
@@ -425,5 +428,19 @@ func TestCloseCutsConnections(t *testing.T) {
 	c.closeStatus()
 	if st := s.Stats(); st.Connections != 0 || st.ConnectionsTotal != 1 || st.MessagesIn != 1 || st.MessagesOut != 1 {
 		t.Errorf("stats after Close: %+v", st)
+	}
+}
+
+func TestWriterDeadlineRenewal(t *testing.T) {
+	w := writer{buf: encodeBufs.Get().(*[]byte)}
+	defer w.stop()
+	ctx1 := w.deadline(context.Background(), 40*time.Millisecond)
+	if ctx2 := w.deadline(context.Background(), 40*time.Millisecond); ctx2 != ctx1 {
+		t.Fatal("renewed too early")
+	}
+	time.Sleep(25 * time.Millisecond)
+	ctx3 := w.deadline(context.Background(), 40*time.Millisecond)
+	if ctx3 == ctx1 || ctx1.Err() == nil || ctx3.Err() != nil || w.buf == nil {
+		t.Fatal("deadline not renewed after half its time, or the buffer was lost")
 	}
 }

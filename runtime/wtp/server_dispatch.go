@@ -73,8 +73,12 @@ func (c *conn) authorize(t *Thing, op, name string) *Error {
 	if err == nil {
 		return nil
 	}
+	if errors.Is(err, errPanic) {
+		c.log.Error("wtp: authorizer panicked", "thing", t.id, "operation", op, "err", err)
+		return Internal("the authorizer failed")
+	}
 	var pe *Error
-	if errors.As(err, &pe) && !errors.Is(err, errPanic) {
+	if errors.As(err, &pe) {
 		return asProblem(pe)
 	}
 	return Forbidden("%s", err.Error())

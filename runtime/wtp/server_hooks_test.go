@@ -1,12 +1,18 @@
 package wtp
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
+	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 func TestSubscribeHooks(t *testing.T) {
@@ -135,4 +141,66 @@ func TestMaxInFlight(t *testing.T) {
 	close(release)
 	checkResponse(t, inv, c.recv())
 	checkResponse(t, rd, c.recv())
+}
+
+// Undoing is allowed wherever doing is offered, even if the TD lists only the observe op.
+func TestUnobserveAllowedWithObserve(t *testing.T) {
+	doc := `{"@context": "https://www.w3.org/2022/wot/td/v1.1", "id": "urn:x", "title": "x",
+	 "properties": {"p": {"type": "integer", "forms": [{"href": "/wtp", "subprotocol": "webthingprotocol", "op": ["readproperty", "observeproperty"]}]},
+	                "q": {"type": "integer", "forms": [{"href": "/wtp", "subprotocol": "webthingprotocol", "op": "readproperty"}]}},
+	 "events": {"e": {"forms": [{"href": "/wtp", "subprotocol": "webthingprotocol", "op": "subscribeevent"}]}},
+	 "forms": [{"href": "/wtp", "subprotocol": "webthingprotocol", "op": ["observeallproperties"]}]}`
+	th, err := NewThing(parseTD(t, doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if th.ID() != "urn:x" || th.TD().Title != "x" {
+		t.Fatalf("ID %q TD %+v", th.ID(), th.TD())
+	}
+	var logs lockedBuffer
+	_, hs := serve(t, []*Thing{th}, WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	c := dial(t, hs)
+	c.thingID = "urn:x"
+	c.ok(OpObserveProperty, func(m *Message) { m.Name = "p" })
+	c.ok(OpUnobserveProperty, func(m *Message) { m.Name = "p" })
+	c.fails(OpUnobserveProperty, func(m *Message) { m.Name = "q" }, 400, "does not offer unobserveproperty")
+	c.ok(OpUnsubscribeEvent, func(m *Message) { m.Name = "e" })
+	c.ok(OpUnobserveAllProperties, nil)
+	c.fails(OpSubscribeAllEvents, nil, 400, "does not offer subscribeallevents")
+	c.fails(OpUnsubscribeAllEvents, nil, 400, "does not offer unsubscribeallevents")
+	c.fails(OpQueryAllActions, nil, 400, "does not offer queryallactions")
+	c.fails(OpWriteAllProperties, func(m *Message) { m.Values = map[string]json.RawMessage{"p": raw("1")} }, 400, "does not offer writeallproperties")
+	c.sendRaw(`{"thingID":"urn:x","messageID":"m","messageType":"request","operation":"readproperty","name":"p","correlationID":"not-a-uuid"}`)
+	c.recv()
+	c.ws.Close(websocket.StatusNormalClosure, "")
+	<-c.done
+	waitFor(t, "the connection log", func() bool { return strings.Contains(logs.String(), "connection closed") })
+	if !strings.Contains(logs.String(), "correlationID is not a UUID") {
+		t.Errorf("log:\n%s", logs.String())
+	}
+}
+
+func TestNewHTTPServer(t *testing.T) {
+	s := NewHTTPServer(":0", NewServer())
+	if s.ReadHeaderTimeout == 0 || s.ReadTimeout == 0 || s.WriteTimeout == 0 || s.IdleTimeout == 0 || s.MaxHeaderBytes == 0 {
+		t.Fatalf("a timeout is unset: %+v", s)
+	}
+}
+
+// lockedBuffer is a log sink written by server goroutines and read by the test.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -35,9 +35,9 @@ func TestObserveProperty(t *testing.T) {
 	th.SetProperty("flowRate", 13.1)
 	c.expectNote(OpObserveProperty, r1.CorrelationID, "flowRate", "13.1")
 
-	// Setting the same value is not a change; NotifyPropertyChange always notifies.
+	// SetProperty always notifies; a consumer writing the stored value again does not.
 	th.SetProperty("flowRate", 13.1)
-	c.expectNone(50 * time.Millisecond)
+	c.expectNote(OpObserveProperty, r1.CorrelationID, "flowRate", "13.1")
 	th.NotifyPropertyChange("flowRate", 13.1)
 	c.expectNote(OpObserveProperty, r1.CorrelationID, "flowRate", "13.1")
 
@@ -56,6 +56,8 @@ func TestObserveProperty(t *testing.T) {
 		t.Fatalf("want the notification first, got %+v", note)
 	}
 	checkResponse(t, req, resp)
+	c.ok(OpWriteProperty, func(m *Message) { m.Name = "open"; m.Value = raw("true") }) // unchanged: no notification
+	c.expectNone(30 * time.Millisecond)
 
 	c.ok(OpUnobserveProperty, func(m *Message) { m.Name = "flowRate" })
 	c.ok(OpUnobserveProperty, func(m *Message) { m.Name = "flowRate" }) // not observed: still success

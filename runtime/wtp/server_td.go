@@ -21,7 +21,8 @@ func (t *Thing) tdPath() string {
 	if u, err := url.Parse(t.id); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Path != "" && u.Path != "/" {
 		return u.Path
 	}
-	return "/things/" + url.PathEscape(t.id)
+	// Routing compares decoded paths, so the id goes in as is; consumers escape it.
+	return "/things/" + t.id
 }
 
 // localDocURL stands for "where the TD is served" when resolving relative hrefs of a TD

@@ -198,6 +198,48 @@ func TestInitialValues(t *testing.T) {
 	}
 }
 
+func TestAuthFromTD(t *testing.T) {
+	doc := `{"@context": "https://www.w3.org/2022/wot/td/v1.1", "id": "urn:x", "title": "x",
+	 "securityDefinitions": {"nosec_sc": {"scheme": "nosec"}, "bearer_sc": {"scheme": "bearer"},
+	   "key_sc": {"scheme": "apikey", "in": "header", "name": "X-Key"},
+	   "either": {"scheme": "combo", "oneOf": ["bearer_sc", "key_sc"]},
+	   "both": {"scheme": "combo", "allOf": ["bearer_sc", "key_sc"]}},
+	 "security": "either"}`
+	d := parseTD(t, doc)
+	secrets := map[string]string{"bearer_sc": "tok", "key_sc": "k"}
+	check := func(a Authenticator, h http.Header, want bool) {
+		t.Helper()
+		r, _ := http.NewRequest("GET", "/", nil)
+		r.Header = h
+		if _, err := a.Authenticate(r); (err == nil) != want {
+			t.Errorf("%v: got %v", h, err)
+		}
+	}
+	a, err := AuthFromTD(d, secrets)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(a, http.Header{"Authorization": {"Bearer tok"}}, true)
+	check(a, http.Header{"X-Key": {"k"}}, true)
+	check(a, http.Header{}, false)
+	d.Security = td.StringList{"both"}
+	a, _ = AuthFromTD(d, secrets)
+	check(a, http.Header{"Authorization": {"Bearer tok"}}, false)
+	check(a, http.Header{"Authorization": {"Bearer tok"}, "X-Key": {"k"}}, true)
+	d.Security = td.StringList{"nosec_sc"}
+	if a, err := AuthFromTD(d, nil); a != nil || err != nil {
+		t.Errorf("nosec: %v %v", a, err)
+	}
+	d.Security = td.StringList{"bearer_sc"}
+	if _, err := AuthFromTD(d, nil); err == nil {
+		t.Error("missing secret accepted")
+	}
+	d.Security = td.StringList{"nope"}
+	if _, err := AuthFromTD(d, secrets); err == nil {
+		t.Error("unknown scheme name accepted")
+	}
+}
+
 func TestAuthFromScheme(t *testing.T) {
 	for _, tc := range []struct {
 		scheme td.SecurityScheme
@@ -217,5 +259,16 @@ func TestAuthFromScheme(t *testing.T) {
 		if (err == nil) != tc.ok || (a == nil) != (tc.nilA || !tc.ok) {
 			t.Errorf("%+v: %v %v", tc.scheme, a, err)
 		}
+	}
+}
+
+func TestTDPathWithSpecialCharacters(t *testing.T) {
+	th, err := NewThing(parseTD(t, valveTD), WithThingID("urn:dev:shed 4/valve?7"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, hs := serve(t, []*Thing{th})
+	if d, _ := getTD(t, hs.URL+"/things/urn:dev:shed%204%2Fvalve%3F7"); d.ID != "urn:dev:shed 4/valve?7" {
+		t.Fatalf("id %q", d.ID)
 	}
 }

@@ -29,7 +29,8 @@ type ActionHandler func(ctx context.Context, input json.RawMessage) (output any,
 // SubscribeHook runs before a consumer starts observing a property or subscribing to an
 // event (directly or through the "all" operations), with the consumer's context. Returning
 // an error refuses the request with that problem (Forbidden for 403, …); it is the place to
-// check permissions or to start watching a sensor.
+// check permissions or to start watching a sensor. It runs on the connection's reader, so
+// keep it short.
 type SubscribeHook func(ctx context.Context, name string) error
 
 // Thing is a Thing served over the Web Thing Protocol whose TD is known at run time (the
@@ -129,6 +130,7 @@ type ThingOption func(*thingConfig)
 type thingConfig struct {
 	validate        bool
 	historySize     int
+	historyBytes    int
 	retainCount     int
 	retainAge       time.Duration
 	maxActive       int
@@ -138,8 +140,9 @@ type thingConfig struct {
 
 // Defaults of the Thing options.
 const (
-	DefaultHistorySize     = 1000 // notifications kept for lastNotificationID catch-up
-	DefaultRetainedActions = 100  // finished async action instances kept per Thing
+	DefaultHistorySize     = 1000     // notifications kept for lastNotificationID catch-up
+	DefaultHistoryBytes    = 16 << 20 // payload bytes those may hold at most
+	DefaultRetainedActions = 100      // finished async action instances kept per Thing
 	DefaultActionRetention = time.Hour
 	DefaultMaxActive       = 1024 // pending+running async invocations per Thing; more get 503
 )
@@ -151,6 +154,10 @@ func WithValidation(on bool) ThingOption { return func(c *thingConfig) { c.valid
 // WithHistorySize sets how many notifications the Thing keeps for lastNotificationID
 // catch-up (default DefaultHistorySize; 0 disables catch-up).
 func WithHistorySize(n int) ThingOption { return func(c *thingConfig) { c.historySize = max(n, 0) } }
+
+// WithHistoryBytes bounds the payload bytes the notification history holds (default
+// DefaultHistoryBytes); the oldest notifications go first.
+func WithHistoryBytes(n int) ThingOption { return func(c *thingConfig) { c.historyBytes = max(n, 0) } }
 
 // WithActionRetention bounds how many finished asynchronous action instances are kept for
 // queryaction/queryallactions, and for how long after they ended (defaults
@@ -171,8 +178,8 @@ func WithSynchronousDefault(sync bool) ThingOption {
 // it. It must be an absolute URI (for example urn:uuid:…).
 func WithThingID(id string) ThingOption { return func(c *thingConfig) { c.thingID = id } }
 
-// WithTDPath sets the HTTP path the Server serves the TD at. By default it is the path of
-// the Thing's id when that is an http(s) URL, else "/things/<escaped id>".
+// WithTDPath sets the HTTP path (unescaped) the Server serves the TD at. By default it is
+// the path of the Thing's id when that is an http(s) URL, else "/things/<id>".
 func WithTDPath(path string) ThingOption { return func(c *thingConfig) { c.tdPath = path } }
 
 // NewThing builds a dynamic Thing from a TD. The TD must have an id (or WithThingID) that is
@@ -181,7 +188,10 @@ func NewThing(t *td.Thing, opts ...ThingOption) (*Thing, error) {
 	if t == nil {
 		return nil, errors.New("wtp: NewThing needs a TD; parse one with td.Parse")
 	}
-	cfg := thingConfig{validate: true, historySize: DefaultHistorySize, retainCount: DefaultRetainedActions,
+	if t.IsTM() {
+		return nil, errors.New("wtp: a Thing Model cannot be served; instantiate it into a Thing Description first")
+	}
+	cfg := thingConfig{validate: true, historySize: DefaultHistorySize, historyBytes: DefaultHistoryBytes, retainCount: DefaultRetainedActions,
 		retainAge: DefaultActionRetention, maxActive: DefaultMaxActive, synchronous: true}
 	for _, o := range opts {
 		o(&cfg)
@@ -200,7 +210,7 @@ func NewThing(t *td.Thing, opts ...ThingOption) (*Thing, error) {
 	if err := th.build(); err != nil {
 		return nil, err
 	}
-	th.history = newHistory(cfg.historySize)
+	th.history = newHistory(cfg.historySize, cfg.historyBytes)
 	th.store = newActionStore(cfg.retainCount, cfg.retainAge)
 	th.actx, th.acancel = context.WithCancel(context.Background())
 	return th, nil
@@ -400,8 +410,10 @@ func (t *Thing) mustProp(name, fn string) *property {
 	return p
 }
 
-// SetProperty stores v as the property's value and, if it changed, notifies observers.
-// The Thing is the authority on its own values, so v is not validated.
+// SetProperty stores v as the property's value and notifies its observers, on every call
+// (the caller says the property changed; writes by consumers notify only when the stored
+// value actually changes). The Thing is the authority on its own values, so v is not
+// validated.
 func (t *Thing) SetProperty(name string, v any) error {
 	p := t.props[name]
 	if p == nil {
@@ -411,7 +423,7 @@ func (t *Thing) SetProperty(name string, v any) error {
 	if err != nil {
 		return fmt.Errorf("wtp: SetProperty(%q): value cannot be marshalled to JSON: %w", name, err)
 	}
-	t.storeValue(p, raw)
+	t.storeValue(p, raw, true)
 	return nil
 }
 
@@ -453,12 +465,13 @@ func (t *Thing) EmitEvent(name string, data any) error {
 	return nil
 }
 
-// storeValue writes the in-memory store and notifies observers when the value changed.
-func (t *Thing) storeValue(p *property, raw json.RawMessage) json.RawMessage {
+// storeValue writes the in-memory store and notifies observers (always, or only when the
+// value changed).
+func (t *Thing) storeValue(p *property, raw json.RawMessage, always bool) json.RawMessage {
 	raw = compact(raw)
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if string(p.value) == string(raw) {
+	if !always && string(p.value) == string(raw) {
 		return raw
 	}
 	p.value = raw
@@ -515,7 +528,7 @@ func (t *Thing) writeValue(ctx context.Context, p *property, raw json.RawMessage
 	t.hmu.RUnlock()
 	var confirmed json.RawMessage
 	if h == nil {
-		confirmed = t.storeValue(p, raw)
+		confirmed = t.storeValue(p, raw, false)
 	} else {
 		v, err := callHandler(func() (any, error) { return h(ctx, raw) })
 		if err != nil {
