@@ -7,9 +7,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/wotgen/wotgen/internal/testcorpus"
+	"github.com/wotgen/wotgen/runtime/td"
 )
 
 func TestConsumerRequestThingDescriptionBounds(t *testing.T) {
@@ -138,4 +143,124 @@ func TestConsumerActionFailureAndCloseWhileReconnecting(t *testing.T) {
 		t.Fatalf("after Close: %v, want ErrClosed", err)
 	}
 	consumerNoLeaks(t)
+}
+
+func TestConsumerCredentialPlacement(t *testing.T) {
+	th := consumerTD(t, "urn:test:cred", "ws://h/wtp", `, "securityDefinitions": {
+		"basic": {"scheme": "basic"},
+		"hdr": {"scheme": "apikey", "in": "header", "name": "X-Key"},
+		"cookie": {"scheme": "apikey", "in": "cookie", "name": "session"},
+		"either": {"scheme": "combo", "oneOf": ["bearer", "basic"]},
+		"bearer": {"scheme": "bearer"},
+		"both": {"scheme": "combo", "allOf": ["hdr", "basic"]},
+		"digest": {"scheme": "digest"},
+		"nosec": {"scheme": "nosec"}}, "security": "nosec"`)
+	cfg := newDialConfig([]DialOption{WithBasicAuth("u", "p"), WithAPIKey("k1")})
+	check := func(names []string, header, want string) {
+		t.Helper()
+		a, err := cfg.authFor(th, names)
+		if err != nil {
+			t.Fatalf("%v: %v", names, err)
+		}
+		if got := a.header.Get(header); got != want {
+			t.Errorf("%v: %s = %q, want %q", names, header, got, want)
+		}
+	}
+	check([]string{"basic"}, "Authorization", "Basic dTpw")
+	check([]string{"hdr"}, "X-Key", "k1")
+	check([]string{"either"}, "Authorization", "Basic dTpw") // no token: the basic alternative
+	check([]string{"both"}, "X-Key", "k1")
+	check([]string{"nosec"}, "Authorization", "")
+	if a, err := cfg.authFor(th, []string{"cookie"}); err != nil || len(a.cookies) != 1 || a.cookies[0] != "session=k1" {
+		t.Errorf("cookie: %+v, %v", a, err)
+	}
+	if _, err := cfg.authFor(th, []string{"digest"}); err == nil || !strings.Contains(err.Error(), "WithHeader") {
+		t.Errorf("digest: err = %v, want unsupported with a WithHeader hint", err)
+	}
+	if _, err := cfg.authFor(th, []string{"missing"}); err == nil || !strings.Contains(err.Error(), "securityDefinitions") {
+		t.Errorf("undefined scheme: err = %v", err)
+	}
+	if _, err := newDialConfig(nil).authFor(th, []string{"bearer"}); err == nil || !strings.Contains(err.Error(), "WithBearerToken") {
+		t.Errorf("missing token: err = %v", err)
+	}
+	// A provider wins over static credentials and sees the scheme.
+	cfg = newDialConfig([]DialOption{WithBearerToken("static"), WithCredentials(func(s *td.SecurityScheme) (Credentials, error) {
+		if s.Scheme != "bearer" {
+			return Credentials{}, errors.New("unexpected scheme " + s.Scheme)
+		}
+		return Credentials{Token: "fresh"}, nil
+	})})
+	a, err := cfg.authFor(th, []string{"bearer"})
+	if err != nil || a.header.Get("Authorization") != "Bearer fresh" {
+		t.Errorf("provider: %v, %v", a, err)
+	}
+}
+
+func TestConsumerTLSAndHeaders(t *testing.T) {
+	th := newLiveThing(t, "urn:test:tls", "/tls")
+	srv := NewServer()
+	if err := srv.AddThing(th); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var seen []string
+	hs := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, r.Header.Get("X-Trace"))
+		mu.Unlock()
+		srv.ServeHTTP(w, r)
+	}))
+	hs.StartTLS()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		hs.Close()
+	}()
+	ctx := consumerCtx(t, 10*time.Second)
+	if _, err := Dial(ctx, hs.URL+"/tls"); err == nil {
+		t.Fatal("Dial trusted an unknown certificate")
+	}
+	tlsCfg := hs.Client().Transport.(*http.Transport).TLSClientConfig
+	c, err := Dial(ctx, hs.URL+"/tls", WithTLSConfig(tlsCfg), WithHeader("X-Trace", "abc"))
+	if err != nil {
+		t.Fatalf("Dial over TLS: %v", err)
+	}
+	defer c.Close()
+	if ep := onlyConn(t, c).spec.target; ep.Scheme != "wss" {
+		t.Fatalf("endpoint %v, want wss", ep)
+	}
+	if v, err := c.WriteProperty(ctx, "temp", 5); err != nil || string(v) != "5" {
+		t.Fatalf("WriteProperty over wss = %s, %v", v, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) < 2 || seen[0] != "abc" || seen[len(seen)-1] != "abc" {
+		t.Fatalf("X-Trace on the TD request and the handshake: %v", seen)
+	}
+}
+
+// A real TD from the W3C plugfests: WTP forms without base, secured with oauth2.
+func TestConsumerCorpusTDRoutes(t *testing.T) {
+	path := filepath.Join(testcorpus.Dir(t), "td", "valid", "wot-testing__Conexxus-CacheSYSTEM_2400.td.json")
+	th, err := td.ParseFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes, eps := buildRoutes(th, nil, newDialConfig([]DialOption{WithBearerToken("tok")}))
+	if len(eps) != 1 || normalizeURL(eps[0].spec.target) != "ws://192.168.1.3:8080/" {
+		t.Fatalf("endpoints %v", eps)
+	}
+	for _, n := range th.PropertyNames() {
+		if r := routes[opKey{OpReadProperty, n}]; r.ep != eps[0] {
+			t.Errorf("readproperty %q has no route", n)
+		}
+	}
+	a, err := eps[0].spec.auth()
+	if err != nil || a.header.Get("Authorization") != "Bearer tok" {
+		t.Fatalf("oauth2 credentials: %+v, %v", a, err)
+	}
+	if _, err := newDialConfig(nil).authFor(th, th.Security); err == nil || !strings.Contains(err.Error(), "oauth2") {
+		t.Fatalf("missing oauth2 token: err = %v", err)
+	}
 }

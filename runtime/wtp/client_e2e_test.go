@@ -571,3 +571,48 @@ func TestConsumerE2EReplayBothKindsOfOneThing(t *testing.T) {
 		t.Errorf("events:\n got %v\nwant %v", got, wantEv)
 	}
 }
+
+func TestConsumerE2ECancelLeavesNoPending(t *testing.T) {
+	th := newLiveThing(t, "urn:test:cancel", "/cancel")
+	release := make(chan struct{})
+	th.HandleAction("quick", func(ctx context.Context, _ json.RawMessage) (any, error) {
+		select {
+		case <-release:
+		case <-ctx.Done():
+		}
+		return true, nil
+	})
+	ls := newLiveServer(t, th)
+	defer close(release)
+	ctx := consumerCtx(t, 10*time.Second)
+	c, err := Dial(ctx, ls.url("/cancel"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	cc := onlyConn(t, c)
+	for _, stop := range []string{"cancel", "deadline"} {
+		rctx, cancel := context.WithCancel(ctx)
+		if stop == "deadline" {
+			rctx, cancel = context.WithTimeout(ctx, 100*time.Millisecond)
+		}
+		errc := make(chan error, 1)
+		go func() { _, err := c.InvokeAction(rctx, "quick", nil); errc <- err }()
+		consumerWaitFor(t, func() bool { return cc.pendingCount() == 1 })
+		if stop == "cancel" {
+			cancel()
+		}
+		err := <-errc
+		cancel()
+		if !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("%s: err = %v", stop, err)
+		}
+		if n := cc.pendingCount(); n != 0 {
+			t.Fatalf("%s: %d pending entries left", stop, n)
+		}
+	}
+	// The connection is still fine for the next request.
+	if _, err := c.ReadProperty(ctx, "temp"); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -474,8 +474,8 @@ func (c *ConsumedThing) ReadMultipleProperties(ctx context.Context, names ...str
 		return nil, BadRequest("readmultipleproperties needs at least one property name")
 	}
 	for _, n := range names {
-		if err := c.affordance("property", n); err != nil {
-			return nil, BadRequest("%s", err.(*Error).Detail)
+		if c.direct == nil && c.td.Properties[n] == nil {
+			return nil, BadRequest("Thing %s has no property %q", c.thingID, n) // 400 for multi-property ops (spec §10 item 17)
 		}
 	}
 	resp, err := c.request(ctx, "", &Message{Operation: OpReadMultipleProperties, Names: names})
@@ -500,8 +500,8 @@ func (c *ConsumedThing) writeMany(ctx context.Context, op string, values map[str
 	}
 	raws := make(map[string]json.RawMessage, len(values))
 	for n, v := range values {
-		if err := c.affordance("property", n); err != nil {
-			return nil, BadRequest("%s", err.(*Error).Detail)
+		if c.direct == nil && c.td.Properties[n] == nil {
+			return nil, BadRequest("Thing %s has no property %q", c.thingID, n) // 400 for multi-property ops (spec §10 item 17)
 		}
 		if c.direct == nil && c.td.Properties[n].IsReadOnly() {
 			return nil, BadRequest("property %q of %s is read-only; it cannot be written", n, c.thingID)

@@ -28,8 +28,8 @@ type Notification struct {
 // before the connection was lost has no ID to resume from, so what happened during the
 // outage is not replayed; read the property after ConnConnected if that matters.
 //
-// Overflow policy: up to WithSubscriptionQueue notifications (default 1024) wait for a
-// slow callback. One more ends the subscription: the queued notifications are still
+// Overflow policy: up to WithSubscriptionQueue notifications (default 1024, and at most
+// 16 MiB of values) wait for a slow callback. One more ends the subscription: the queued notifications are still
 // delivered, then Err returns an error wrapping ErrSlowConsumer and Done is closed. Nothing
 // is ever dropped silently.
 type Subscription struct {
@@ -41,12 +41,16 @@ type Subscription struct {
 
 	mu      sync.Mutex
 	queue   []Notification
+	queued  int  // bytes of the values in queue
 	stopped bool // Stop or Close: no further callbacks
 	ending  bool // failed: deliver what is queued, then stop
 	err     error
 	wake    chan struct{}
 	done    chan struct{}
 }
+
+// maxSubQueueBytes bounds the memory a stuck callback can pin, whatever the count limit.
+const maxSubQueueBytes = 16 << 20
 
 func newSubscription(owner *ConsumedThing, conn *clientConn, key topicKey, fn func(Notification)) *Subscription {
 	s := &Subscription{
@@ -103,14 +107,15 @@ func (s *Subscription) enqueue(n Notification) bool {
 		s.mu.Unlock()
 		return true
 	}
-	if len(s.queue) >= s.max {
+	if len(s.queue) >= s.max || s.queued+len(n.Value) > maxSubQueueBytes {
 		s.ending = true
-		s.err = fmt.Errorf("%w: more than %d notifications of %q waited for the callback; the subscription was ended (raise WithSubscriptionQueue or make the callback faster, then subscribe again)", ErrSlowConsumer, s.max, s.label())
+		s.err = fmt.Errorf("%w: more than %d notifications (or %d MiB) of %q waited for the callback; the subscription was ended (raise WithSubscriptionQueue or make the callback faster, then subscribe again)", ErrSlowConsumer, s.max, maxSubQueueBytes>>20, s.label())
 		s.mu.Unlock()
 		s.signal()
 		return false
 	}
 	s.queue = append(s.queue, n)
+	s.queued += len(n.Value)
 	s.mu.Unlock()
 	s.signal()
 	return true
@@ -171,6 +176,7 @@ func (s *Subscription) deliver() {
 		n := s.queue[0]
 		s.queue[0] = Notification{}
 		s.queue = s.queue[1:]
+		s.queued -= len(n.Value)
 		s.mu.Unlock()
 		s.fn(n)
 	}
