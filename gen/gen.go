@@ -6,7 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path"
+	"net/url"
 	"sort"
 	"strings"
 
@@ -103,10 +103,23 @@ func Build(t *td.Thing, o Options) (*ir.Package, error) {
 	}
 	return build.Build(t, build.Options{
 		Package:     o.Package,
-		Source:      sourceLine(o.Source),
+		Source:      filepathToSlash(o.Source),
 		Initialisms: o.Initialisms,
 		Warn:        o.Warn,
 	})
+}
+
+// filepathToSlash makes a Windows path slash-separated. URLs keep scheme, host and path only: user
+// info and query may hold credentials that must not end up in committed code.
+func filepathToSlash(src string) string {
+	if strings.Contains(src, "://") {
+		if u, err := url.Parse(src); err == nil {
+			u.User, u.RawQuery, u.Fragment, u.ForceQuery = nil, "", "", false
+			return u.String()
+		}
+		return src
+	}
+	return strings.ReplaceAll(src, "\\", "/")
 }
 
 func parts(only []string) (map[string]bool, error) {
@@ -127,13 +140,4 @@ func parts(only []string) (map[string]bool, error) {
 		}
 	}
 	return m, nil
-}
-
-// sourceLine cleans a file path for the "// Source:" line; URLs stay as given (path.Clean would
-// collapse "https://" into "https:/").
-func sourceLine(src string) string {
-	if strings.Contains(src, "://") {
-		return src
-	}
-	return path.Clean(strings.ReplaceAll(src, "\\", "/"))
 }

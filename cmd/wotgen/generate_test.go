@@ -158,3 +158,32 @@ func TestDiffLines(t *testing.T) {
 		t.Errorf("diffLines = %q, want %q", strings.Join(got, ","), want)
 	}
 }
+
+// TestExamplesAreCurrent runs every example's //go:generate wotgen line as "wotgen diff": the committed
+// generated code must be what the generator produces now (CI also regenerates and diffs).
+func TestExamplesAreCurrent(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("..", "..", "examples", "*", "generate.go"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no examples/*/generate.go found (%v)", err)
+	}
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir, _ := filepath.Abs(filepath.Dir(f))
+		for _, line := range strings.Split(string(src), "\n") {
+			const prefix = "//go:generate go run ../../cmd/wotgen generate "
+			if !strings.HasPrefix(line, prefix) {
+				continue
+			}
+			args := append([]string{"diff"}, strings.Fields(strings.TrimPrefix(line, prefix))...)
+			t.Run(filepath.Base(dir)+"/"+args[len(args)-1], func(t *testing.T) {
+				t.Chdir(dir)
+				if code, stdout, stderr := runCLI(t, "", args...); code != exitOK {
+					t.Errorf("wotgen %s in %s = %d; run go generate ./examples/...\n%s%s", strings.Join(args, " "), dir, code, stdout, stderr)
+				}
+			})
+		}
+	}
+}

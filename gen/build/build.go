@@ -155,6 +155,11 @@ func Build(t *td.Thing, o Options) (*ir.Package, error) {
 	for i := range t.Forms {
 		th.Forms = append(th.Forms, formOf(&t.Forms[i], t.Forms[i].Op))
 	}
+	for _, ty := range b.pkg.Types {
+		if ty.Inexact != "" {
+			ty.Doc = ty.Doc.With("Not fully checked by decoding and Validate: " + ty.Inexact + ".")
+		}
+	}
 	return b.pkg, nil
 }
 
@@ -283,11 +288,12 @@ func (b *builder) root(s *td.DataSchema, name, root, what string, forceNamed boo
 	if s == nil {
 		return nil
 	}
+	at := len(b.pkg.Types) // a declared root goes before the nested types lowering adds
 	l := b.lower(s, name, root, what, 0)
 	if l.ref.Kind == ir.RefNamed {
 		return b.nullableRef(l)
 	}
-	if !l.check.Empty() || forceNamed {
+	if !l.check.Empty() || forceNamed || l.inexact != "" {
 		t := &ir.Type{
 			Name:       b.types.Claim(name, "type of the "+what),
 			Kind:       ir.KindDefined,
@@ -299,7 +305,7 @@ func (b *builder) root(s *td.DataSchema, name, root, what string, forceNamed boo
 			Inexact:    l.inexact,
 		}
 		t.Doc = b.typeDoc(t.Name, s, what)
-		b.pkg.Types = append(b.pkg.Types, t)
+		b.pkg.Types = append(b.pkg.Types[:at], append([]*ir.Type{t}, b.pkg.Types[at:]...)...)
 		l.ref = ir.Named(t)
 		l.check = nil
 	}
@@ -411,7 +417,8 @@ func (b *builder) lower(s *td.DataSchema, name, root, what string, depth int) lo
 	case "object":
 		l = b.object(s, name, root, what, depth)
 	default:
-		l = lowered{ref: ir.Raw}
+		// no type: any JSON value, null included
+		l = lowered{ref: ir.Raw, nullable: true}
 		if typ != "" {
 			b.warn(fmt.Sprintf("%s has the unknown type %q; it is json.RawMessage", what, typ))
 			l.inexact = "unknown type " + strconv.Quote(typ)
@@ -688,6 +695,9 @@ func (b *builder) enum(s *td.DataSchema, enum []json.RawMessage, typ, name, root
 	default:
 		b.numeric(s, c)
 	}
+	if cc := constCheck(s, nil, typ); cc != nil {
+		c.Enum = cc.Enum // enum and const together: only the const value is valid
+	}
 	if !c.Empty() {
 		t.Check = c
 	}
@@ -835,7 +845,21 @@ func (b *builder) object(s *td.DataSchema, name, root, what string, depth int) l
 		t.Inexact = join(t.Inexact, el.inexact)
 		t.Fields = append(t.Fields, f)
 	}
-	t.DecodeCheck = len(t.Fields) > 0
+	for _, r := range s.Required {
+		ms, ok := s.Properties[r]
+		switch {
+		case !ok || ms == nil || !validTag(r):
+			b.warn(fmt.Sprintf("%s: the required member %s has no schema in properties; decoding requires it, but the Go type cannot carry it", what, quote(r)))
+			t.Inexact = join(t.Inexact, "a required member is not among the properties")
+			t.Required = append(t.Required, r)
+		case (ms.ReadOnly != nil && *ms.ReadOnly) || (ms.WriteOnly != nil && *ms.WriteOnly):
+		default:
+			t.Required = append(t.Required, r)
+		}
+	}
+	sort.Strings(t.Required)
+	t.Required = dedupe(t.Required)
+	t.DecodeCheck = len(t.Fields) > 0 || len(t.Required) > 0
 	return b.named(ir.Named(t))
 }
 
@@ -864,7 +888,7 @@ func (b *builder) union(s *td.DataSchema, nullable bool, name, root, what string
 	}
 	if !distinct {
 		b.warn(fmt.Sprintf("%s: the oneOf alternatives are not told apart by their JSON type; it is json.RawMessage", what))
-		return lowered{ref: ir.Raw, inexact: "oneOf is not checked"}
+		return lowered{ref: ir.Raw, inexact: "it is json.RawMessage because the oneOf alternatives cannot be told apart by their JSON type"}
 	}
 	fp := fingerprint(s, "union"+strconv.FormatBool(nullable))
 	if t, ok := b.byPrint[fp]; ok {
@@ -889,6 +913,16 @@ func (b *builder) union(s *td.DataSchema, nullable bool, name, root, what string
 		t.Variants = append(t.Variants, v)
 	}
 	return b.named(ir.Named(t))
+}
+
+func dedupe(sorted []string) []string {
+	var out []string
+	for i, s := range sorted {
+		if i == 0 || sorted[i-1] != s {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func join(a, b string) string {

@@ -31,13 +31,13 @@ func writable(pr *ir.Property) bool { return !pr.ReadOnly && pr.HasOp(opWritePro
 func genEmbeddedTD(f *jen.File, p *ir.Package, tdJSON []byte) {
 	f.Comment("// thingDescriptionJSON is the Thing Description this package was generated from.")
 	f.Const().Id("thingDescriptionJSON").Op("=").Lit(string(tdJSON))
-	docComment(f, ir.Sanitize("ThingDescription returns a fresh copy of the Thing Description of "+quoted(thingLabel(p))+" this package was generated from; change it (base, security, …) and pass it to NewThingFrom."))
-	f.Func().Id("ThingDescription").Params().Op("*").Qual(pathTD, "Thing").Block(
+	docComment(f, ir.Sanitize("ThingDescription returns a fresh copy of the Thing Description of " + quoted(thingLabel(p)) + " this package was generated from; change it (base, security, …) and pass it to NewThingFrom. It fails only if the package was edited by hand."))
+	f.Func().Id("ThingDescription").Params().Params(jen.Op("*").Qual(pathTD, "Thing"), jen.Error()).Block(
 		jen.List(jen.Id("t"), jen.Err()).Op(":=").Qual(pathTD, "Parse").Call(jen.Index().Byte().Parens(jen.Id("thingDescriptionJSON"))),
 		jen.If(jen.Err().Op("!=").Nil()).Block(
-			jen.Panic(jen.Lit(p.Name+": the embedded Thing Description does not parse (regenerate the package): ").Op("+").Err().Dot("Error").Call()),
+			jen.Return(jen.Nil(), jen.Qual(pathFmt, "Errorf").Call(jen.Lit(p.Name+": the embedded Thing Description does not parse (regenerate the package): %w"), jen.Err())),
 		),
-		jen.Return(jen.Id("t")),
+		jen.Return(jen.Id("t"), jen.Nil()),
 	)
 }
 
@@ -152,7 +152,9 @@ func genThing(f *jen.File, p *ir.Package) {
 	f.Comment("// NewThing exposes h as the Thing described by ThingDescription().")
 	f.Func().Id("NewThing").Params(jen.Id("h").Id("Handler"), jen.Id("opts").Op("...").Qual(pathWTP, "ThingOption")).
 		Params(jen.Op("*").Id("Thing"), jen.Error()).Block(
-		jen.Return(jen.Id("NewThingFrom").Call(jen.Id("ThingDescription").Call(), jen.Id("h"), jen.Id("opts").Op("..."))),
+		jen.List(jen.Id("desc"), jen.Err()).Op(":=").Id("ThingDescription").Call(),
+		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
+		jen.Return(jen.Id("NewThingFrom").Call(jen.Id("desc"), jen.Id("h"), jen.Id("opts").Op("..."))),
 	)
 
 	f.Comment("// NewThingFrom exposes h as the Thing described by desc, a changed copy of ThingDescription() (its")

@@ -74,10 +74,10 @@ func genStructUnmarshal(f *jen.File, t *ir.Type) {
 		return
 	}
 	var required, nonNull []jen.Code
+	for _, r := range t.Required {
+		required = append(required, jen.Lit(r))
+	}
 	for _, fl := range t.Fields {
-		if fl.Required {
-			required = append(required, jen.Lit(fl.JSON))
-		}
 		if !fl.Nullable {
 			nonNull = append(nonNull, jen.Lit(fl.JSON))
 		}
@@ -150,7 +150,7 @@ func genUnionJSON(f *jen.File, t *ir.Type) {
 		if t.Nullable {
 			g.Return(jen.Index().Byte().Call(jen.Lit("null")), jen.Nil())
 		} else {
-			g.Return(jen.Nil(), jen.Qual(pathErrors, "New").Call(jen.Lit(t.Name+": no field is set")))
+			g.Return(jen.Nil(), jen.Qual(pathErrors, "New").Call(jen.Lit("no field of "+t.Name+" is set")))
 		}
 	})
 	// UnmarshalJSON
@@ -203,6 +203,13 @@ func genValidate(f *jen.File, t *ir.Type) {
 					val := func() *jen.Statement { return jen.Op("*").Id("v").Dot(fl.Name) }
 					g.If(jen.Id("v").Dot(fl.Name).Op("!=").Nil()).BlockFunc(func(g *jen.Group) {
 						genCheck(g, val, recv, fp, fl.Type.Elem, fl.Check)
+					})
+					continue
+				}
+				if fl.OmitZero || fl.Nullable {
+					// nil is absent (or null): nothing to check
+					g.If(jen.Id("v").Dot(fl.Name).Op("!=").Nil()).BlockFunc(func(g *jen.Group) {
+						genCheck(g, recv, recv, fp, fl.Type, fl.Check)
 					})
 					continue
 				}

@@ -10,9 +10,9 @@ type Package struct {
 	Source   string // "// Source:" line (slash-separated, as given)
 	FileBase string // snake-case stem of the generated files ("smart_lamp" → smart_lamp_types_gen.go)
 	Thing    *Thing
-	// Types are the named declarations in emission order: affordance types in affordance order
-	// (properties, actions, events, each sorted by JSON name), then schemaDefinitions, then URI
-	// variables; nested types follow the type that introduced them.
+	// Types are the named declarations in emission order: schemaDefinitions (sorted), then the types
+	// of properties, actions and events (each sorted by JSON name; per affordance its URI variables
+	// last), then the Thing-level URI variables; nested types follow the type that introduced them.
 	Types []*Type
 	// Warnings collected while building (renames, skipped patterns, untyped schemas), sorted.
 	Warnings []string
@@ -100,13 +100,13 @@ type RefKind int
 
 // Kinds of type references.
 const (
-	RefBuiltin RefKind = iota // Name is a predeclared type: bool, int64, float64, string, any
-	RefNamed                  // Name is a Type declared in this package
-	RefQual                   // Path.Name from another package (time.Time, encoding/json.RawMessage)
-	RefSlice                  // []Elem
-	RefMap                    // map[string]Elem
-	RefPointer                // *Elem
-	RefEmptyStruct            // struct{}
+	RefBuiltin     RefKind = iota // Name is a predeclared type: bool, int64, float64, string, any
+	RefNamed                      // Name is a Type declared in this package
+	RefQual                       // Path.Name from another package (time.Time, encoding/json.RawMessage)
+	RefSlice                      // []Elem
+	RefMap                        // map[string]Elem
+	RefPointer                    // *Elem
+	RefEmptyStruct                // struct{}
 )
 
 // TypeRef is a Go type expression.
@@ -168,6 +168,21 @@ func (r *TypeRef) String() string {
 // HasValidate reports whether values of this type have a Validate method (named types with checks).
 func (r *TypeRef) HasValidate() bool { return r.Kind == RefNamed && r.Decl != nil && r.Decl.Validate }
 
+// NeedsValidate is HasValidate through a pointer: a value of type r (nil pointers excepted) must pass
+// Validate before it is sent or handed to a handler.
+func (r *TypeRef) NeedsValidate() bool {
+	if r == nil {
+		return false
+	}
+	if r.Kind == RefPointer {
+		return r.Elem.HasValidate()
+	}
+	return r.HasValidate()
+}
+
+// IsPointer reports whether r is a pointer type (optional or nullable values).
+func (r *TypeRef) IsPointer() bool { return r != nil && r.Kind == RefPointer }
+
 // TypeKind says how a declared type is shaped.
 type TypeKind int
 
@@ -190,16 +205,19 @@ type Type struct {
 	Underlying *TypeRef
 	// Alias (KindDefined): declare "type X = Underlying" so X keeps the methods of a type from another
 	// package (time.Time, json.RawMessage); an alias never has checks.
-	Alias bool
-	Fields     []*Field   // KindStruct, in sorted JSON-name order
-	Consts     []*Const   // KindEnum, in the order of the TD enum
-	Variants   []*Variant // KindUnion, in the order of the TD oneOf
+	Alias    bool
+	Fields   []*Field   // KindStruct, in sorted JSON-name order
+	Consts   []*Const   // KindEnum, in the order of the TD enum
+	Variants []*Variant // KindUnion, in the order of the TD oneOf
 	// Nullable (unions): JSON null is one of the alternatives; all variants nil means null.
 	Nullable bool
 	// Check holds the constraints on the value itself (KindDefined); nil when none.
 	Check *Check
 	// Validate is set when the type gets a Validate method (it or something inside it has checks).
 	Validate bool
+	// Required (structs) lists the JSON members decoding insists on (sorted): "required" minus
+	// readOnly/writeOnly members.
+	Required []string
 	// DecodeCheck (structs): generate UnmarshalJSON that rejects a missing required member or a null
 	// for a member that cannot be null.
 	DecodeCheck bool

@@ -45,7 +45,10 @@ type Options struct {
 // endpoint as the TD's forms say).
 func New(o Options) (*Lamp, *wtp.Server, error) {
 	l := &Lamp{level: 50, temperature: temperatureAt(50)}
-	desc := lampwot.ThingDescription()
+	desc, err := lampwot.ThingDescription()
+	if err != nil {
+		return nil, nil, err
+	}
 	var sopts []wtp.ServerOption
 	if o.Token != "" {
 		desc.SecurityDefinitions = map[string]*td.SecurityScheme{

@@ -6,6 +6,7 @@ package lampwot
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"github.com/wotgen/wotgen/runtime/td"
 	"github.com/wotgen/wotgen/runtime/wtp"
 	"net/http"
@@ -18,13 +19,14 @@ const _ = wtp.SupportPackageIsVersion1
 const thingDescriptionJSON = "{\"@context\":\"https://www.w3.org/2022/wot/td/v1.1\",\"id\":\"urn:uuid:0a3f5c56-5d4e-4b59-9e0b-6a1f1e6b7c21\",\"title\":\"Lamp\",\"description\":\"A dimmable lamp from the Web Thing Protocol draft: switch it, dim it, fade it, and hear when it overheats.\",\"base\":\"ws://127.0.0.1:8080/\",\"properties\":{\"level\":{\"title\":\"Brightness\",\"description\":\"The brightness in percent.\",\"type\":\"integer\",\"unit\":\"percent\",\"minimum\":0,\"maximum\":100,\"forms\":[{\"href\":\"wtp\",\"op\":[\"readproperty\",\"writeproperty\",\"observeproperty\",\"unobserveproperty\"],\"subprotocol\":\"webthingprotocol\"}],\"observable\":true},\"on\":{\"title\":\"On/Off\",\"description\":\"Whether the lamp is switched on.\",\"type\":\"boolean\",\"forms\":[{\"href\":\"wtp\",\"op\":[\"readproperty\",\"writeproperty\",\"observeproperty\",\"unobserveproperty\"],\"subprotocol\":\"webthingprotocol\"}],\"observable\":true},\"temperature\":{\"title\":\"Temperature\",\"description\":\"The temperature of the lamp head in degrees Celsius.\",\"type\":\"number\",\"unit\":\"degree Celsius\",\"readOnly\":true,\"forms\":[{\"href\":\"wtp\",\"op\":[\"readproperty\",\"observeproperty\",\"unobserveproperty\"],\"subprotocol\":\"webthingprotocol\"}],\"observable\":true}},\"actions\":{\"fade\":{\"title\":\"Fade\",\"description\":\"Moves the brightness to a target level over a duration.\",\"forms\":[{\"href\":\"wtp\",\"op\":[\"invokeaction\",\"queryaction\",\"cancelaction\"],\"subprotocol\":\"webthingprotocol\"}],\"input\":{\"type\":\"object\",\"properties\":{\"duration\":{\"description\":\"How long the fade takes.\",\"type\":\"integer\",\"unit\":\"millisecond\",\"minimum\":0},\"level\":{\"description\":\"The target brightness.\",\"type\":\"integer\",\"unit\":\"percent\",\"minimum\":0,\"maximum\":100}},\"required\":[\"level\",\"duration\"]},\"output\":{\"description\":\"True when the fade reached its target.\",\"type\":\"boolean\"},\"synchronous\":false}},\"events\":{\"overheated\":{\"title\":\"Overheated\",\"description\":\"The lamp got too hot; the data is the temperature in degrees Celsius.\",\"forms\":[{\"href\":\"wtp\",\"op\":[\"subscribeevent\",\"unsubscribeevent\"],\"subprotocol\":\"webthingprotocol\"}],\"data\":{\"type\":\"number\",\"unit\":\"degree Celsius\"}}},\"forms\":[{\"href\":\"wtp\",\"op\":[\"readallproperties\",\"writeallproperties\",\"readmultipleproperties\",\"writemultipleproperties\",\"observeallproperties\",\"unobserveallproperties\",\"queryallactions\",\"subscribeallevents\",\"unsubscribeallevents\"],\"subprotocol\":\"webthingprotocol\"}],\"security\":\"nosec_sc\",\"securityDefinitions\":{\"nosec_sc\":{\"scheme\":\"nosec\"}}}"
 
 // ThingDescription returns a fresh copy of the Thing Description of "Lamp" this package was generated
-// from; change it (base, security, …) and pass it to NewThingFrom.
-func ThingDescription() *td.Thing {
+// from; change it (base, security, …) and pass it to NewThingFrom. It fails only if the package was
+// edited by hand.
+func ThingDescription() (*td.Thing, error) {
 	t, err := td.Parse([]byte(thingDescriptionJSON))
 	if err != nil {
-		panic("lampwot: the embedded Thing Description does not parse (regenerate the package): " + err.Error())
+		return nil, fmt.Errorf("lampwot: the embedded Thing Description does not parse (regenerate the package): %w", err)
 	}
-	return t
+	return t, nil
 }
 
 // Handler implements the Thing "Lamp": one method per readable and writable property and per action.
@@ -127,7 +129,11 @@ type Thing struct {
 
 // NewThing exposes h as the Thing described by ThingDescription().
 func NewThing(h Handler, opts ...wtp.ThingOption) (*Thing, error) {
-	return NewThingFrom(ThingDescription(), h, opts...)
+	desc, err := ThingDescription()
+	if err != nil {
+		return nil, err
+	}
+	return NewThingFrom(desc, h, opts...)
 }
 
 // NewThingFrom exposes h as the Thing described by desc, a changed copy of ThingDescription() (its

@@ -1,0 +1,167 @@
+package gen
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wotgen/wotgen/gen/ir"
+	"github.com/wotgen/wotgen/internal/testcorpus"
+	"github.com/wotgen/wotgen/runtime/td"
+)
+
+// The compile-heavy tests (corpus, hostile TDs, differential) share ONE temporary module that holds a
+// package per input and the differential checker program; it is built once per test run with a single
+// `go build ./...` followed by `go vet ./...`.
+
+const tempModule = "example.com/wotgentest"
+
+type genFailure struct{ name, err string }
+
+type sharedBuild struct {
+	dir        string
+	buildErr   string // go build / vet output when they failed
+	elapsed    time.Duration
+	corpus     []string // corpus files that generated
+	corpusFail []genFailure
+	hostile    []hostileCase
+	diff       []*diffCase
+	diffBin    string
+}
+
+var shared struct {
+	once sync.Once
+	b    *sharedBuild
+}
+
+// sharedModule generates every package and builds the module (once per test binary run).
+func sharedModule(t *testing.T) *sharedBuild {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds generated packages with the go command; skipped with -short")
+	}
+	shared.once.Do(func() { shared.b = buildShared(repoRoot(t)) })
+	return shared.b
+}
+
+func buildShared(root string) *sharedBuild {
+	b := &sharedBuild{}
+	dir, err := os.MkdirTemp("", "wotgen-compile-")
+	if err != nil {
+		b.buildErr = err.Error()
+		return b
+	}
+	b.dir = dir
+	write := func(rel string, content []byte) {
+		p := filepath.Join(dir, filepath.FromSlash(rel))
+		_ = os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, content, 0o644); err != nil {
+			b.buildErr += err.Error() + "\n"
+		}
+	}
+	write("go.mod", []byte("module "+tempModule+"\n\ngo 1.26\n\nrequire github.com/wotgen/wotgen v0.0.0\n\nreplace github.com/wotgen/wotgen => "+root+"\n"))
+
+	// Every valid corpus TD: one package each.
+	if c := testcorpus.Root(); c != "" {
+		files, _ := filepath.Glob(filepath.Join(c, "corpus", "td", "valid", "*.json"))
+		sort.Strings(files)
+		for i, f := range files {
+			input, err := os.ReadFile(f)
+			if err != nil {
+				b.corpusFail = append(b.corpusFail, genFailure{filepath.Base(f), err.Error()})
+				continue
+			}
+			pkg := fmt.Sprintf("c%03d", i)
+			out, err := Generate(context.Background(), input, Options{Package: pkg, Source: "corpus/td/valid/" + filepath.Base(f)})
+			if err != nil {
+				b.corpusFail = append(b.corpusFail, genFailure{filepath.Base(f), err.Error()})
+				continue
+			}
+			for _, o := range out {
+				write("corpus/"+pkg+"/"+o.Name, o.Content)
+			}
+			b.corpus = append(b.corpus, filepath.Base(f))
+		}
+	}
+
+	// Hostile TDs.
+	for i, h := range hostileCases() {
+		pkg := fmt.Sprintf("h%02d", i)
+		out, err := Generate(context.Background(), h.input, Options{Package: pkg, Source: "hostile/" + h.name})
+		h.err = err
+		for _, o := range out {
+			write("hostile/"+pkg+"/"+o.Name, o.Content)
+			h.files = append(h.files, o)
+		}
+		b.hostile = append(b.hostile, h)
+	}
+
+	// Differential cases and the checker program.
+	b.diff = diffCases(root)
+	var main bytes.Buffer
+	if err := writeDiffPackages(b.diff, write, &main); err != nil {
+		b.buildErr += err.Error() + "\n"
+	}
+	write("diff/cmd/main.go", main.Bytes())
+
+	start := time.Now()
+	b.diffBin = filepath.Join(dir, "bin", "cmd")
+	for _, args := range [][]string{{"build", "-o", filepath.Join(dir, "bin") + string(filepath.Separator), "./..."}, {"vet", "./..."}} {
+		cmd := exec.Command("go", args...)
+		cmd.Dir = dir
+		cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.buildErr += fmt.Sprintf("go %s: %v\n%s", strings.Join(args, " "), err, limitOutput(out))
+			break
+		}
+	}
+	b.elapsed = time.Since(start)
+	return b
+}
+
+func limitOutput(out []byte) string {
+	s := string(out)
+	if len(s) > 8000 {
+		s = s[:8000] + "\n…"
+	}
+	return s
+}
+
+// TestCorpusCompiles: every valid TD of the shared corpus generates types, and all packages compile
+// and pass go vet in one build.
+func TestCorpusCompiles(t *testing.T) {
+	testcorpus.Dir(t) // skip (or fail in CI) without the corpus
+	b := sharedModule(t)
+	for _, f := range b.corpusFail {
+		t.Errorf("generate %s: %s", f.name, f.err)
+	}
+	if b.buildErr != "" {
+		t.Fatalf("generated packages do not build:\n%s", b.buildErr)
+	}
+	if len(b.corpus) == 0 {
+		t.Fatal("no corpus TD generated")
+	}
+	t.Logf("%d corpus TDs generated, compiled and vetted (one go build + vet of %s, %v)", len(b.corpus), tempModule, b.elapsed.Round(time.Millisecond))
+}
+
+// typesOf returns the IR of a generated hostile or corpus input (helper for tests).
+func typesOf(t *testing.T, input []byte) *ir.Package {
+	t.Helper()
+	th, err := td.Parse(input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Build(th, Options{Package: "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
