@@ -14,6 +14,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"golang.org/x/tools/go/ast/astutil"
@@ -82,6 +83,9 @@ func runNew(ctx context.Context, args []string, s stdio) int {
 			return exitUsage
 		}
 		repl = filepath.ToSlash(abs)
+		if strings.ContainsAny(repl, " \t\"'`\\") {
+			repl = strconv.Quote(repl) // go.mod accepts Go string literals
+		}
 	}
 
 	files, notes, err := scaffold(ctx, *tdSrc, *module, *pkg, repl)
@@ -194,7 +198,8 @@ func scaffold(ctx context.Context, src, module, pkgName, replace string) ([]scaf
 	}
 	tdFile := pkg + ".td.json"
 	if !td.IsURL(src) {
-		if b := filepath.Base(src); strings.HasSuffix(b, ".json") && !strings.ContainsAny(b, " \t") {
+		// The name goes into the //go:generate line and the CI workflow unquoted.
+		if b := filepath.Base(src); strings.HasSuffix(b, ".json") && plainFileName(b) {
 			tdFile = b
 		}
 	}
@@ -263,6 +268,16 @@ func pruneImports(name string, src []byte) ([]byte, error) {
 		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+// plainFileName reports whether a file name needs no quoting in a shell, YAML or a go:generate line.
+func plainFileName(name string) bool {
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-._", r)) {
+			return false
+		}
+	}
+	return name != "" && name[0] != '-' && name[0] != '.'
 }
 
 // scaffoldReserved are the names the templates use for imports and variables; the generated package

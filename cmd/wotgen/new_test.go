@@ -233,7 +233,11 @@ func TestNewBuilds(t *testing.T) {
 	}
 	root := moduleRoot(t)
 	corpus := filepath.Join(testcorpus.Dir(t), "td", "valid")
-	inputs := []string{writeLampTD(t)}
+	hostile := filepath.Join(t.TempDir(), "my lamp's #1.json")
+	if err := os.WriteFile(hostile, []byte(hostileTD), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	inputs := []string{writeLampTD(t), hostile}
 	for _, n := range newBuildCorpus {
 		inputs = append(inputs, filepath.Join(corpus, n))
 	}
@@ -293,5 +297,34 @@ func TestNewReservedPackageName(t *testing.T) {
 	}
 	if _, _, err := scaffold(context.Background(), p, "example.com/clock", "wtp", ""); err == nil {
 		t.Error("-pkg wtp was accepted")
+	}
+}
+
+// hostileTD has names that are not Go-, string- or shell-friendly.
+const hostileTD = `{"@context":"https://www.w3.org/2022/wot/td/v1.1","title":"Lamp \"X\" */ %v","id":"urn:x:l",
+		"securityDefinitions":{"n":{"scheme":"nosec"}},"security":"n",
+		"properties":{"a\"b%v\\n":{"type":"string","default":"` + "`" + `tick","forms":[{"href":"x"}]},"type":{"type":"integer","forms":[{"href":"x"}]}},
+		"actions":{"do it\"":{"input":{"type":"string"},"output":{"type":"string","const":"a` + "`" + `b"},"forms":[{"href":"x"}]}},
+		"events":{"%s\"":{"data":{"type":"boolean"},"forms":[{"href":"x"}]}}}`
+
+// TestNewHostileNames: affordance names and file names that are not Go- or shell-friendly still give
+// a scaffold whose Go files parse.
+func TestNewHostileNames(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "my lamp's #1.json")
+	os.WriteFile(p, []byte(hostileTD), 0o644)
+	files, _, err := scaffold(context.Background(), p, "example.com/lamp", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f.path, ".go") {
+			if _, err := parser.ParseFile(token.NewFileSet(), f.path, f.data, parser.AllErrors); err != nil {
+				t.Errorf("%s does not parse: %v\n%s", f.path, err, f.data)
+			}
+		}
+		if strings.HasSuffix(f.path, ".td.json") && strings.ContainsAny(f.path, " '#") {
+			t.Errorf("TD copied as %q; want a plain file name", f.path)
+		}
 	}
 }

@@ -466,3 +466,34 @@ func TestBudget(t *testing.T) {
 	}
 	t.Logf("%v after %v", err, time.Since(start))
 }
+
+// FuzzSample: no schema makes Sample or Check panic, and Sample always returns JSON; when it reports
+// no error, Check accepts the value.
+func FuzzSample(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"integer","minimum":1,"exclusiveMaximum":3,"multipleOf":0.5}`,
+		`{"type":"string","pattern":"^(a|b)+[0-9]{2,4}$","minLength":3,"format":"email"}`,
+		`{"type":"array","items":[{"type":"string"},{"oneOf":[{"type":"null"},{"const":1}]}],"minItems":3,"uniqueItems":true}`,
+		`{"type":"object","properties":{"a":{"enum":[1,"x",null]}},"required":["a","b"],"additionalProperties":{"type":"boolean"},"minProperties":4}`,
+		`{"oneOf":[{"properties":{"k":{"const":1}}},{"type":"number","exclusiveMinimum":-1e308}]}`,
+		`{"type":"number","minimum":1e308,"maximum":-1e308}`,
+		`{"type":"string","contentEncoding":"base64","contentMediaType":"application/json","maxLength":8}`,
+	} {
+		f.Add([]byte(s), uint64(1), true)
+	}
+	f.Fuzz(func(t *testing.T, schema []byte, seed uint64, stable bool) {
+		var s td.DataSchema
+		if json.Unmarshal(schema, &s) != nil {
+			return
+		}
+		g := New(seed)
+		g.UseDefaults = stable
+		v, err := g.Sample(&s)
+		if !json.Valid(v) {
+			t.Fatalf("not JSON: %q", v)
+		}
+		if cerr := Check(&s, v); err == nil && cerr != nil {
+			t.Fatalf("Sample returned %s without error but Check says %v", v, cerr)
+		}
+	})
+}
