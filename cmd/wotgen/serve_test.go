@@ -845,3 +845,28 @@ func TestServeWithConsumer(t *testing.T) {
 		})
 	}
 }
+
+// TestServeInvalidCorpusNeverPanics: invalid TDs and Thing Models are refused or served, never a panic.
+func TestServeInvalidCorpusNeverPanics(t *testing.T) {
+	var served, refused int
+	for _, sub := range []string{"td/invalid", "tm"} {
+		for _, f := range testcorpus.Files(t, sub) {
+			raw, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			thing, err := td.Parse(raw)
+			if err != nil {
+				continue
+			}
+			sim, _, err := newSimulator(thing, raw, simOptions{delay: time.Millisecond, seed: 1})
+			if err != nil {
+				refused++
+				continue
+			}
+			served++
+			sim.srv.Close()
+		}
+	}
+	t.Logf("%d served, %d refused", served, refused)
+}
