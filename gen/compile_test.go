@@ -54,8 +54,14 @@ func sharedModule(t *testing.T) *sharedBuild {
 
 func buildShared(root string) *sharedBuild {
 	b := &sharedBuild{}
-	dir, err := os.MkdirTemp("", "wotgen-compile-")
-	if err != nil {
+	// A stable directory per checkout keeps the go build cache warm across runs (cache keys include
+	// the package directory); it is emptied first and removed by TestMain.
+	dir := filepath.Join(os.TempDir(), fmt.Sprintf("wotgen-compile-%08x", fnv32(root)))
+	if err := os.RemoveAll(dir); err != nil {
+		b.buildErr = err.Error()
+		return b
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		b.buildErr = err.Error()
 		return b
 	}
@@ -114,7 +120,7 @@ func buildShared(root string) *sharedBuild {
 
 	start := time.Now()
 	b.diffBin = filepath.Join(dir, "bin", "cmd")
-	for _, args := range [][]string{{"build", "-o", filepath.Join(dir, "bin") + string(filepath.Separator), "./..."}, {"vet", "./..."}} {
+	for _, args := range [][]string{{"build", "-trimpath", "-o", filepath.Join(dir, "bin") + string(filepath.Separator), "./..."}, {"vet", "-trimpath", "./..."}} {
 		cmd := exec.Command("go", args...)
 		cmd.Dir = dir
 		cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=-mod=mod")
@@ -125,6 +131,15 @@ func buildShared(root string) *sharedBuild {
 	}
 	b.elapsed = time.Since(start)
 	return b
+}
+
+func fnv32(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= 16777619
+	}
+	return h
 }
 
 func limitOutput(out []byte) string {
@@ -164,4 +179,13 @@ func typesOf(t *testing.T, input []byte) *ir.Package {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// TestMain removes the shared temporary module after the tests.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if shared.b != nil && shared.b.dir != "" {
+		_ = os.RemoveAll(shared.b.dir)
+	}
+	os.Exit(code)
 }

@@ -91,7 +91,17 @@ func Build(t *td.Thing, o Options) (*ir.Package, error) {
 		if s == nil {
 			continue
 		}
-		b.defs[name] = b.root(s, b.n.Exported(name), name, "schema definition "+quote(name), true)
+		what := "schema definition " + quote(name)
+		ref := b.root(s, b.n.Exported(name), name, what, true)
+		if ref.Kind == ir.RefNamed && ref.Decl.Root != name {
+			// identical to an earlier definition: keep this definition's name as an alias
+			a := &ir.Type{Name: b.types.Claim(b.n.Exported(name), "type of the "+what), Kind: ir.KindDefined,
+				Root: name, Underlying: ref, Alias: true}
+			a.Doc = ir.Doc{a.Name + " is the " + ir.Sanitize(what).String() + ", identical to " + ref.Name + "."}
+			b.pkg.Types = append(b.pkg.Types, a)
+			ref = ir.Named(a)
+		}
+		b.defs[name] = ref
 	}
 	for _, name := range t.PropertyNames() {
 		p := t.Properties[name]
@@ -356,7 +366,7 @@ func (b *builder) lower(s *td.DataSchema, name, root, what string, depth int) lo
 	if len(s.OneOf) > 0 {
 		var alts []*td.DataSchema
 		for _, a := range s.OneOf {
-			if a != nil && a.Type == "null" && isBare(a) {
+			if a != nil && a.Type == "null" { // annotations on a null alternative change nothing
 				nullable = true
 				continue
 			}
@@ -422,12 +432,14 @@ func (b *builder) lower(s *td.DataSchema, name, root, what string, depth int) lo
 		if typ != "" {
 			b.warn(fmt.Sprintf("%s has the unknown type %q; it is json.RawMessage", what, typ))
 			l.inexact = "unknown type " + strconv.Quote(typ)
-		} else if hasConstraints(s) || len(enum) > 0 || s.Const != nil {
+		} else if len(enum) > 0 || s.Const != nil {
+			l.inexact = "enum/const values of mixed or structured JSON types are not checked"
+		} else if hasConstraints(s) {
 			l.inexact = "constraints without a type are not checked"
 		}
 	}
 	l.nullable = l.nullable || nullable
-	if s.Const != nil && l.check == nil && typ != "boolean" && l.ref.Kind != ir.RefNamed && constCheck(s, nil, typ) == nil {
+	if s.Const != nil && l.check == nil && typ != "boolean" && typ != "array" && typ != "object" && l.ref.Kind != ir.RefNamed && constCheck(s, nil, typ) == nil {
 		l.inexact = join(l.inexact, "const of a non-scalar type is not checked")
 	}
 	return l

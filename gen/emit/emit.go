@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/dave/jennifer/jen"
+	"golang.org/x/tools/imports"
 
 	"github.com/wotgen/wotgen/gen/ir"
 )
@@ -49,7 +50,12 @@ func render(name string, f *jen.File) (File, error) {
 	if err := f.Render(&buf); err != nil {
 		return File{}, fmt.Errorf("emit %s: %w", name, err)
 	}
-	return File{Name: name, Content: buf.Bytes()}, nil
+	// Group the standard library apart from other imports, as goimports does (no import resolution).
+	out, err := imports.Process(name, buf.Bytes(), &imports.Options{FormatOnly: true, Comments: true, TabIndent: true, TabWidth: 8})
+	if err != nil {
+		return File{}, fmt.Errorf("emit %s: format: %w", name, err)
+	}
+	return File{Name: name, Content: out}, nil
 }
 
 // oneLine makes text safe for a single-line comment.

@@ -82,18 +82,18 @@ func wrap(s string) []string {
 
 // With returns d followed by a paragraph of extra lines (already safe: generated text).
 func (d Doc) With(lines ...string) Doc {
-	var out Doc
+	var out, extra Doc
 	out = append(out, d...)
-	if len(lines) == 0 {
+	for _, l := range lines {
+		extra = append(extra, Sanitize(l)...)
+	}
+	if len(extra) == 0 {
 		return out
 	}
 	if len(out) > 0 {
 		out = append(out, "")
 	}
-	for _, l := range lines {
-		out = append(out, Sanitize(l)...)
-	}
-	return out
+	return append(out, extra...)
 }
 
 // Prefixed returns d with its first line starting with name (Go doc convention), or a single

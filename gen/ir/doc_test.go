@@ -61,3 +61,15 @@ func TestTypeRefString(t *testing.T) {
 		}
 	}
 }
+
+func TestDocWith(t *testing.T) {
+	if got := (Doc{"a"}).With(""); len(got) != 1 {
+		t.Errorf("With(\"\") added lines: %q", got)
+	}
+	if got := (Doc{"a"}).With("b"); strings.Join(got, "|") != "a||b" {
+		t.Errorf("With = %q", got)
+	}
+	if got := (Doc{}).With("b"); strings.Join(got, "|") != "b" {
+		t.Errorf("With on empty = %q", got)
+	}
+}

@@ -163,7 +163,12 @@ func (n *Namer) Exported(s string) string {
 		// letters without case (CJK, …) cannot start an exported name
 		id = "X" + id
 	}
-	return limit(id)
+	id = limit(id)
+	if !token.IsIdentifier(id) || !token.IsExported(id) {
+		// unreachable by construction (words hold only letters and digits); kept as a hard guarantee
+		return "X" + padHex(fnv(id))
+	}
+	return id
 }
 
 // Unexported returns a lower-camel-case Go identifier for s, safe to use as a local variable or
@@ -194,6 +199,9 @@ func (n *Namer) Unexported(s string) string {
 	if IsReserved(id) {
 		id += "_"
 	}
+	if !token.IsIdentifier(id) {
+		return "x" + padHex(fnv(id)) // unreachable by construction; a hard guarantee
+	}
 	return id
 }
 
@@ -203,13 +211,18 @@ func limit(id string) string {
 	if utf8.RuneCountInString(id) <= maxIdentLen {
 		return id
 	}
-	h := uint32(2166136261) // FNV-1a
-	for i := 0; i < len(id); i++ {
-		h ^= uint32(id[i])
+	rs := []rune(id)
+	return string(rs[:maxIdentLen-9]) + "X" + padHex(fnv(id))
+}
+
+// fnv is the 32-bit FNV-1a hash of s.
+func fnv(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
 		h *= 16777619
 	}
-	rs := []rune(id)
-	return string(rs[:maxIdentLen-9]) + "X" + padHex(h)
+	return h
 }
 
 func padHex(h uint32) string {

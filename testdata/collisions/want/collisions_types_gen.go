@@ -6,9 +6,10 @@ package collisions
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/wotgen/wotgen/runtime/schema"
 	"regexp"
 	"unicode/utf8"
+
+	"github.com/wotgen/wotgen/runtime/schema"
 )
 
 // Patterns from the schemas, compiled once.

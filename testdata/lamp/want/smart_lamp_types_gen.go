@@ -7,11 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/wotgen/wotgen/runtime/schema"
 	"regexp"
 	"strconv"
 	"time"
 	"unicode/utf8"
+
+	"github.com/wotgen/wotgen/runtime/schema"
 )
 
 // Patterns from the schemas, compiled once.

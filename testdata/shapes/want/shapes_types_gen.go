@@ -7,9 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/wotgen/wotgen/runtime/schema"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/wotgen/wotgen/runtime/schema"
 )
 
 // Color is the schema definition "color".
@@ -58,6 +59,9 @@ func (v Color) validate(path string) error {
 	}
 	return nil
 }
+
+// Colour is the schema definition "colour", identical to Color.
+type Colour = Color
 
 // Ambiguous is the property "ambiguous".
 //
@@ -123,6 +127,12 @@ func (v LightsItem) validate(path string) error {
 	}
 	return nil
 }
+
+// Mixed is the property "mixed".
+//
+// Not fully checked by decoding and Validate: enum/const values of mixed or structured JSON types are
+// not checked.
+type Mixed = json.RawMessage
 
 // Mode is the property "mode".
 type Mode string
