@@ -180,12 +180,13 @@ func DecodeMessage(b []byte) (*Message, error) {
 		return nil, errors.New("wtp: message is not valid JSON; send one JSON object per text frame")
 	}
 	var w wireMessage
-	// Type mismatches do not stop encoding/json: it fills the other members and reports
-	// the first mismatch, which is what we want for a partial message.
-	uerr := json.Unmarshal(b, &w)
-	var typeErr *json.UnmarshalTypeError
-	if uerr != nil && !errors.As(uerr, &typeErr) {
-		return nil, fmt.Errorf("wtp: message is not valid JSON: %w", describeJSONError(uerr))
+	var uerr error
+	if !decodeWireFast(b, &w) {
+		slow, err := decodeWireSlow(b)
+		if slow == nil {
+			return nil, err
+		}
+		w, uerr = *slow, err
 	}
 	m := &Message{
 		ThingID:            w.ThingID,
@@ -250,6 +251,19 @@ func DecodeMessage(b []byte) (*Message, error) {
 		return m, fmt.Errorf("wtp: %w", firstErr)
 	}
 	return m, nil
+}
+
+// decodeWireSlow decodes any message with encoding/json. Type mismatches do not stop it:
+// it fills the other members and reports the first mismatch (with a non-nil result), which
+// is what a partial message needs.
+func decodeWireSlow(b []byte) (*wireMessage, error) {
+	w := new(wireMessage)
+	err := json.Unmarshal(b, w)
+	var typeErr *json.UnmarshalTypeError
+	if err != nil && !errors.As(err, &typeErr) {
+		return nil, fmt.Errorf("wtp: message is not valid JSON: %w", describeJSONError(err))
+	}
+	return w, err
 }
 
 func isPresent(raw json.RawMessage) bool { return len(raw) > 0 && string(raw) != "null" }

@@ -358,10 +358,12 @@ func (s *Server) removeConn(c *conn) {
 	s.stats.connections.Add(-1)
 }
 
-// Shutdown stops accepting connections, closes every connection with 1001 (going away),
-// cancels running action handlers and waits until all of the server's goroutines have
-// ended, or until ctx is done; then it cuts the remaining connections without a close
-// handshake and returns ctx's error. Handler calls that ignore their context delay it.
+// Shutdown stops accepting connections, closes every connection with 1001 (going away)
+// after sending what was already queued, cancels the contexts of running handlers and
+// waits until all of the server's goroutines have ended. If ctx is done first, it cuts the
+// remaining connections without a close handshake and returns ctx's error; handlers that
+// ignore their context may then still be running. The HTTP server itself is the caller's
+// to shut down (http.Server does not track hijacked connections).
 func (s *Server) Shutdown(ctx context.Context) error {
 	conns, things := s.beginClose()
 	for _, c := range conns {
@@ -370,8 +372,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return s.finishClose(ctx, conns, things)
 }
 
-// Close closes every connection at once, without close handshakes, cancels running action
-// handlers and waits for the server's goroutines to end.
+// Close cuts every connection at once, without close handshakes, cancels the contexts of
+// running handlers and waits for the server's goroutines to end (so a handler that ignores
+// its context delays it).
 func (s *Server) Close() error {
 	conns, things := s.beginClose()
 	for _, c := range conns {

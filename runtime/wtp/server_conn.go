@@ -61,6 +61,8 @@ type conn struct {
 	pingStopped bool
 	pingWG      sync.WaitGroup
 
+	w writer // owned by whoever holds writing
+
 	wg       sync.WaitGroup // writer goroutines, the close handshake, handler calls
 	inflight chan struct{}  // handler-call semaphore
 
@@ -104,6 +106,7 @@ func (c *conn) serve() {
 	c.closeWith(websocket.StatusNormalClosure, "", false)
 	c.stopPing()
 	c.wg.Wait()
+	c.w.stop()
 	c.abortWrite()
 	c.cancelRead()
 	for t := range c.things {
@@ -133,9 +136,15 @@ func (c *conn) closeWith(code websocket.StatusCode, reason string, abort bool) b
 		c.items = nil
 		c.qmu.Unlock()
 		c.abortWrite()
+		// A stalled peer may never take the close frame: give the handshake a moment,
+		// then cut the connection rather than hold it for the library's 10 s of timeouts.
+		time.AfterFunc(abortedCloseGrace, c.cancelRead)
 	}
 	return first
 }
+
+// abortedCloseGrace bounds the close handshake of an aborted connection.
+const abortedCloseGrace = time.Second
 
 // closeSocket sends what is still queued (say the 400 that preceded a 1007), unless the
 // close aborts, then performs the close handshake, which waits for the peer within the
@@ -271,16 +280,19 @@ func (c *conn) queue(it outItem) {
 // it. The reader (inline) writes one batch at most and hands the rest to a writer
 // goroutine, so a stream of notifications cannot keep it from reading requests.
 func (c *conn) drain(inline bool) {
-	w := writer{buf: encodeBufs.Get().(*[]byte)}
-	defer w.stop()
+	// c.w belongs to the owner of c.writing: release the buffer before giving that up.
+	w := &c.w
+	w.buf = encodeBufs.Get().(*[]byte)
 	for first := true; ; first = false {
 		c.qmu.Lock()
 		if c.aborted || len(c.items) == 0 {
+			w.releaseBuf()
 			c.stopWriting()
 			c.qmu.Unlock()
 			return
 		}
 		if inline && !first {
+			w.releaseBuf()
 			c.wg.Add(1) // inline means we are serve's own goroutine: it has not reached Wait
 			c.qmu.Unlock()
 			go func() {
@@ -294,8 +306,9 @@ func (c *conn) drain(inline bool) {
 		c.qmu.Unlock()
 
 		for i := range batch {
-			if !c.write(&w, &batch[i]) {
+			if !c.write(w, &batch[i]) {
 				c.qmu.Lock()
+				w.releaseBuf()
 				c.stopWriting()
 				c.qmu.Unlock()
 				return
@@ -311,9 +324,10 @@ func (c *conn) drain(inline bool) {
 	}
 }
 
-// writer is the state of one drain: a reused encode buffer and notification, and a write
-// deadline renewed when it runs low, so a long batch costs one timer per half timeout
-// rather than one per message. Every write still gets at least half the write timeout.
+// writer is the write side's state, used by whoever owns c.writing: an encode buffer
+// (pooled, since an idle connection needs none), a reused notification, and a write
+// deadline renewed when it runs low, so writes cost one timer per half timeout rather than
+// one each. Every write still gets at least half the write timeout.
 type writer struct {
 	buf     *[]byte // from encodeBufs
 	note    Message
@@ -333,14 +347,18 @@ func (w *writer) deadline(parent context.Context, timeout time.Duration) context
 	return w.ctx
 }
 
-func (w *writer) stop() {
-	if w.cancel != nil {
-		w.cancel()
-	}
+func (w *writer) releaseBuf() {
 	if w.buf != nil {
 		encodeBufs.Put(w.buf)
 		w.buf = nil
 	}
+}
+
+func (w *writer) stop() {
+	if w.cancel != nil {
+		w.cancel()
+	}
+	w.releaseBuf()
 }
 
 // encodeBufs recycles encode buffers between drains: a writer goroutine lives only as long

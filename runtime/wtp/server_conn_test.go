@@ -310,6 +310,7 @@ func TestStalledReaderDropped(t *testing.T) {
 	}
 	waitFor(t, "the stalled consumer to be dropped", func() bool { return s.Stats().DroppedSlowConsumers == 1 })
 	healthy.stillWorks()
+	// The dropped connection is fully gone soon, although its peer never read a byte.
 	waitFor(t, "one connection left", func() bool { return s.Stats().Connections == 1 })
 }
 

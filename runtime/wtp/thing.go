@@ -662,7 +662,9 @@ func initialValue(s *td.DataSchema) json.RawMessage {
 
 // stop cancels running async actions and waits for them, or for ctx.
 func (t *Thing) stop(ctx context.Context) error {
+	t.mu.Lock() // startAction adds to awg under mu only while actx is live
 	t.acancel()
+	t.mu.Unlock()
 	done := make(chan struct{})
 	go func() { t.awg.Wait(); close(done) }()
 	select {

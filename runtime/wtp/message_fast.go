@@ -1,0 +1,263 @@
+package wtp
+
+import (
+	"encoding/json"
+)
+
+// decodeWireFast fills w from b for the common shape of a message: one JSON object whose
+// keys are the exact member names, whose string members are plain printable ASCII without
+// escapes, and whose other members are valid JSON of the right kind. It reports false for
+// anything else, and the caller then uses encoding/json, which handles every case (and
+// whose results the fuzz test compares with this one). It exists because decoding is the
+// largest per-request cost.
+func decodeWireFast(b []byte, w *wireMessage) bool {
+	d := fastDecoder{b: b}
+	d.space()
+	if !d.consume('{') {
+		return false
+	}
+	d.space()
+	if d.consume('}') {
+		return d.end()
+	}
+	for {
+		d.space()
+		key, ok := d.plainString()
+		if !ok {
+			return false
+		}
+		d.space()
+		if !d.consume(':') {
+			return false
+		}
+		d.space()
+		if !d.member(key, w) {
+			return false
+		}
+		d.space()
+		if d.consume(',') {
+			continue
+		}
+		if d.consume('}') {
+			return d.end()
+		}
+		return false
+	}
+}
+
+type fastDecoder struct {
+	b []byte
+	i int
+}
+
+func (d *fastDecoder) space() {
+	for d.i < len(d.b) {
+		switch d.b[d.i] {
+		case ' ', '\t', '\n', '\r':
+			d.i++
+		default:
+			return
+		}
+	}
+}
+
+func (d *fastDecoder) consume(c byte) bool {
+	if d.i < len(d.b) && d.b[d.i] == c {
+		d.i++
+		return true
+	}
+	return false
+}
+
+func (d *fastDecoder) end() bool {
+	d.space()
+	return d.i == len(d.b)
+}
+
+// plainString reads a string of printable ASCII without escapes and returns it as a slice
+// of the input.
+func (d *fastDecoder) plainString() ([]byte, bool) {
+	if !d.consume('"') {
+		return nil, false
+	}
+	start := d.i
+	for d.i < len(d.b) {
+		c := d.b[d.i]
+		switch {
+		case c == '"':
+			s := d.b[start:d.i]
+			d.i++
+			return s, true
+		case c < 0x20 || c == '\\' || c >= 0x7f:
+			return nil, false
+		}
+		d.i++
+	}
+	return nil, false
+}
+
+// rawValue returns the next JSON value, validated, as a copy (the input buffer is reused).
+func (d *fastDecoder) rawValue() (json.RawMessage, bool) {
+	start := d.i
+	if !d.skipValue(0) {
+		return nil, false
+	}
+	v := d.b[start:d.i]
+	if !json.Valid(v) {
+		return nil, false
+	}
+	return append(json.RawMessage(nil), v...), true
+}
+
+// skipValue moves past one JSON value, tracking only its extent; rawValue validates it.
+func (d *fastDecoder) skipValue(depth int) bool {
+	if depth > 64 || d.i >= len(d.b) {
+		return false // deep nesting goes to encoding/json
+	}
+	switch c := d.b[d.i]; {
+	case c == '"':
+		d.i++
+		for d.i < len(d.b) {
+			switch d.b[d.i] {
+			case '\\':
+				d.i += 2
+				continue
+			case '"':
+				d.i++
+				return true
+			}
+			d.i++
+		}
+		return false
+	case c == '{' || c == '[':
+		closer := byte('}')
+		if c == '[' {
+			closer = ']'
+		}
+		d.i++
+		for {
+			d.space()
+			if d.consume(closer) {
+				return true
+			}
+			if !d.skipValue(depth + 1) {
+				return false
+			}
+			d.space()
+			if d.consume(':') || d.consume(',') {
+				continue
+			}
+			if d.i < len(d.b) && d.b[d.i] == closer {
+				continue
+			}
+			return false
+		}
+	default:
+		start := d.i
+		for d.i < len(d.b) {
+			switch d.b[d.i] {
+			case ',', '}', ']', ' ', '\t', '\n', '\r', ':':
+				return d.i > start
+			}
+			d.i++
+		}
+		return d.i > start
+	}
+}
+
+// member decodes one member into w; unknown keys and wrong kinds report false.
+func (d *fastDecoder) member(key []byte, w *wireMessage) bool {
+	var s *string
+	switch string(key) {
+	case "thingID":
+		s = &w.ThingID
+	case "messageID":
+		s = &w.MessageID
+	case "messageType":
+		s = &w.MessageType
+	case "operation":
+		s = &w.Operation
+	case "correlationID":
+		s = &w.CorrelationID
+	case "name":
+		s = &w.Name
+	case "actionID":
+		s = &w.ActionID
+	case "lastNotificationID":
+		s = &w.LastNotificationID
+	case "timestamp":
+		s = &w.Timestamp
+	}
+	if s != nil {
+		v, ok := d.plainString()
+		if !ok {
+			return false
+		}
+		*s = string(v)
+		return true
+	}
+	var dst *json.RawMessage
+	switch string(key) {
+	case "value":
+		dst = &w.Value
+	case "input":
+		dst = &w.Input
+	case "output":
+		dst = &w.Output
+	case "data":
+		dst = &w.Data
+	case "status":
+		dst = &w.Status
+	case "error":
+		dst = &w.Error
+	}
+	if dst != nil {
+		v, ok := d.rawValue()
+		*dst = v
+		return ok
+	}
+	// The maps and the list are rare in requests; encoding/json decodes them, and any
+	// mismatch sends the whole message to the general path for its error text.
+	start := d.i
+	if !d.skipValue(0) {
+		return false
+	}
+	v := d.b[start:d.i]
+	// Decoding into locals keeps w on the caller's stack.
+	switch string(key) {
+	case "names": // like encoding/json: a repeated member replaces a list, merges a map
+		var names []string
+		if json.Unmarshal(v, &names) != nil {
+			return false
+		}
+		w.Names = names
+		return true
+	case "values":
+		var values map[string]json.RawMessage
+		if json.Unmarshal(v, &values) != nil {
+			return false
+		}
+		w.Values = mergeMap(w.Values, values)
+		return true
+	case "statuses":
+		var statuses map[string]json.RawMessage
+		if json.Unmarshal(v, &statuses) != nil {
+			return false
+		}
+		w.Statuses = mergeMap(w.Statuses, statuses)
+		return true
+	}
+	return false
+}
+
+// mergeMap mirrors encoding/json decoding into a map that may already hold entries: null
+// clears it, an object adds to it.
+func mergeMap(dst, src map[string]json.RawMessage) map[string]json.RawMessage {
+	if src == nil || dst == nil {
+		return src
+	}
+	for k, v := range src {
+		dst[k] = v
+	}
+	return dst
+}
