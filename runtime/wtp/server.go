@@ -343,7 +343,12 @@ func (s *Server) serveWTP(w http.ResponseWriter, r *http.Request, ep *endpoint) 
 		}
 	}()
 
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	hw := &hijackWriter{ResponseWriter: w}
+	var rw http.ResponseWriter = hw
+	if !canHijack(w) {
+		rw = w // let Accept report it as before
+	}
+	ws, err := websocket.Accept(rw, r, &websocket.AcceptOptions{
 		Subprotocols:   []string{Subprotocol},
 		OriginPatterns: s.cfg.origins,
 	})
@@ -353,6 +358,7 @@ func (s *Server) serveWTP(w http.ResponseWriter, r *http.Request, ep *endpoint) 
 	}
 	ws.SetReadLimit(s.cfg.readLimit)
 	c := newConn(s, ep, ws, principal, r.RemoteAddr)
+	c.nc = hw.nc
 	upgraded = true
 	if !s.addConn(c) {
 		ws.Close(CloseShutdown, "server shutting down")

@@ -1,12 +1,16 @@
 package wtp
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -34,14 +38,15 @@ type conn struct {
 	cancel context.CancelFunc
 	hctx   context.Context // ctx + principal, for handlers
 
-	// writeCtx aborts a write in progress: used when dropping a stalled consumer, whose
-	// pending write may never finish on its own.
-	writeCtx   context.Context
-	abortWrite context.CancelFunc
-
-	// readCtx is cancelled only to cut the connection without a close handshake.
-	readCtx    context.Context
-	cancelRead context.CancelFunc
+	// nc is the hijacked TCP connection under ws. Reads and writes pass ws a context that is
+	// never done (a cancellable one costs the library an AfterFunc registration, three
+	// allocations, per frame); write timeouts are deadlines on nc, and cutting the connection
+	// closes nc. nil only in tests that build a conn by hand.
+	nc net.Conn
+	// inWrite is set while a write runs; writeAborted once a stalled consumer is dropped:
+	// a write in progress is then cut, later writes fail at once.
+	inWrite      atomic.Bool
+	writeAborted atomic.Bool
 
 	closeOnce   sync.Once
 	closeCode   websocket.StatusCode
@@ -93,8 +98,6 @@ func newConn(s *Server, ep *endpoint, ws *websocket.Conn, principal, remote stri
 	c.idle.L = &c.qmu
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.hctx = withPrincipal(c.ctx, principal)
-	c.writeCtx, c.abortWrite = context.WithCancel(context.Background())
-	c.readCtx, c.cancelRead = context.WithCancel(context.Background())
 	return c
 }
 
@@ -141,6 +144,24 @@ func (c *conn) closeWith(code websocket.StatusCode, reason string, abort bool) b
 		time.AfterFunc(abortedCloseGrace, c.cancelRead)
 	}
 	return first
+}
+
+// abortWrite interrupts a write in progress (its peer may never take it) by cutting the
+// connection, and makes later writes fail at once.
+func (c *conn) abortWrite() {
+	c.writeAborted.Store(true)
+	if c.inWrite.Load() {
+		c.cancelRead()
+	}
+}
+
+// cancelRead cuts the connection without a close handshake.
+func (c *conn) cancelRead() {
+	if c.nc != nil {
+		c.nc.Close()
+	} else {
+		c.ws.CloseNow()
+	}
 }
 
 // abortedCloseGrace bounds the close handshake of an aborted connection.
@@ -211,7 +232,7 @@ func (c *conn) readLoop() {
 // read returns the next message in a buffer reused across messages (decoding copies what
 // it keeps); text is false for a binary message.
 func (c *conn) read() (data []byte, text bool, err error) {
-	typ, r, err := c.ws.Reader(c.readCtx)
+	typ, r, err := c.ws.Reader(context.Background())
 	if err != nil {
 		return nil, false, err
 	}
@@ -287,12 +308,14 @@ func (c *conn) drain(inline bool) {
 		c.qmu.Lock()
 		if c.aborted || len(c.items) == 0 {
 			w.releaseBuf()
+			c.clearDeadline(w)
 			c.stopWriting()
 			c.qmu.Unlock()
 			return
 		}
 		if inline && !first {
 			w.releaseBuf()
+			c.clearDeadline(w)
 			c.wg.Add(1) // inline means we are serve's own goroutine: it has not reached Wait
 			c.qmu.Unlock()
 			go func() {
@@ -309,6 +332,7 @@ func (c *conn) drain(inline bool) {
 			if !c.write(w, &batch[i]) {
 				c.qmu.Lock()
 				w.releaseBuf()
+				c.clearDeadline(w)
 				c.stopWriting()
 				c.qmu.Unlock()
 				return
@@ -325,26 +349,34 @@ func (c *conn) drain(inline bool) {
 }
 
 // writer is the write side's state, used by whoever owns c.writing: an encode buffer
-// (pooled, since an idle connection needs none), a reused notification, and a write
-// deadline renewed when it runs low, so writes cost one timer per half timeout rather than
-// one each. Every write still gets at least half the write timeout.
+// (pooled, since an idle connection needs none), a reused notification, and the time the
+// write deadline on the connection must be renewed, so writes cost one deadline update per
+// half timeout rather than one each. Every write still gets at least half the write timeout;
+// the deadline is cleared when the writer stops, so the library's own writes (pongs, the
+// close frame) are not cut by a deadline long past.
 type writer struct {
 	buf     *[]byte // from encodeBufs
 	note    Message
-	ctx     context.Context
-	cancel  context.CancelFunc
 	renewAt time.Time
 }
 
-func (w *writer) deadline(parent context.Context, timeout time.Duration) context.Context {
-	if now := time.Now(); w.ctx == nil || now.After(w.renewAt) {
-		if w.cancel != nil {
-			w.cancel()
-		}
-		w.ctx, w.cancel = context.WithTimeout(parent, timeout)
-		w.renewAt = now.Add(timeout / 2)
+// deadline renews the write deadline on nc when it runs low.
+func (c *conn) deadline(w *writer) {
+	if c.nc == nil {
+		return
 	}
-	return w.ctx
+	if now := time.Now(); w.renewAt.IsZero() || now.After(w.renewAt) {
+		c.nc.SetWriteDeadline(now.Add(c.srv.cfg.writeTimeout))
+		w.renewAt = now.Add(c.srv.cfg.writeTimeout / 2)
+	}
+}
+
+// clearDeadline removes the write deadline when the writer stops.
+func (c *conn) clearDeadline(w *writer) {
+	if c.nc != nil && !w.renewAt.IsZero() && !c.writeAborted.Load() {
+		c.nc.SetWriteDeadline(time.Time{})
+	}
+	w.renewAt = time.Time{}
 }
 
 func (w *writer) releaseBuf() {
@@ -355,11 +387,10 @@ func (w *writer) releaseBuf() {
 }
 
 func (w *writer) stop() {
-	if w.cancel != nil {
-		w.cancel()
-	}
 	w.releaseBuf()
 }
+
+var errWriteAborted = errors.New("write aborted: the consumer was dropped")
 
 // encodeBufs recycles encode buffers between drains: a writer goroutine lives only as long
 // as its queue is non-empty, so it cannot keep one itself.
@@ -390,7 +421,15 @@ func (c *conn) write(w *writer, it *outItem) bool {
 	if cap(buf) <= 64<<10 {
 		*w.buf = buf // reuse, but do not keep one huge message's buffer around
 	}
-	err = c.ws.Write(w.deadline(c.writeCtx, c.srv.cfg.writeTimeout), websocket.MessageText, buf)
+	c.deadline(w)
+	c.inWrite.Store(true)
+	if c.writeAborted.Load() {
+		c.inWrite.Store(false)
+		err = errWriteAborted
+	} else {
+		err = c.ws.Write(context.Background(), websocket.MessageText, buf)
+		c.inWrite.Store(false)
+	}
 	if err != nil {
 		// The library has closed the connection; the reader will see it end.
 		if c.closeWith(websocket.StatusAbnormalClosure, "write failed", true) {
@@ -489,4 +528,31 @@ func (c *conn) stopPing() {
 	}
 	c.pingMu.Unlock()
 	c.pingWG.Wait()
+}
+
+// hijackWriter records the connection websocket.Accept hijacks, so the conn can set write
+// deadlines on it and cut it.
+type hijackWriter struct {
+	http.ResponseWriter
+	nc net.Conn
+}
+
+func (h *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	nc, rw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	h.nc = nc
+	return nc, rw, err
+}
+
+// canHijack reports whether w, or a ResponseWriter it wraps, supports hijacking.
+func canHijack(w http.ResponseWriter) bool {
+	for {
+		switch t := w.(type) {
+		case http.Hijacker:
+			return true
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = t.Unwrap()
+		default:
+			return false
+		}
+	}
 }
