@@ -22,6 +22,7 @@ type frameClient struct {
 	r     *bufio.Reader
 	frame []byte // the masked request frame
 	buf   []byte
+	hdr   [8]byte // frame header scratch (a local array would escape into io.ReadFull)
 }
 
 func dialFrames(tb testing.TB, t target, req []byte) *frameClient {
@@ -77,24 +78,24 @@ func (f *frameClient) roundTrip(tb testing.TB) []byte {
 
 func (f *frameClient) read(tb testing.TB) []byte {
 	for {
-		var h [2]byte
-		if _, err := io.ReadFull(f.r, h[:]); err != nil {
+		h := f.hdr[:2]
+		if _, err := io.ReadFull(f.r, h); err != nil {
 			tb.Fatal(err)
 		}
-		n := uint64(h[1] & 0x7f)
+		op, n := h[0], uint64(h[1]&0x7f)
 		switch n {
 		case 126:
-			var l [2]byte
-			if _, err := io.ReadFull(f.r, l[:]); err != nil {
+			l := f.hdr[2:4]
+			if _, err := io.ReadFull(f.r, l); err != nil {
 				tb.Fatal(err)
 			}
-			n = uint64(binary.BigEndian.Uint16(l[:]))
+			n = uint64(binary.BigEndian.Uint16(l))
 		case 127:
-			var l [8]byte
-			if _, err := io.ReadFull(f.r, l[:]); err != nil {
+			l := f.hdr[:8]
+			if _, err := io.ReadFull(f.r, l); err != nil {
 				tb.Fatal(err)
 			}
-			n = binary.BigEndian.Uint64(l[:])
+			n = binary.BigEndian.Uint64(l)
 		}
 		if n > uint64(cap(f.buf)) {
 			tb.Fatalf("frame of %d bytes", n)
@@ -103,10 +104,10 @@ func (f *frameClient) read(tb testing.TB) []byte {
 		if _, err := io.ReadFull(f.r, p); err != nil {
 			tb.Fatal(err)
 		}
-		if h[0]&0x0f == 0x1 {
+		if op&0x0f == 0x1 {
 			return p
 		}
-		if h[0]&0x0f == 0x8 {
+		if op&0x0f == 0x8 {
 			tb.Fatalf("server closed: %q", p)
 		}
 	}
