@@ -269,6 +269,7 @@ var scenarios = []scenario{
 	{"conns100", connections},
 	{"push", push},
 	{"fanout1000", fanout},
+	{"serverRT", serverRoundTrip}, // allocs/op = the server's alone (the client allocates nothing)
 }
 
 func BenchmarkWTP(b *testing.B) {

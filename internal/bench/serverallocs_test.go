@@ -126,24 +126,3 @@ func serverRoundTrip(tb testing.TB, t target, n int, prepare func()) {
 		f.roundTrip(tb)
 	}
 }
-
-func BenchmarkServerRoundTrip(b *testing.B) {
-	for _, tg := range targets {
-		b.Run(tg.name, func(b *testing.B) {
-			t := tg.start(b)
-			defer t.close()
-			b.ReportAllocs()
-			serverRoundTrip(b, t, b.N, b.ResetTimer)
-		})
-	}
-}
-
-func TestServerRoundTripRuns(t *testing.T) {
-	for _, tg := range targets {
-		t.Run(tg.name, func(t *testing.T) {
-			tgt := tg.start(t)
-			defer tgt.close()
-			serverRoundTrip(t, tgt, 20, func() {})
-		})
-	}
-}
