@@ -364,8 +364,15 @@ func (s *Server) serveWTP(w http.ResponseWriter, r *http.Request, ep *endpoint) 
 		ws.Close(CloseShutdown, "server shutting down")
 		return
 	}
-	defer s.removeConn(c)
-	c.serve()
+	// Serve on a fresh goroutine and let the HTTP handler return: net/http then drops what it
+	// holds for the request (its write buffers, the parsed request, the handler's grown
+	// stack), which an idle connection would otherwise keep for life.
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer s.removeConn(c)
+		c.serve()
+	}()
 }
 
 func (s *Server) addConn(c *conn) bool {

@@ -539,9 +539,24 @@ type hijackWriter struct {
 
 func (h *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	nc, rw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	if err != nil {
+		return nc, rw, err
+	}
 	h.nc = nc
-	return nc, rw, err
+	// net/http hands over its 4 KiB read and write buffers, which the library keeps for the
+	// connection's life: smaller ones save idle memory. Messages are small (a response or
+	// notification is a few hundred bytes) and bigger reads and writes bypass the buffers.
+	if rw.Reader.Buffered() == 0 && rw.Writer.Buffered() == 0 {
+		rw = bufio.NewReadWriter(bufio.NewReaderSize(nc, connReadBuffer), bufio.NewWriterSize(nc, connWriteBuffer))
+	}
+	return nc, rw, nil
 }
+
+// Per-connection buffer sizes (see hijackWriter.Hijack).
+const (
+	connReadBuffer  = 2048
+	connWriteBuffer = 1024
+)
 
 // canHijack reports whether w, or a ResponseWriter it wraps, supports hijacking.
 func canHijack(w http.ResponseWriter) bool {
