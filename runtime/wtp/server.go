@@ -358,7 +358,7 @@ func (s *Server) serveWTP(w http.ResponseWriter, r *http.Request, ep *endpoint) 
 	}
 	ws.SetReadLimit(s.cfg.readLimit)
 	c := newConn(s, ep, ws, principal, r.RemoteAddr)
-	c.nc = hw.nc
+	c.nc, c.cork = hw.nc, hw.cork
 	upgraded = true
 	if !s.addConn(c) {
 		ws.Close(CloseShutdown, "server shutting down")

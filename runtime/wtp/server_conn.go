@@ -43,6 +43,9 @@ type conn struct {
 	// allocations, per frame); write timeouts are deadlines on nc, and cutting the connection
 	// closes nc. nil only in tests that build a conn by hand.
 	nc net.Conn
+	// cork lets the writer send a batch of queued messages in one system call; nil when
+	// the connection's writes are not ours to buffer.
+	cork *corkWriter
 	// inWrite is set while a write runs; writeAborted once a stalled consumer is dropped:
 	// a write in progress is then cut, later writes fail at once.
 	inWrite      atomic.Bool
@@ -328,15 +331,34 @@ func (c *conn) drain(inline bool) {
 		c.items = c.spare[:0]
 		c.qmu.Unlock()
 
+		corked := len(batch) > 1 && c.cork != nil
+		if corked {
+			c.cork.hold()
+		}
+		ok := true
 		for i := range batch {
-			if !c.write(w, &batch[i]) {
-				c.qmu.Lock()
-				w.releaseBuf()
-				c.clearDeadline(w)
-				c.stopWriting()
-				c.qmu.Unlock()
-				return
+			if ok = c.write(w, &batch[i]); !ok {
+				break
 			}
+		}
+		if corked {
+			c.inWrite.Store(true)
+			err := c.cork.release()
+			c.inWrite.Store(false)
+			if err != nil && ok {
+				ok = false
+				if c.closeWith(websocket.StatusAbnormalClosure, "write failed", true) {
+					c.log.Debug("wtp: write failed", "err", err)
+				}
+			}
+		}
+		if !ok {
+			c.qmu.Lock()
+			w.releaseBuf()
+			c.clearDeadline(w)
+			c.stopWriting()
+			c.qmu.Unlock()
+			return
 		}
 		clear(batch)
 		c.qmu.Lock()
@@ -534,7 +556,8 @@ func (c *conn) stopPing() {
 // deadlines on it and cut it.
 type hijackWriter struct {
 	http.ResponseWriter
-	nc net.Conn
+	nc   net.Conn
+	cork *corkWriter
 }
 
 func (h *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -547,7 +570,8 @@ func (h *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	// connection's life: smaller ones save idle memory. Messages are small (a response or
 	// notification is a few hundred bytes) and bigger reads and writes bypass the buffers.
 	if rw.Reader.Buffered() == 0 && rw.Writer.Buffered() == 0 {
-		rw = bufio.NewReadWriter(bufio.NewReaderSize(nc, connReadBuffer), bufio.NewWriterSize(nc, connWriteBuffer))
+		h.cork = &corkWriter{nc: nc}
+		rw = bufio.NewReadWriter(bufio.NewReaderSize(nc, connReadBuffer), bufio.NewWriterSize(h.cork, connWriteBuffer))
 	}
 	return nc, rw, nil
 }
@@ -570,4 +594,52 @@ func canHijack(w http.ResponseWriter) bool {
 			return false
 		}
 	}
+}
+
+// corkWriter sits under the library's write buffer. The library flushes every message; while
+// held, the flushed bytes collect here instead, and release sends them in one write. The
+// writer holds it around a batch of queued messages, so a burst of notifications costs one
+// system call rather than one each. Frames the library writes meanwhile (a pong) keep their
+// order in the stream.
+type corkWriter struct {
+	mu   sync.Mutex
+	nc   net.Conn
+	held bool
+	buf  *[]byte // from corkBufs while held
+}
+
+var corkBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+func (w *corkWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.held {
+		*w.buf = append(*w.buf, p...)
+		return len(p), nil
+	}
+	return w.nc.Write(p)
+}
+
+func (w *corkWriter) hold() {
+	w.mu.Lock()
+	w.held = true
+	w.buf = corkBufs.Get().(*[]byte)
+	w.mu.Unlock()
+}
+
+// release sends what collected while held.
+func (w *corkWriter) release() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.held = false
+	var err error
+	if len(*w.buf) > 0 {
+		_, err = w.nc.Write(*w.buf)
+	}
+	if cap(*w.buf) <= 256<<10 { // do not pool one huge burst's buffer
+		*w.buf = (*w.buf)[:0]
+		corkBufs.Put(w.buf)
+	}
+	w.buf = nil
+	return err
 }
