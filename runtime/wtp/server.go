@@ -358,7 +358,7 @@ func (s *Server) serveWTP(w http.ResponseWriter, r *http.Request, ep *endpoint) 
 	}
 	ws.SetReadLimit(s.cfg.readLimit)
 	c := newConn(s, ep, ws, principal, r.RemoteAddr)
-	c.nc, c.cork = hw.nc, hw.cork
+	c.nc, c.cork, c.br = hw.nc, hw.cork, hw.br
 	upgraded = true
 	if !s.addConn(c) {
 		ws.Close(CloseShutdown, "server shutting down")

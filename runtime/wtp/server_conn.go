@@ -46,6 +46,10 @@ type conn struct {
 	// cork lets the writer send a batch of queued messages in one system call; nil when
 	// the connection's writes are not ours to buffer.
 	cork *corkWriter
+	// br is the library's read buffer (ours, see hijackWriter): a request already waiting
+	// in it lets the reader answer it before flushing, so pipelined responses go out in
+	// batches. Read only by the reader goroutine; nil when unknown.
+	br *bufio.Reader
 	// inWrite is set while a write runs; writeAborted once a stalled consumer is dropped:
 	// a write in progress is then cut, later writes fail at once.
 	inWrite      atomic.Bool
@@ -205,6 +209,12 @@ func (c *conn) hardClose() {
 func (c *conn) isClosing() bool { return c.ctx.Err() != nil }
 
 func (c *conn) readLoop() {
+	deferred := 0
+	defer func() {
+		if deferred > 0 {
+			c.setReaderBusy(false)
+		}
+	}()
 	for {
 		data, text, err := c.read()
 		if err != nil {
@@ -228,8 +238,54 @@ func (c *conn) readLoop() {
 		}
 		c.setReaderBusy(true)
 		c.handle(data)
-		c.setReaderBusy(false)
+		// Flush now unless another whole request is already buffered (pipelining): then its
+		// response joins the same write, up to a bound so a long stream of requests cannot
+		// hold responses back or fill the queue.
+		if deferred++; deferred >= maxDeferredFlush || !c.requestBuffered() {
+			deferred = 0
+			c.setReaderBusy(false)
+		}
 	}
+}
+
+// maxDeferredFlush bounds how many requests the reader answers before it flushes.
+const maxDeferredFlush = 32
+
+// requestBuffered reports whether a whole client frame is already in the read buffer.
+func (c *conn) requestBuffered() bool {
+	if c.br == nil {
+		return false
+	}
+	// Once closing, the close handshake (closeSocket) reads the buffer too; it starts only
+	// after closed is set under qmu, so holding qmu with closed unset excludes it.
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	if c.closed {
+		return false
+	}
+	n := c.br.Buffered()
+	if n < 2 {
+		return false
+	}
+	h, _ := c.br.Peek(2)
+	size, hdr := int(h[1]&0x7f), 2
+	switch size {
+	case 126:
+		hdr = 4
+	case 127:
+		return false // a huge frame: no point waiting for it with responses held
+	}
+	if h[1]&0x80 != 0 {
+		hdr += 4 // the client's mask key
+	}
+	if size == 126 {
+		if n < 4 {
+			return false
+		}
+		l, _ := c.br.Peek(4)
+		size = int(l[2])<<8 | int(l[3])
+	}
+	return n >= hdr+size
 }
 
 // read returns the next message in a buffer reused across messages (decoding copies what
@@ -558,6 +614,7 @@ type hijackWriter struct {
 	http.ResponseWriter
 	nc   net.Conn
 	cork *corkWriter
+	br   *bufio.Reader
 }
 
 func (h *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
@@ -571,7 +628,8 @@ func (h *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	// notification is a few hundred bytes) and bigger reads and writes bypass the buffers.
 	if rw.Reader.Buffered() == 0 && rw.Writer.Buffered() == 0 {
 		h.cork = &corkWriter{nc: nc}
-		rw = bufio.NewReadWriter(bufio.NewReaderSize(nc, connReadBuffer), bufio.NewWriterSize(h.cork, connWriteBuffer))
+		h.br = bufio.NewReaderSize(nc, connReadBuffer)
+		rw = bufio.NewReadWriter(h.br, bufio.NewWriterSize(h.cork, connWriteBuffer))
 	}
 	return nc, rw, nil
 }
