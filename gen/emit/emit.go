@@ -6,6 +6,7 @@ package emit
 import (
 	"bytes"
 	"fmt"
+	"go/format"
 	"strings"
 
 	"github.com/dave/jennifer/jen"
@@ -49,7 +50,13 @@ func render(name string, f *jen.File) (File, error) {
 	if err := f.Render(&buf); err != nil {
 		return File{}, fmt.Errorf("emit %s: %w", name, err)
 	}
-	return File{Name: name, Content: groupImports(buf.Bytes())}, nil
+	// A second go/format pass: jennifer's single pass leaves doc comments that gofmt would still
+	// rewrite (old-style headings become "# Heading"), and generated files must be gofmt-stable.
+	out, err := format.Source(groupImports(buf.Bytes()))
+	if err != nil {
+		return File{}, fmt.Errorf("emit %s: format: %w", name, err)
+	}
+	return File{Name: name, Content: out}, nil
 }
 
 // groupImports puts the standard library apart from other imports, as goimports does. jennifer
