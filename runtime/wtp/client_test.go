@@ -1,0 +1,365 @@
+package wtp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wotgen/wotgen/runtime/td"
+)
+
+func dialFake(t *testing.T, fs *fakeServer, opts ...DialOption) *ConsumedThing {
+	t.Helper()
+	opts = append([]DialOption{WithThingID("urn:test:fake")}, opts...)
+	c, err := Dial(consumerCtx(t, 5*time.Second), fs.wsURL(), opts...)
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func onlyConn(t *testing.T, c *ConsumedThing) *clientConn {
+	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.conns) != 1 {
+		t.Fatalf("ConsumedThing has %d connections, want 1", len(c.conns))
+	}
+	for _, cc := range c.conns {
+		return cc
+	}
+	return nil
+}
+
+func TestConsumerFakeReadWrite(t *testing.T) {
+	fs := newFakeServer(t, answerAll)
+	c := dialFake(t, fs)
+	v, err := c.ReadProperty(consumerCtx(t, 2*time.Second), "temp")
+	if err != nil || string(v) != "42" {
+		t.Fatalf("ReadProperty = %s, %v; want 42", v, err)
+	}
+	got, err := c.WriteProperty(consumerCtx(t, 2*time.Second), "temp", 7.5)
+	if err != nil || string(got) != "7.5" {
+		t.Fatalf("WriteProperty = %s, %v; want 7.5", got, err)
+	}
+	c.Close()
+	consumerNoLeaks(t)
+}
+
+func TestConsumerThingErrorIsProblem(t *testing.T) {
+	fs := newFakeServer(t, func(fc *fakeConn, m *Message) {
+		r := fakeResponse(m)
+		r.Error = NotFound("no property %q", m.Name)
+		fc.send(r)
+	})
+	c := dialFake(t, fs)
+	_, err := c.ReadProperty(consumerCtx(t, 2*time.Second), "nope")
+	var pe *Error
+	if !errors.As(err, &pe) || pe.Status != 404 || !IsNotFound(err) || !strings.Contains(pe.Detail, "nope") {
+		t.Fatalf("err = %#v, want a 404 *Error", err)
+	}
+}
+
+func TestConsumerSilentServerTimesOutCleanly(t *testing.T) {
+	fs := newFakeServer(t, func(*fakeConn, *Message) {})
+	c := dialFake(t, fs)
+	start := time.Now()
+	_, err := c.ReadProperty(consumerCtx(t, 300*time.Millisecond), "temp")
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "no response") {
+		t.Fatalf("err = %v, want a deadline error saying there was no response", err)
+	}
+	if el := time.Since(start); el > time.Second {
+		t.Fatalf("took %v, want about the 300ms deadline", el)
+	}
+	if n := onlyConn(t, c).pendingCount(); n != 0 {
+		t.Fatalf("%d pending entries after the deadline, want 0", n)
+	}
+	// WithRequestTimeout bounds a context without deadline.
+	c2 := dialFake(t, fs, WithRequestTimeout(200*time.Millisecond))
+	if _, err := c2.ReadProperty(context.Background(), "temp"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want the request timeout", err)
+	}
+}
+
+func TestConsumerCancelLeavesNoPending(t *testing.T) {
+	fs := newFakeServer(t, func(*fakeConn, *Message) {})
+	c := dialFake(t, fs)
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { _, err := c.ReadProperty(ctx, "temp"); errc <- err }()
+	cc := onlyConn(t, c)
+	consumerWaitFor(t, func() bool { return cc.pendingCount() == 1 })
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v, want context.Canceled", err)
+	}
+	if n := cc.pendingCount(); n != 0 {
+		t.Fatalf("%d pending entries after cancel, want 0", n)
+	}
+}
+
+func TestConsumerGarbageGivesClearError(t *testing.T) {
+	fs := newFakeServer(t, func(fc *fakeConn, m *Message) { fc.sendRaw([]byte("<html>hello</html>")) })
+	c := dialFake(t, fs)
+	_, err := c.ReadProperty(consumerCtx(t, 300*time.Millisecond), "temp")
+	if err == nil || !strings.Contains(err.Error(), "malformed") || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want a deadline error that mentions the malformed messages", err)
+	}
+	// A malformed response that still names the request fails it at once.
+	fs.handle = func(fc *fakeConn, m *Message) {
+		fc.sendRaw(fmt.Appendf(nil, `{"messageType":"response","correlationID":%q,"thingID":"x","status":7}`, m.CorrelationID))
+	}
+	start := time.Now()
+	_, err = c.ReadProperty(consumerCtx(t, 5*time.Second), "temp")
+	if err == nil || !strings.Contains(err.Error(), "malformed response") || time.Since(start) > 2*time.Second {
+		t.Fatalf("err = %v after %v, want an immediate malformed-response error", err, time.Since(start))
+	}
+}
+
+func TestConsumerHandshakeErrors(t *testing.T) {
+	fs := newFakeServer(t, answerAll)
+	fs.noProto = true
+	_, err := Dial(consumerCtx(t, 2*time.Second), fs.wsURL(), WithThingID("urn:x"))
+	if err == nil || !strings.Contains(err.Error(), "sub-protocol") {
+		t.Fatalf("err = %v, want a sub-protocol error", err)
+	}
+	fs.noProto = false
+	fs.auth = func(r *http.Request) bool { return r.Header.Get("Authorization") == "Bearer good" }
+	_, err = Dial(consumerCtx(t, 2*time.Second), fs.wsURL(), WithThingID("urn:x"), WithBearerToken("bad"))
+	if err == nil || !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "WithBearerToken") {
+		t.Fatalf("err = %v, want a 401 error that says what to do", err)
+	}
+	if _, err := Dial(consumerCtx(t, 2*time.Second), "ws://127.0.0.1:1/wtp", WithThingID("urn:x")); err == nil {
+		t.Fatal("dialling a closed port succeeded")
+	}
+	if _, err := Dial(consumerCtx(t, 2*time.Second), fs.wsURL()); err == nil || !strings.Contains(err.Error(), "WithThingID") {
+		t.Fatalf("err = %v, want a hint to use WithThingID", err)
+	}
+}
+
+func TestConsumerDifferentCredentialsNeverShare(t *testing.T) {
+	fs := newFakeServer(t, answerAll)
+	th := consumerTD(t, "urn:test:sec", fs.wsURL(), `, "securityDefinitions": {"b": {"scheme": "bearer"}}, "security": "b"`)
+	ctx := consumerCtx(t, 5*time.Second)
+	a1, err := Consume(ctx, th, "", WithBearerToken("alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a1.Close()
+	a2, err := Consume(ctx, th, "", WithBearerToken("alice"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a2.Close()
+	b, err := Consume(ctx, th, "", WithBearerToken("bob"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	consumerWaitFor(t, func() bool { return fs.accepted.Load() >= 2 })
+	time.Sleep(20 * time.Millisecond)
+	if n := fs.accepted.Load(); n != 2 {
+		t.Fatalf("%d WebSockets for 2 credentials, want 2", n)
+	}
+	if onlyConn(t, a1) != onlyConn(t, a2) || onlyConn(t, a1) == onlyConn(t, b) {
+		t.Fatal("same credentials must share a connection, different ones must not")
+	}
+	seen := map[string]bool{}
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	for _, h := range fs.headers {
+		seen[h.Get("Authorization")] = true
+	}
+	if !seen["Bearer alice"] || !seen["Bearer bob"] {
+		t.Fatalf("handshake Authorization headers = %v", seen)
+	}
+	if _, err := Consume(ctx, th, ""); err == nil || !strings.Contains(err.Error(), "WithBearerToken") {
+		t.Fatalf("err = %v, want a missing-credentials error that says what to pass", err)
+	}
+}
+
+func TestConsumerAPIKeyInQuery(t *testing.T) {
+	fs := newFakeServer(t, answerAll)
+	th := consumerTD(t, "urn:test:key", fs.wsURL(), `, "securityDefinitions": {"k": {"scheme": "apikey", "in": "query", "name": "key"}}, "security": "k"`)
+	c, err := Consume(consumerCtx(t, 5*time.Second), th, "", WithCredentials(func(s *td.SecurityScheme) (Credentials, error) {
+		return Credentials{APIKey: "s3cret"}, nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	if q := fs.queries[len(fs.queries)-1]; q != "key=s3cret" {
+		t.Fatalf("handshake query = %q, want key=s3cret", q)
+	}
+}
+
+func TestConsumerSlowCallbackDoesNotBlockAndOverflowEnds(t *testing.T) {
+	fs := newFakeServer(t, answerAll)
+	c := dialFake(t, fs, WithSubscriptionQueue(8))
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var got []string
+	sub, err := c.ObserveProperty(consumerCtx(t, 2*time.Second), "temp", func(n Notification) {
+		<-release
+		mu.Lock()
+		got = append(got, string(n.Value))
+		mu.Unlock()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc := fs.conn(0)
+	notify := func(i int) {
+		fc.send(&Message{ThingID: "urn:test:fake", MessageID: NewUUID(), MessageType: MessageTypeNotification,
+			Operation: OpObserveProperty, Name: "temp", Value: json.RawMessage(fmt.Sprint(i))})
+	}
+	for i := range 5 {
+		notify(i)
+	}
+	// The read loop is free although the callback is stuck.
+	if _, err := c.ReadProperty(consumerCtx(t, 2*time.Second), "temp"); err != nil {
+		t.Fatalf("ReadProperty while a callback is stuck: %v", err)
+	}
+	close(release)
+	consumerWaitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(got) == 5 })
+	if strings.Join(got, ",") != "0,1,2,3,4" {
+		t.Fatalf("delivered %v, want in order 0..4", got)
+	}
+	// Now overflow it.
+	block := make(chan struct{})
+	sub2, err := c.SubscribeEvent(consumerCtx(t, 2*time.Second), "alarm", func(Notification) { <-block })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		fc.send(&Message{ThingID: "urn:test:fake", MessageID: NewUUID(), MessageType: MessageTypeNotification,
+			Operation: OpSubscribeEvent, Name: "alarm", Data: json.RawMessage(fmt.Sprint(i))})
+	}
+	consumerWaitFor(t, func() bool { return sub2.Err() != nil })
+	if !errors.Is(sub2.Err(), ErrSlowConsumer) {
+		t.Fatalf("Err = %v, want ErrSlowConsumer", sub2.Err())
+	}
+	close(block)
+	<-sub2.Done()
+	if sub.Err() != nil {
+		t.Fatalf("the other subscription was affected: %v", sub.Err())
+	}
+	if err := sub.Stop(consumerCtx(t, 2*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	consumerNoLeaks(t)
+}
+
+func TestConsumerRoutesFollowSpec21(t *testing.T) {
+	th, err := td.Parse([]byte(`{"@context": "https://www.w3.org/2022/wot/td/v1.1", "id": "urn:r", "title": "R",
+	 "base": "WS://Example.COM:80/things/", "securityDefinitions": {"n": {"scheme": "nosec"}, "b": {"scheme": "bearer"}}, "security": "n",
+	 "properties": {
+	  "a": {"type": "number", "readOnly": true, "observable": true, "forms": [
+	     {"href": "http://example.com/a"},
+	     {"href": "wtp", "subprotocol": "webthingprotocol"}]},
+	  "b": {"type": "number", "forms": [{"href": "wss://other.example/wtp", "subprotocol": "webthingprotocol", "security": "b"}]}},
+	 "forms": [{"href": "wtp", "subprotocol": "webthingprotocol", "op": "readallproperties"}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes, eps := buildRoutes(th, nil, newDialConfig(nil))
+	if len(eps) != 2 {
+		t.Fatalf("%d endpoints, want 2", len(eps))
+	}
+	ra := routes[opKey{OpReadProperty, "a"}]
+	if ra.ep == nil || normalizeURL(ra.ep.spec.target) != "ws://example.com/things/wtp" {
+		t.Fatalf("readproperty a → %+v %q", ra, ra.ep.spec.display)
+	}
+	if _, ok := routes[opKey{OpWriteProperty, "a"}]; ok {
+		t.Error("a read-only property got a default writeproperty route")
+	}
+	if _, ok := routes[opKey{OpObserveProperty, "a"}]; ok {
+		t.Error("observable: true must not imply observeproperty")
+	}
+	if r := routes[opKey{OpReadAllProperties, ""}]; r.ep != ra.ep {
+		t.Error("TD-level and property forms with the same href and security must share an endpoint")
+	}
+	if _, err := routes[opKey{OpWriteProperty, "b"}].ep.spec.auth(); err == nil {
+		t.Error("form-level bearer security without a token must fail")
+	}
+	u, _ := url.Parse("WS://Example.COM:80/things/wtp?x=1#frag")
+	if got := normalizeURL(u); got != "ws://example.com/things/wtp?x=1" {
+		t.Errorf("normalizeURL = %q", got)
+	}
+}
+
+func TestConsumerBackoffBounds(t *testing.T) {
+	p := ReconnectPolicy{MinDelay: 10 * time.Millisecond, MaxDelay: 80 * time.Millisecond, Jitter: 0.5}.withDefaults()
+	for n := range 20 {
+		d := p.delay(n)
+		hi := min(10*time.Millisecond<<n, 80*time.Millisecond)
+		if n > 4 {
+			hi = 80 * time.Millisecond
+		}
+		if d > hi || d < hi/2 {
+			t.Fatalf("delay(%d) = %v, want within [%v, %v]", n, d, hi/2, hi)
+		}
+	}
+}
+
+func consumerWaitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 5s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestConsumerFailedDialLeavesNothing(t *testing.T) {
+	fs := newFakeServer(t, answerAll)
+	th := consumerTD(t, "urn:test:fail", fs.wsURL(), `, "securityDefinitions": {"b": {"scheme": "bearer"}}, "security": "b"`)
+	called := make(chan ConnState, 4)
+	state := WithConnStateFunc(func(s ConnState) { called <- s })
+	if _, err := Consume(consumerCtx(t, 2*time.Second), th, "", state); err == nil {
+		t.Fatal("Consume without the required token succeeded")
+	}
+	fs.auth = func(*http.Request) bool { return false }
+	if _, err := Consume(consumerCtx(t, 2*time.Second), th, "", state, WithBearerToken("x")); err == nil {
+		t.Fatal("Consume with a refused token succeeded")
+	}
+	if _, err := Dial(consumerCtx(t, 2*time.Second), "ws://127.0.0.1:1/wtp", WithThingID("urn:x"), state); err == nil {
+		t.Fatal("Dial to a closed port succeeded")
+	}
+	consumerNoLeaks(t)
+	if defaultPool.size() != 0 {
+		t.Fatalf("%d pool entries after failed dials", defaultPool.size())
+	}
+	select {
+	case s := <-called:
+		t.Fatalf("state callback called (%v) for a Dial that failed", s)
+	default:
+	}
+}
+
+func TestConsumerResponsesWithoutCorrelationID(t *testing.T) {
+	fs := newFakeServer(t, func(fc *fakeConn, m *Message) {
+		r := fakeResponse(m)
+		r.CorrelationID = ""
+		r.Value = json.RawMessage(`1`)
+		fc.send(r)
+	})
+	c := dialFake(t, fs)
+	_, err := c.ReadProperty(consumerCtx(t, 300*time.Millisecond), "temp")
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "correlationID") {
+		t.Fatalf("err = %v, want a timeout that suspects the missing correlationID", err)
+	}
+}
