@@ -4,8 +4,10 @@ package gen
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
+	"sort"
 	"strings"
 
 	"github.com/wotgen/wotgen/gen/build"
@@ -71,7 +73,26 @@ func GenerateThing(ctx context.Context, t *td.Thing, o Options) ([]File, error) 
 		}
 		files = append(files, File{Name: f.Name, Content: f.Content})
 	}
-	// Client and server emission are added on top of the same IR by the client/server emitters.
+	// Client and server: the emitters in gen/emit/client*.go and server*.go.
+	if parts[PartClient] {
+		f, err := emit.Client(p)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, File{Name: f.Name, Content: f.Content})
+	}
+	if parts[PartServer] {
+		doc, err := json.Marshal(t)
+		if err != nil {
+			return nil, fmt.Errorf("marshal the Thing Description for the server: %w", err)
+		}
+		f, err := emit.Server(p, doc)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, File{Name: f.Name, Content: f.Content})
+	}
+	sort.Slice(files, func(i, j int) bool { return files[i].Name < files[j].Name })
 	return files, nil
 }
 

@@ -1,0 +1,3 @@
+package main
+
+//go:generate go run ../../cmd/wotgen generate -pkg lampwot -o lampwot lamp.td.json
