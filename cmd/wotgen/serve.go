@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/wotgen/wotgen/runtime/td"
+	"github.com/wotgen/wotgen/runtime/wtp"
+)
+
+func init() {
+	register(command{name: "serve", summary: "serve a simulated Thing from any TD over the Web Thing Protocol", run: runServe})
+}
+
+const serveSynopsis = `[flags] INPUT
+
+INPUT is a TD file or an http(s) URL. The simulator serves the TD at / and /.well-known/wot with
+every form pointing at its own Web Thing Protocol endpoint (ws://ADDR/wtp): properties hold
+schema-valid values (defaults, consts, enums and ranges respected), writes are validated and
+notified to observers, actions complete with schema-valid output after -delay (those that are
+asynchronous can be queried and cancelled meanwhile), events carry schema-valid data.
+
+Emit events and change properties on demand (read-only ones too), either over HTTP:
+    curl -X POST http://ADDR/simulator/events/NAME [-d JSON]        (no body: sample data)
+    curl -X POST http://ADDR/simulator/properties/NAME [-d JSON]    (no body: a new sample value)
+or by typing lines on standard input:
+    emit NAME [JSON]
+    set NAME [JSON]
+With -token, the control endpoints need the same "Authorization: Bearer TOKEN" header.`
+
+// shutdownGrace is how long serve waits for connections and running actions on SIGINT/SIGTERM.
+const shutdownGrace = 5 * time.Second
+
+func runServe(ctx context.Context, args []string, s stdio) int {
+	fs := newFlagSet("serve", serveSynopsis, s)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen `address` (host:port; port 0 picks a free port)")
+	token := fs.String("token", "", "require \"Authorization: Bearer `TOKEN`\" on the WebSocket handshake and the control endpoints, and declare a bearer scheme in the served TD")
+	delay := fs.Duration("delay", 2*time.Second, "how long each action runs before it completes")
+	events := fs.Duration("events", 0, "emit every event with sample data at this `interval` (0: only on demand)")
+	update := fs.Duration("update", 0, "give read-only properties new sample values at this `interval`, notifying observers (0: never)")
+	async := fs.Bool("async", false, "answer actions whose TD does not say \"synchronous\" at once and run them in the background (queryable, cancellable)")
+	seed := fs.Uint64("seed", 1, "seed of the sample values (the same seed gives the same values)")
+	verbose := fs.Bool("v", false, "log connections and protocol details too")
+	if code, ok := parseFlags(fs, args); !ok {
+		return code
+	}
+	if fs.NArg() != 1 {
+		fmt.Fprintln(s.err, "wotgen serve: want exactly one INPUT (a TD file or an http(s) URL)")
+		fs.Usage()
+		return exitUsage
+	}
+	if *delay < 0 || *events < 0 || *update < 0 {
+		fmt.Fprintln(s.err, "wotgen serve: -delay, -events and -update must not be negative")
+		return exitUsage
+	}
+	src := fs.Arg(0)
+	raw, _, err := td.ReadSource(ctx, src, td.FetchOptions{})
+	if err != nil {
+		fmt.Fprintf(s.err, "wotgen serve: %v\n", err)
+		return exitUsage
+	}
+	thing, err := td.Parse(raw)
+	if err != nil {
+		fmt.Fprintf(s.err, "wotgen serve: %s: %v\n", src, err)
+		return exitUsage
+	}
+	level := slog.LevelInfo
+	if *verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(s.err, &slog.HandlerOptions{Level: level}))
+	sim, notes, err := newSimulator(thing, raw, simOptions{token: *token, delay: *delay, events: *events,
+		update: *update, async: *async, seed: *seed, log: log})
+	if err != nil {
+		fmt.Fprintf(s.err, "wotgen serve: %s: %v\n", src, err)
+		return exitUsage
+	}
+	for _, n := range notes {
+		fmt.Fprintf(s.err, "wotgen serve: note: %s\n", n)
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintf(s.err, "wotgen serve: cannot listen on %s: %v (pick another -addr)\n", *addr, err)
+		return exitFindings
+	}
+	hs := wtp.NewHTTPServer(ln.Addr().String(), sim)
+	base := "http://" + ln.Addr().String()
+	fmt.Fprintf(s.out, "wotgen serve: simulating %q (%s)\n", sim.desc.Title, sim.thing.ID())
+	fmt.Fprintf(s.out, "  TD:        %s/  (also %s/.well-known/wot)\n", base, base)
+	fmt.Fprintf(s.out, "  endpoint:  ws://%s%s\n", ln.Addr(), simEndpoint)
+	fmt.Fprintf(s.out, "  control:   POST %s/simulator/events/NAME, POST %s/simulator/properties/NAME, or stdin lines \"emit NAME [JSON]\", \"set NAME [JSON]\"\n", base, base)
+	fmt.Fprintf(s.out, "  stop:      Ctrl-C\n")
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- hs.Serve(ln) }()
+	simDone := make(chan struct{})
+	go func() { sim.run(ctx); close(simDone) }()
+	if s.in != nil {
+		// The reader cannot be interrupted; it ends with the process (or at EOF).
+		go readCommands(ctx, sim, s)
+	}
+
+	code := exitOK
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		if !errors.Is(err, http.ErrServerClosed) {
+			fmt.Fprintf(s.err, "wotgen serve: %v\n", err)
+			code = exitFindings
+		}
+	}
+	cancel()
+	<-simDone
+	fmt.Fprintln(s.err, "wotgen serve: shutting down")
+	sctx, scancel := context.WithTimeout(context.Background(), shutdownGrace)
+	defer scancel()
+	if err := sim.srv.Shutdown(sctx); err != nil {
+		fmt.Fprintf(s.err, "wotgen serve: closing connections: %v\n", err)
+	}
+	if err := hs.Shutdown(sctx); err != nil {
+		fmt.Fprintf(s.err, "wotgen serve: stopping the HTTP server: %v\n", err)
+	}
+	return code
+}
+
+// readCommands runs control lines from standard input until EOF or ctx is done.
+func readCommands(ctx context.Context, sim *simulator, s stdio) {
+	sc := bufio.NewScanner(s.in)
+	sc.Buffer(make([]byte, 64<<10), maxControlBody)
+	for sc.Scan() {
+		if ctx.Err() != nil {
+			return
+		}
+		if err := sim.command(sc.Text()); err != nil {
+			fmt.Fprintf(s.err, "wotgen serve: %v\n", err)
+		}
+	}
+}
