@@ -558,7 +558,7 @@ func (c *conn) invokeAction(t *Thing, m *Message) {
 		return
 	}
 	if !a.synchronous {
-		st, e := t.startAction(a, h, m.Input, c.principal, c.log)
+		st, e := t.startAction(a, h, m.Input, c.owner, c.log)
 		if e != nil {
 			c.replyError(m, e)
 			return
@@ -581,7 +581,7 @@ func (c *conn) queryAction(t *Thing, m *Message) {
 		c.replyError(m, missing("actionID", m.Operation, "the actionID from the invokeaction response"))
 		return
 	}
-	st, name, ok := t.lookupAction(m.ActionID)
+	st, name, ok := t.lookupActionAs(m.ActionID, &c.owner)
 	if !ok {
 		c.replyError(m, NotFound("Thing %s has no action instance %q (it never existed, was cancelled or has been pruned)", t.id, m.ActionID))
 		return
@@ -598,7 +598,7 @@ func (c *conn) cancelAction(t *Thing, m *Message) {
 		c.replyError(m, missing("actionID", m.Operation, "the actionID from the invokeaction response"))
 		return
 	}
-	e := t.cancelAction(m.ActionID, func(name string) *Error {
+	e := t.cancelAction(m.ActionID, &c.owner, func(name string) *Error {
 		if !t.actions[name].ops.has(OpCancelAction) {
 			return notOffered("action", name, OpCancelAction)
 		}
@@ -623,7 +623,7 @@ func (c *conn) queryAllActions(t *Thing, m *Message) {
 		}
 	}
 	t.mu.Lock()
-	st := t.store.statuses(names, time.Now())
+	st := t.store.statusesFor(names, time.Now(), &c.owner, t.cfg.sharedActions)
 	t.mu.Unlock()
 	c.reply(t, m, &Message{Statuses: st})
 }
