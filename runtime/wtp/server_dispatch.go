@@ -8,12 +8,18 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // handle processes one text frame: rate limit, decoding, the envelope checks of spec §7 in
 // order (presence before lookups), then the operation.
 func (c *conn) handle(data []byte) {
 	m, derr := DecodeMessage(data)
+	if derr == nil && !utf8.Valid(data) {
+		// Stored and echoed, invalid UTF-8 would make later text frames invalid and browser
+		// consumers fail their connections (RFC 6455 §8.1).
+		derr = errors.New("the message is not valid UTF-8; JSON text must be UTF-8 (RFC 8259)")
+	}
 	if ok, expel := c.limiter.allow(time.Now()); !ok {
 		c.srv.stats.rateLimited.Add(1)
 		if expel {
