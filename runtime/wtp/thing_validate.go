@@ -59,14 +59,21 @@ func (sc *schemaCompiler) compile(s *td.DataSchema) (valueValidator, error) {
 
 type jsonSchema struct{ s *jsonschema.Schema }
 
-func (j jsonSchema) validate(raw json.RawMessage) error {
+func (j jsonSchema) validate(raw json.RawMessage) (err error) {
+	// jsonschema/v5 dereferences a nil *big.Rat for numbers math/big cannot hold (e.g.
+	// 1e999999999): refuse the value instead of losing the connection's goroutine.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("cannot be checked against the schema (a number out of range?): %v", r)
+		}
+	}()
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber() // keep integers exact for integer/multipleOf checks
 	var v any
 	if err := dec.Decode(&v); err != nil {
 		return fmt.Errorf("not valid JSON: %v", err)
 	}
-	err := j.s.Validate(v)
+	err = j.s.Validate(v)
 	var ve *jsonschema.ValidationError
 	if errors.As(err, &ve) {
 		return errors.New(describeValidation(ve))
