@@ -37,10 +37,17 @@ func newSchemaCompiler() *schemaCompiler {
 }
 
 // compile returns a validator for s, or nil when s is nil (anything goes).
-func (sc *schemaCompiler) compile(s *td.DataSchema) (valueValidator, error) {
+func (sc *schemaCompiler) compile(s *td.DataSchema) (v valueValidator, err error) {
 	if s == nil {
 		return nil, nil
 	}
+	// jsonschema/v5 panics on numbers math/big cannot hold (e.g. "const": 1e999999999) while
+	// checking the schema against its meta-schema; a hostile TD must not crash the process.
+	defer func() {
+		if r := recover(); r != nil {
+			v, err = nil, fmt.Errorf("the schema cannot be compiled (a number out of range?): %v", r)
+		}
+	}()
 	doc, err := json.Marshal(s)
 	if err != nil {
 		return nil, err
