@@ -340,3 +340,46 @@ func TestSecurityAsyncActionsPrivateToTheirConsumer(t *testing.T) {
 		close(release)
 	}
 }
+
+// A hostile Thing's TD must not make a validating consumer (WithValidation) or a dynamic
+// Thing read local files through "$ref", nor crash it with numbers math/big cannot hold.
+func TestSecurityHostileSchemasInTD(t *testing.T) {
+	for _, tc := range []struct{ name, schema string }{
+		{"$ref to a local file", `"$ref": "file:///etc/hostname",`},
+		{"$ref to a device", `"$ref": "file:///dev/zero",`},
+		{"const out of range", `"const": 1e999999999,`},
+		{"enum out of range", `"enum": [1e999999999],`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hostile := strings.Replace(valveTD, `"targetFlow": {"type": "integer",`, `"targetFlow": {"type": "integer", `+tc.schema, 1)
+			d := parseTD(t, hostile)
+			// A $ref is refused; an out-of-range const/enum compiles but matches nothing.
+			if th, err := NewThing(d); err == nil {
+				if strings.Contains(tc.name, "$ref") {
+					t.Error("NewThing compiled a $ref to a local file")
+				}
+				_, hs := serve(t, []*Thing{th})
+				dial(t, hs).fails(OpWriteProperty, func(m *Message) { m.Name = "targetFlow"; m.Value = raw("5") }, 400, "")
+			} else if strings.Contains(tc.name, "$ref") && !strings.Contains(err.Error(), "not supported") {
+				t.Errorf("NewThing followed the $ref: %v", err)
+			}
+			th, err := NewThing(d, WithValidation(false))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, hs := serve(t, []*Thing{th})
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			c, err := Dial(ctx, hs.URL+"/things/valve-7", WithValidation(true))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			// The consumer either cannot compile the schema (it sends unvalidated and the
+			// Thing decides) or refuses the value with a 400; it never panics.
+			if _, err := c.WriteProperty(ctx, "targetFlow", 5); err != nil && !IsBadRequest(err) {
+				t.Errorf("write with a hostile schema in the TD: %v", err)
+			}
+		})
+	}
+}
