@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 
 	"github.com/wotgen/wotgen/gen/tm"
-	"github.com/wotgen/wotgen/runtime/td"
+	"github.com/wotgen/wotgen/gen/validate"
 )
 
 func init() {
@@ -68,7 +68,8 @@ func runTD(ctx context.Context, args []string, s stdio) int {
 		}
 		return exitFindings
 	}
-	if diags := validateModel(m); len(diags) > 0 {
+	diags, nwarn := validateModel(l, *model, m)
+	if len(diags) > 0 {
 		fmt.Fprintf(s.err, "wotgen td: the model %s is not valid; fix it first:\n", *model)
 		for _, d := range diags {
 			fmt.Fprintf(s.err, "  %s\n", d)
@@ -83,11 +84,18 @@ func runTD(ctx context.Context, args []string, s stdio) int {
 	for _, w := range append(m.Warnings, warns...) {
 		fmt.Fprintf(s.err, "wotgen td: warning: %s\n", w)
 	}
+	if nwarn > 0 {
+		fmt.Fprintf(s.err, "wotgen td: note: the validator has %d warning(s) about the model; run \"wotgen validate %s\" to see them\n", nwarn, *model)
+	}
 	if err != nil {
 		fmt.Fprintf(s.err, "wotgen td: %v\n", err)
 		return exitFindings
 	}
-	if diags := validateDerived(doc); len(diags) > 0 {
+	name := "derived TD"
+	if *out != "" {
+		name = *out
+	}
+	if diags := validateDerived(name, doc, s.err); len(diags) > 0 {
 		fmt.Fprintln(s.err, "wotgen td: the derived TD is not valid (the model cannot be instantiated as it is):")
 		for _, d := range diags {
 			fmt.Fprintf(s.err, "  %s\n", d)
@@ -108,25 +116,62 @@ func runTD(ctx context.Context, args []string, s stdio) int {
 	return exitOK
 }
 
-// validateModel returns the model's problems (empty when it may be instantiated). Resolution
-// already rejects documents that are not Thing Models; gen/validate adds the schema checks.
-func validateModel(m *tm.Model) []string { return nil }
+// validateModel validates every Thing Model document the resolution loaded (the model and the
+// models it extends or composes). It returns the error diagnostics and the number of warnings;
+// the warnings are not printed because resolution already reports the ones that matter for
+// instantiation (and "wotgen validate MODEL" lists them all).
+func validateModel(l *tm.Loader, root string, m *tm.Model) (errs []string, warnings int) {
+	v, err := validate.New(validate.Options{Kind: validate.KindTM})
+	if err != nil {
+		return []string{err.Error()}, 0
+	}
+	for _, d := range l.Documents() {
+		if !tm.IsThingModel(d.Data) {
+			continue // a tm:ref target that is not a model (e.g. a file of shared schemas)
+		}
+		name := d.URL.String()
+		if name == m.URL {
+			name = root
+		} else if d.URL.Scheme == "file" {
+			name = filepath.FromSlash(d.URL.Path)
+		}
+		for _, diag := range v.Validate(name, d.Data).Diagnostics {
+			if diag.Severity == validate.SeverityError {
+				errs = append(errs, diag.String())
+			} else {
+				warnings++
+			}
+		}
+	}
+	return errs, warnings
+}
 
-// validateDerived checks that a derived TD is a usable TD.
-func validateDerived(doc []byte) []string {
-	t, err := td.Parse(doc)
+// validateDerived validates a derived TD and returns its error diagnostics; warnings go to warn.
+func validateDerived(name string, doc []byte, warn io.Writer) []string {
+	v, err := validate.New(validate.Options{Kind: validate.KindTD})
 	if err != nil {
 		return []string{err.Error()}
 	}
-	var out []string
-	if t.Title == "" {
-		out = append(out, "/title: missing")
+	var errs []string
+	seen := map[string]int{} // warnings per code: the first is shown, the rest counted
+	var order []string
+	for _, d := range v.Validate(name, doc).Diagnostics {
+		if d.Severity == validate.SeverityError {
+			errs = append(errs, d.String())
+			continue
+		}
+		if seen[d.Code] == 0 {
+			fmt.Fprintf(warn, "wotgen td: %s\n", d)
+			order = append(order, d.Code)
+		}
+		seen[d.Code]++
 	}
-	if len(t.Security) == 0 {
-		out = append(out, "/security: missing")
+	for _, c := range order {
+		if n := seen[c] - 1; n > 0 {
+			fmt.Fprintf(warn, "wotgen td: (%d more %s warning(s) like the one above)\n", n, c)
+		}
 	}
-	sort.Strings(out)
-	return out
+	return errs
 }
 
 // writeFileAtomic writes data to path through a temporary file in the same directory, so a

@@ -12,7 +12,13 @@ import (
 
 func TestTD(t *testing.T) {
 	valve := filepath.Join("..", "..", "gen", "tm", "testdata", "valve.tm.json")
-	out := filepath.Join(t.TempDir(), "valve.td.json")
+	dir := t.TempDir()
+	out := filepath.Join(dir, "valve.td.json")
+	invalid := filepath.Join(dir, "bad.tm.json")
+	if err := os.WriteFile(invalid, []byte(`{"@context": "https://www.w3.org/2022/wot/td/v1.1", "@type": "tm:ThingModel", "title": "bad",
+  "properties": {"p": {"type": "strin"}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		args   []string
 		code   int
@@ -24,6 +30,7 @@ func TestTD(t *testing.T) {
 		{[]string{"td", "-tm", valve, "extra"}, exitUsage, "", `unexpected argument "extra"`},
 		{[]string{"td", "-tm", valve, "-set", "NOEQUALS"}, exitUsage, "", "want NAME=VALUE"},
 		{[]string{"td", "-tm", "does-not-exist.tm.json"}, exitUsage, "", "no such file"},
+		{[]string{"td", "-tm", invalid, "-wtp"}, exitFindings, "", "bad.tm.json:2:"},
 		{[]string{"td", "-tm", valve, "-wtp", "-set", "VALVE_NO=7"}, exitFindings, "", "MAX_FLOW (at /properties/targetFlow/maximum), VALVE_UUID"},
 		{[]string{"td", "-tm", valve, "-set", "VALVE_NO=7", "-set", "VALVE_UUID=u1", "-set", "MAX_FLOW=40"}, exitFindings, "", "pass -wtp"},
 		{[]string{"td", "-tm", valve, "-wtp", "-set", "VALVE_NO=7", "-set", "VALVE_UUID=u1", "-set", "MAX_FLOW=40", "-base", "https://farm.example.org/v7/"}, exitOK, `"href": "wss://farm.example.org/v7/wtp"`, "nosec"},

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wotgen/wotgen/gen/tm"
 	"github.com/wotgen/wotgen/gen/validate"
 	"github.com/wotgen/wotgen/runtime/td"
 )
@@ -56,6 +57,7 @@ func runValidate(ctx context.Context, args []string, s stdio) int {
 	quiet := fset.Bool("q", false, "quiet: print findings only (errors, and warnings with -strict), no summary")
 	kind := fset.String("kind", "auto", "read every document as `td`, tm, or auto (by content: @type tm:ThingModel or *.tm.json is a Thing Model)")
 	disable := fset.String("disable", "", "comma-separated rule `codes` to skip, e.g. TD037,TD043")
+	model := fset.String("tm", "", "also check that each TD is a correct instance of this Thing `model` (file or URL): mandatory affordances present, types and data schemas not widened (TM010)")
 	if code, ok := parseFlags(fset, args); !ok {
 		return code
 	}
@@ -91,6 +93,14 @@ func runValidate(ctx context.Context, args []string, s stdio) int {
 		return exitFindings
 	}
 
+	var tmodel *tm.Model
+	if *model != "" {
+		if tmodel, err = tm.Resolve(ctx, tm.NewLoader(), *model); err != nil {
+			fmt.Fprintf(s.err, "wotgen validate: -tm %s: %v\n", *model, err)
+			return exitUsage
+		}
+	}
+
 	inputs, bad := collectInputs(fset.Args(), s)
 	unreadable := len(bad) > 0
 	results := make([]validate.Result, len(inputs))
@@ -123,6 +133,9 @@ func runValidate(ctx context.Context, args []string, s stdio) int {
 					}
 				}
 				results[i] = v.Validate(in.name, data)
+				if tmodel != nil && results[i].Kind == validate.KindTD {
+					v.Add(&results[i], data, instanceFindings(tmodel, *model, data)...)
+				}
 			}
 		}()
 	}
@@ -176,6 +189,19 @@ feed:
 		}
 	}
 	return exitOK
+}
+
+// instanceFindings checks data against the Thing Model and returns the findings as TM010.
+func instanceFindings(m *tm.Model, name string, data []byte) []validate.Diagnostic {
+	var out []validate.Diagnostic
+	for _, d := range tm.CheckInstance(m, data) {
+		sev := validate.SeverityError
+		if d.Severity == tm.SeverityWarning {
+			sev = validate.SeverityWarning
+		}
+		out = append(out, validate.NewDiagnostic(validate.CodeInstance, sev, d.Pointer, d.Msg+" (Thing Model "+name+")"))
+	}
+	return out
 }
 
 // collectInputs expands the PATH arguments. Directory walks read and sniff files here so that only

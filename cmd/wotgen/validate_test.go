@@ -188,3 +188,32 @@ func TestValidateSARIF(t *testing.T) {
 		t.Fatalf("unexpected result: %+v", r)
 	}
 }
+
+// TestValidateAgainstThingModel derives a TD from a model with "wotgen td", checks it with
+// "validate -tm", then breaks it the ways an instance can go wrong.
+func TestValidateAgainstThingModel(t *testing.T) {
+	model := filepath.Join("..", "..", "gen", "tm", "testdata", "lamp.tm.json")
+	dir := t.TempDir()
+	good := filepath.Join(dir, "lamp.td.json")
+	if code, _, errs := runCLI(t, "", "td", "-tm", model, "-wtp", "-base", "ws://127.0.0.1:8080/", "-o", good); code != exitOK {
+		t.Fatalf("wotgen td: %d %s", code, errs)
+	}
+	if code, out, errs := runCLI(t, "", "validate", "-tm", model, good); code != exitOK {
+		t.Fatalf("derived TD is not an instance: %d\n%s%s", code, out, errs)
+	}
+	data, _ := os.ReadFile(good)
+	var doc map[string]any
+	json.Unmarshal(data, &doc)
+	delete(doc["actions"].(map[string]any), "toggle")
+	doc["properties"].(map[string]any)["status"].(map[string]any)["type"] = "integer"
+	bad := filepath.Join(dir, "bad.td.json")
+	b, _ := json.MarshalIndent(doc, "", "  ")
+	os.WriteFile(bad, b, 0o644)
+	code, out, _ := runCLI(t, "", "validate", "-tm", model, bad)
+	if code != exitFindings || strings.Count(out, "TM010") < 2 || !strings.Contains(out, "toggle") {
+		t.Errorf("broken instance: exit %d\n%s", code, out)
+	}
+	if code, _, errs := runCLI(t, "", "validate", "-tm", filepath.Join(dir, "missing.tm.json"), good); code != exitUsage || !strings.Contains(errs, "-tm") {
+		t.Errorf("missing model: exit %d %s", code, errs)
+	}
+}

@@ -109,7 +109,7 @@ func Build(t *td.Thing, o Options) (*ir.Package, error) {
 			continue
 		}
 		ip := &ir.Property{
-			Affordance: b.affordance(td.KindProperty, name, p.Title, p.Titles, p.Description, p.Descriptions, p.Forms, p),
+			Affordance: b.affordance(td.KindProperty, name, p.Title, p.Titles, p.Description, p.Descriptions, p.Forms, p, p.Extra),
 			ReadOnly:   p.IsReadOnly(), WriteOnly: p.IsWriteOnly(), Observable: p.IsObservable(),
 		}
 		schema := p.DataSchema
@@ -128,7 +128,7 @@ func Build(t *td.Thing, o Options) (*ir.Package, error) {
 			continue
 		}
 		ia := &ir.Action{
-			Affordance:  b.affordance(td.KindAction, name, a.Title, a.Titles, a.Description, a.Descriptions, a.Forms, nil),
+			Affordance:  b.affordance(td.KindAction, name, a.Title, a.Titles, a.Description, a.Descriptions, a.Forms, nil, a.Extra),
 			Safe:        a.IsSafe(),
 			Idempotent:  a.IsIdempotent(),
 			Synchronous: a.Synchronous,
@@ -144,7 +144,7 @@ func Build(t *td.Thing, o Options) (*ir.Package, error) {
 			continue
 		}
 		ie := &ir.Event{
-			Affordance: b.affordance(td.KindEvent, name, e.Title, e.Titles, e.Description, e.Descriptions, e.Forms, nil),
+			Affordance: b.affordance(td.KindEvent, name, e.Title, e.Titles, e.Description, e.Descriptions, e.Forms, nil, e.Extra),
 		}
 		ie.Data = b.root(e.Data, ie.GoName+"Data", "data", "data of event "+quote(name), false)
 		ie.Subscription = b.root(e.Subscription, ie.GoName+"Subscription", "subscription", "subscription of event "+quote(name), false)
@@ -248,12 +248,16 @@ func (b *builder) nameAffordances() {
 	}
 }
 
-func (b *builder) affordance(k td.Kind, name, title string, titles td.MultiLanguage, desc string, descs td.MultiLanguage, forms []td.Form, p *td.PropertyAffordance) ir.Affordance {
+func (b *builder) affordance(k td.Kind, name, title string, titles td.MultiLanguage, desc string, descs td.MultiLanguage, forms []td.Form, p *td.PropertyAffordance, extra map[string]json.RawMessage) ir.Affordance {
 	a := ir.Affordance{
-		Name:   name,
-		GoName: b.affNames[k][name],
-		Title:  title,
-		Doc:    docOf(title, titles, desc, descs),
+		Name:     name,
+		GoName:   b.affNames[k][name],
+		Title:    title,
+		Doc:      docOf(title, titles, desc, descs),
+		Optional: string(extra[markOptional]) == "true",
+	}
+	if a.Optional {
+		a.Doc = append(a.Doc, "Optional in the Thing Model: a Thing made from the model may leave it out, and then answers 404 (wtp.IsNotFound).")
 	}
 	var ops []string
 	for i := range forms {
@@ -268,6 +272,10 @@ func (b *builder) affordance(k td.Kind, name, title string, titles td.MultiLangu
 	}
 	return a
 }
+
+// markOptional is the member gen/tm sets on tm:optional affordances of a model resolved for
+// generation (tm.MarkOptional; gen/build does not import gen/tm).
+const markOptional = "wotgen:optional"
 
 func formOf(f *td.Form, ops []string) ir.Form {
 	ct := f.ContentType

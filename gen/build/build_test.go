@@ -198,3 +198,21 @@ func TestPackageName(t *testing.T) {
 		t.Errorf("derived package = %v, %v", p, err)
 	}
 }
+
+func TestOptionalAffordances(t *testing.T) {
+	p, _ := mustBuild(t, `{"title":"T","properties":{"a":{"type":"string","wotgen:optional":true,"forms":[{"href":"x"}]},
+	"b":{"type":"string","forms":[{"href":"x"}]}},"events":{"e":{"wotgen:optional":true,"forms":[{"href":"x"}]}}}`)
+	for _, c := range []struct {
+		name string
+		a    *ir.Affordance
+		want bool
+	}{{"a", &p.Thing.Properties[0].Affordance, true}, {"b", &p.Thing.Properties[1].Affordance, false}, {"e", &p.Thing.Events[0].Affordance, true}} {
+		if c.a.Optional != c.want {
+			t.Errorf("%s: Optional = %v", c.name, c.a.Optional)
+		}
+		hasNote := len(c.a.Doc) > 0 && strings.Contains(c.a.Doc[len(c.a.Doc)-1], "Optional in the Thing Model")
+		if hasNote != c.want {
+			t.Errorf("%s: doc = %q", c.name, c.a.Doc)
+		}
+	}
+}

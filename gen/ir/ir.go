@@ -60,6 +60,8 @@ type Affordance struct {
 	Forms []Form
 	// URIVariables is the struct type of the affordance's uriVariables (nil when none).
 	URIVariables *TypeRef
+	// Optional marks a tm:optional affordance of a Thing Model: instances may lack it.
+	Optional bool
 }
 
 // HasOp reports whether the forms allow op.

@@ -41,7 +41,8 @@ func Derive(m *Model, opts Options) ([]byte, []Warning, error) {
 }
 
 type deriver struct {
-	warns []Warning
+	warns  []Warning
+	forGen bool
 }
 
 func (d *deriver) warn(ptr, format string, a ...any) {
@@ -53,7 +54,7 @@ func derive(m *Model, opts Options, forGen bool) (map[string]any, []Warning, err
 	if m == nil || m.Doc == nil {
 		return nil, nil, fmt.Errorf("no model: resolve one with tm.Resolve first")
 	}
-	d := &deriver{}
+	d := &deriver{forGen: forGen}
 	doc := deepCopy(m.Doc).(map[string]any)
 
 	// Optional affordances: dropped, kept, or (for generation) kept and marked.
@@ -286,6 +287,9 @@ func (d *deriver) addWTPForms(doc map[string]any, base string) error {
 	href, err := wtpHref(base)
 	if err != nil {
 		return err
+	}
+	if _, hasBase := doc["base"]; !hasBase && !d.forGen {
+		d.warn("/base", "no base: Web Thing Protocol hrefs are the relative %q, which the wotgen server rewrites when it serves the TD; set a base (-base wss://host/path/) for a TD that is usable on its own", href)
 	}
 	form := func(ops ...string) map[string]any {
 		list := make([]any, len(ops))

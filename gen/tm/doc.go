@@ -7,8 +7,9 @@
 //
 // # Loading
 //
-// A Loader reads files and http(s) URLs (file: URLs too), at most 8 MiB per document, with a
-// timeout per fetch and at most 5 redirects (http/https only). Every document is cached for the
+// A Loader reads files and http(s) URLs (file: URLs too) through runtime/td's bounded fetch: at
+// most 8 MiB per document, a timeout per fetch, at most 5 redirects (http/https only), nesting at
+// most td.MaxDepth levels. Every document is cached for the
 // Loader's lifetime, so use one Loader per run. Relative references resolve against the document
 // that contains them; a document fetched over the network may not reference local files.
 // Loader.Offline refuses network fetches and Loader.Mirrors maps published URLs to local copies.
@@ -36,6 +37,9 @@
 //   - tm:optional lists optional affordances (/properties/N, /actions/N, /events/N). The legacy
 //     tm:required (pre-2022 drafts) is accepted with a warning as its inverse: every affordance
 //     it does not list is optional. "rel": "extends" is accepted as "tm:extends" with a warning.
+//   - Overrides (tm:ref siblings, redefined inherited affordances) that widen what they override
+//     (bounds relaxed, enum values added, type changed, …; TD 1.1 says they SHOULD only narrow)
+//     are reported as warnings, using the same rules as CheckInstance.
 //   - Cycles through tm:extends, tm:submodel or tm:ref are errors naming the cycle
 //     (A → B → A). Depth, pointer length and the total size after expansion are bounded.
 //
@@ -58,8 +62,9 @@
 // version.instance (Options.InstanceVersion, default 1.0.0), nosec security when the model
 // declares none, and with Options.WTP one Web Thing Protocol form per affordance (href "wtp", or
 // an absolute ws/wss URL when Options.Base is http/https; subprotocol "webthingprotocol"; explicit
-// op lists) plus a Thing-level form with the applicable meta operations. Options.ModelURL adds
-// the {"rel": "type", "type": "application/tm+json"} link back to the model.
+// op lists) plus a Thing-level form with the applicable meta operations; forms the model left
+// without href become WTP forms (without WTP they are an error). Options.ModelURL adds the
+// {"rel": "type", "type": "application/tm+json"} link back to the model.
 //
 // # Instance checking (CheckInstance)
 //
@@ -67,7 +72,9 @@
 // are missing, changed JSON types (number may narrow to integer), widened data schemas (lower
 // bounds lowered, upper bounds raised or dropped, enum values added, const changed, required
 // members no longer required, items dropped), and changed readOnly/writeOnly (errors) or other
-// flags and string constraints (warnings). Model values that are placeholders accept anything.
+// flags and string constraints (warnings), and Thing Model terms (tm:ref, …) left in the TD.
+// Model values that are placeholders accept anything. "wotgen validate -tm MODEL TD..." is
+// Resolve followed by CheckInstance per TD.
 //
 // # Generation contract (ResolveForGeneration, GenerationDocument)
 //
@@ -82,6 +89,10 @@
 //     schemas, enum members, …) or for a string the generator must understand (type, scheme, op)
 //     is an error listing all of them; version/created/modified placeholders are dropped with a
 //     warning;
-//   - no id or version.instance is invented (the server takes its Thing ID at run time);
-//   - security defaults to nosec when the model declares none.
+//   - no id is invented (the server takes its Thing ID at run time); version.instance is copied
+//     from version.model (a TD needs one), and version is dropped when it has neither;
+//   - forms without href become WTP forms; security defaults to nosec when the model declares none.
+//
+// tmtest (gen/tm/tmtest) exposes the corpus models that resolve offline and sample placeholder
+// values, for round trips (derive, generate, compile) in other packages.
 package tm

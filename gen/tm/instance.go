@@ -66,21 +66,7 @@ func CheckInstance(m *Model, td []byte) []Diagnostic {
 				}
 				continue
 			}
-			c.semanticTypes(at, ma, ta)
-			switch kind {
-			case "properties":
-				c.schema(at, ma, ta)
-				c.flag(at, ma, ta, "readOnly", "writeOnly", "observable")
-			case "actions":
-				for _, k := range []string{"input", "output"} {
-					c.subSchema(at, k, ma, ta)
-				}
-				c.flag(at, ma, ta, "safe", "idempotent", "synchronous")
-			case "events":
-				for _, k := range []string{"data", "subscription", "cancellation", "dataResponse"} {
-					c.subSchema(at, k, ma, ta)
-				}
-			}
+			c.affordance(kind, at, ma, ta)
 		}
 	}
 	sort.SliceStable(c.diags, func(i, j int) bool { return c.diags[i].Pointer < c.diags[j].Pointer })
@@ -90,6 +76,25 @@ func CheckInstance(m *Model, td []byte) []Diagnostic {
 var singular = map[string]string{"properties": "property", "actions": "action", "events": "event"}
 
 type checker struct{ diags []Diagnostic }
+
+// affordance compares one affordance of an instance (or a derived model) with the model's.
+func (c *checker) affordance(kind, at string, ma, ta map[string]any) {
+	c.semanticTypes(at, ma, ta)
+	switch kind {
+	case "properties":
+		c.schema(at, ma, ta)
+		c.flag(at, ma, ta, "readOnly", "writeOnly", "observable")
+	case "actions":
+		for _, k := range []string{"input", "output"} {
+			c.subSchema(at, k, ma, ta)
+		}
+		c.flag(at, ma, ta, "safe", "idempotent", "synchronous")
+	case "events":
+		for _, k := range []string{"data", "subscription", "cancellation", "dataResponse"} {
+			c.subSchema(at, k, ma, ta)
+		}
+	}
+}
 
 func (c *checker) add(sev Severity, ptr, msg string) {
 	c.diags = append(c.diags, Diagnostic{Severity: sev, Pointer: ptr, Msg: msg})
@@ -184,7 +189,7 @@ func (c *checker) schemaDepth(at string, ms, ts map[string]any, depth int) {
 		return
 	}
 	// type: equal, or number narrowed to integer.
-	if mt, ok := ms["type"].(string); ok && !isPlaceholder(mt) {
+	if mt, ok := ms["type"].(string); ok && !isPlaceholder(mt) && !isPlaceholder(ts["type"]) {
 		tt, _ := ts["type"].(string)
 		if tt != mt && !(mt == "number" && tt == "integer") {
 			c.add(SeverityError, ptrJoin(at, "type"), fmt.Sprintf("type changed from %q in the model to %s; an instance must keep the model's type (number may narrow to integer)", mt, jsonTextOrAbsent(ts["type"])))
@@ -198,12 +203,12 @@ func (c *checker) schemaDepth(at string, ms, ts map[string]any, depth int) {
 	for _, k := range []string{"maxLength", "maxItems"} {
 		c.bound(at, k, ms, ts, true)
 	}
-	if mc, ok := ms["const"]; ok && !isPlaceholder(mc) {
+	if mc, ok := ms["const"]; ok && !isPlaceholder(mc) && !isPlaceholder(ts["const"]) {
 		if tc, ok := ts["const"]; !ok || !jsonEqual(mc, tc) {
 			c.add(SeverityError, ptrJoin(at, "const"), fmt.Sprintf("the model fixes const %s; the TD must keep it", jsonText(mc)))
 		}
 	}
-	if me, ok := ms["enum"].([]any); ok {
+	if me, ok := ms["enum"].([]any); ok && !isPlaceholder(ts["enum"]) {
 		if te, ok := ts["enum"].([]any); ok {
 			var extra []string
 			for _, v := range te {
@@ -223,7 +228,7 @@ func (c *checker) schemaDepth(at string, ms, ts map[string]any, depth int) {
 		if !ok || isPlaceholder(mv) {
 			continue
 		}
-		if tv := ts[k]; !jsonEqual(mv, tv) {
+		if tv := ts[k]; !jsonEqual(mv, tv) && !isPlaceholder(tv) {
 			c.add(SeverityWarning, ptrJoin(at, k), fmt.Sprintf("%s changed from %s to %s; make sure the TD's value space stays within the model's", k, jsonText(mv), jsonTextOrAbsent(tv)))
 		}
 	}
@@ -284,7 +289,7 @@ func anyPlaceholder(list []any) bool {
 // lower checks the lower bound (minimum / exclusiveMinimum): the TD's must be at least as high.
 func (c *checker) lower(at string, ms, ts map[string]any) {
 	mv, mex, ok := effBound(ms, "minimum", "exclusiveMinimum", false)
-	if !ok {
+	if !ok || isPlaceholder(ts["minimum"]) || isPlaceholder(ts["exclusiveMinimum"]) {
 		return
 	}
 	tv, tex, ok := effBound(ts, "minimum", "exclusiveMinimum", false)
@@ -298,7 +303,7 @@ func (c *checker) lower(at string, ms, ts map[string]any) {
 
 func (c *checker) upper(at string, ms, ts map[string]any) {
 	mv, mex, ok := effBound(ms, "maximum", "exclusiveMaximum", true)
-	if !ok {
+	if !ok || isPlaceholder(ts["maximum"]) || isPlaceholder(ts["exclusiveMaximum"]) {
 		return
 	}
 	tv, tex, ok := effBound(ts, "maximum", "exclusiveMaximum", true)
@@ -326,7 +331,7 @@ func effBound(s map[string]any, incl, excl string, upper bool) (v float64, exclu
 // bound checks minLength/minItems (the TD's may only grow) and maxLength/maxItems (only shrink).
 func (c *checker) bound(at, key string, ms, ts map[string]any, upper bool) {
 	mv, ok := toFloat(ms[key])
-	if !ok {
+	if !ok || isPlaceholder(ts[key]) {
 		return
 	}
 	tv, ok := toFloat(ts[key])

@@ -557,6 +557,21 @@ func (r *resolver) inherit(key string, parent, child, rawChild map[string]any) m
 			}
 		}
 	}
+	// Keep the inherited definitions the child overrides, to check that it only narrows them.
+	overridden := map[string]map[string]any{}
+	for _, kind := range affordanceKinds {
+		pa, _ := parent[kind].(map[string]any)
+		ca, _ := child[kind].(map[string]any)
+		rca, _ := rawChild[kind].(map[string]any)
+		for name := range ca {
+			if rd, _ := rca[name].(map[string]any); rd != nil && rd[MemberRef] != nil {
+				continue // a tm:ref override is checked against what it imports
+			}
+			if pd, ok := pa[name].(map[string]any); ok {
+				overridden[ptrJoin("/"+kind, name)] = deepCopy(pd).(map[string]any)
+			}
+		}
+	}
 	links := append(linkList(parent["links"]), linkList(child["links"])...)
 	ctx := mergeContexts(parent["@context"], child["@context"])
 	types := unionStrings(asStringList(parent["@type"]), asStringList(child["@type"]))
@@ -570,6 +585,14 @@ func (r *resolver) inherit(key string, parent, child, rawChild map[string]any) m
 		patch[k] = v
 	}
 	out := mergePatch(parent, patch).(map[string]any)
+	for _, p := range sortedKeysOf(overridden) {
+		if after, err := pointerGet(out, p); err == nil {
+			if am, ok := after.(map[string]any); ok {
+				kind := strings.SplitN(p[1:], "/", 2)[0]
+				r.narrowing(key, p, kind, overridden[p], am, "this redefinition widens the inherited one")
+			}
+		}
+	}
 	if len(links) > 0 {
 		out["links"] = links
 	} else {
@@ -683,7 +706,15 @@ func (r *resolver) refs(v any, base *url.URL, raw map[string]any, at string) (an
 			return target, nil
 		}
 		// Sibling members override the imported definition (RFC 7396).
-		return mergePatch(target, x), nil
+		var before map[string]any
+		if tm, ok := target.(map[string]any); ok {
+			before = deepCopy(tm).(map[string]any)
+		}
+		merged := mergePatch(target, x)
+		if after, ok := merged.(map[string]any); ok && before != nil {
+			r.narrowing(docKey(base), at, "", before, after, "this tm:ref override widens the imported definition")
+		}
+		return merged, nil
 	case []any:
 		for i := range x {
 			nv, err := r.refs(x[i], base, raw, ptrJoin(at, strconv.Itoa(i)))
@@ -858,4 +889,34 @@ func jsonText(v any) string {
 		return fmt.Sprint(v)
 	}
 	return strings.TrimSpace(string(b))
+}
+
+func sortedKeysOf(m map[string]map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// narrowing warns when an override widens what it overrides (TD 1.1: tm:extends and tm:ref
+// overrides SHOULD only narrow the value space). kind is the affordance kind when known.
+func (r *resolver) narrowing(u, at, kind string, before, after map[string]any, what string) {
+	c := &checker{}
+	if kind != "" {
+		c.affordance(kind, at, before, after)
+	} else {
+		c.schema(at, before, after)
+		for _, k := range []string{"input", "output", "data", "subscription", "cancellation", "dataResponse"} {
+			if _, ok := before[k]; ok {
+				c.subSchema(at, k, before, after)
+			}
+		}
+	}
+	for _, d := range c.diags {
+		if d.Severity == SeverityError {
+			r.warn(u, d.Pointer, "%s (TD 1.1: overrides should only narrow the value space): %s", what, d.Msg)
+		}
+	}
 }

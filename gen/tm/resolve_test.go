@@ -496,3 +496,37 @@ func TestRefMergePatchNullDeletes(t *testing.T) {
 		t.Errorf("a = %s, want %s", got, want)
 	}
 }
+
+func TestOverridesShouldOnlyNarrow(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"parent.tm.json": `{` + tmHead + `, "title": "p", "properties": {"level": {"type": "integer", "minimum": 2, "maximum": 100}}}`,
+		"child.tm.json": `{` + tmHead + `, "title": "c", "links": [{"rel": "tm:extends", "href": "parent.tm.json"}],
+			"properties": {
+				"level": {"tm:ref": "parent.tm.json#/properties/level", "maximum": 120},
+				"narrow": {"tm:ref": "parent.tm.json#/properties/level", "minimum": 5, "maximum": "{{MAX}}"},
+				"wide": {"tm:ref": "parent.tm.json#/properties/level", "type": "number", "minimum": 0}}}`,
+		"redef.tm.json": `{` + tmHead + `, "title": "r", "links": [{"rel": "tm:extends", "href": "parent.tm.json"}],
+			"properties": {"level": {"minimum": 1}}}`,
+	})
+	m, err := Resolve(context.Background(), testLoader(), filepath.Join(dir, "child.tm.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, w := range m.Warnings {
+		if strings.Contains(w.Msg, "should only narrow") {
+			got = append(got, w.Pointer)
+		}
+	}
+	want := []string{"/properties/level/maximum", "/properties/wide/type", "/properties/wide/minimum"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("widening warnings at %v, want %v\n%v", got, want, m.Warnings)
+	}
+	m, err = Resolve(context.Background(), testLoader(), filepath.Join(dir, "redef.tm.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !warned(m.Warnings, "redefinition widens the inherited one") || !warned(m.Warnings, "lower bound 1 is below the model's 2") {
+		t.Errorf("warnings = %v", m.Warnings)
+	}
+}

@@ -8,7 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"unicode"
+
+	"github.com/wotgen/wotgen/gen/naming"
 )
 
 // TD context URIs.
@@ -161,7 +162,7 @@ func (c *checker) checkContext() {
 				c.add(CodeContext, p, "@context entry %q is not an absolute URI; extension contexts are URIs such as \"https://example.org/vocab.jsonld\", or put prefixes in a map", t)
 			}
 		case map[string]any:
-			for _, k := range sortedKeys(t) {
+			for k := range t {
 				v := t[k]
 				kp := ptrJoin(p, k)
 				if strings.HasPrefix(k, "@") {
@@ -228,7 +229,7 @@ func (c *checker) checkSecurity() {
 		return // the TD derived from the model supplies them
 	}
 	c.checkSecNames(c.doc["security"], "/security", "security")
-	for _, name := range sortedKeys(c.secs) {
+	for name := range c.secs {
 		s, _ := c.secs[name].(map[string]any)
 		if s == nil {
 			continue
@@ -324,7 +325,7 @@ func (c *checker) reportUnusedSecurity() {
 	if c.isTM() {
 		return
 	}
-	for _, name := range sortedKeys(c.secs) {
+	for name := range c.secs {
 		if !c.used[name] {
 			c.add(CodeUnusedSec, ptrJoin("/securityDefinitions", name), "security scheme %q is defined but never used by security, a form or a combo scheme; remove it or reference it", name)
 		}
@@ -353,7 +354,7 @@ func (c *checker) forEachForm(fn func(f formCtx)) {
 	}
 	for _, kind := range [...]string{"properties", "actions", "events"} {
 		affs, _ := c.doc[kind].(map[string]any)
-		for _, name := range sortedKeys(affs) {
+		for name := range affs {
 			aff, _ := affs[name].(map[string]any)
 			if aff == nil {
 				continue
@@ -558,8 +559,8 @@ func (c *checker) checkLinks() {
 func (c *checker) checkAffordances() {
 	for _, kind := range [...]string{"properties", "actions", "events"} {
 		affs, _ := c.doc[kind].(map[string]any)
-		c.checkGoNames(affs, "/"+kind, kind)
-		for _, name := range sortedKeys(affs) {
+		c.checkGoNames(affs, "/"+kind)
+		for name := range affs {
 			aff, _ := affs[name].(map[string]any)
 			if aff == nil {
 				continue
@@ -596,7 +597,7 @@ func (c *checker) checkAffordances() {
 }
 
 func (c *checker) schemaMap(m map[string]any, ptr string) {
-	for _, k := range sortedKeys(m) {
+	for k := range m {
 		c.subSchema(m[k], ptrJoin(ptr, k), 0)
 	}
 }
@@ -617,7 +618,7 @@ func (c *checker) dataSchema(s map[string]any, ptr string, depth int) {
 	}
 	props, hasProps := s["properties"].(map[string]any)
 	if hasProps {
-		c.checkGoNames(props, ptr+"/properties", "")
+		c.checkGoNames(props, ptr+"/properties")
 	}
 	if req, ok := s["required"].([]any); ok && hasProps {
 		for i, r := range req {
@@ -640,7 +641,7 @@ func (c *checker) dataSchema(s map[string]any, ptr string, depth int) {
 			}
 		}
 	}
-	for _, k := range sortedKeys(props) {
+	for k := range props {
 		c.subSchema(props[k], ptrJoin(ptr+"/properties", k), depth+1)
 	}
 	switch items := s["items"].(type) {
@@ -703,46 +704,29 @@ func unwrapRegexpError(err error) string {
 
 // ---- Go identifiers ----
 
-// goName approximates how wotgen generate names a JSON member in Go: words split at anything that
-// is not a letter or digit and at lower→upper case changes, each word capitalised.
-func goName(s string) string {
-	b := make([]rune, 0, len(s))
-	upNext := true
-	var prev rune
-	for _, r := range s {
-		isLetter := unicode.IsLetter(r)
-		if !isLetter && !unicode.IsDigit(r) {
-			upNext = true
-			prev = r
-			continue
-		}
-		if unicode.IsLower(prev) && unicode.IsUpper(r) {
-			upNext = true
-		}
-		if upNext {
-			b = append(b, unicode.ToUpper(r))
-		} else {
-			b = append(b, unicode.ToLower(r))
-		}
-		upNext = false
-		prev = r
-	}
-	return string(b)
-}
+// goNamer is the generator's own naming, so this warning and the renames of wotgen generate agree.
+var goNamer = naming.New()
 
-func (c *checker) checkGoNames(m map[string]any, ptr, kind string) {
+func (c *checker) checkGoNames(m map[string]any, ptr string) {
 	if len(m) < 2 {
 		return
 	}
-	byName := map[string][]string{}
-	for _, k := range sortedKeys(m) {
-		g := goName(k)
+	byName := make(map[string][]string, len(m))
+	collide := false
+	for k := range m {
+		g := goNamer.Exported(k)
 		byName[g] = append(byName[g], k)
+		collide = collide || len(byName[g]) > 1
 	}
-	for _, k := range sortedKeys(m) {
-		g := goName(k)
-		names := byName[g]
-		if len(names) > 1 && names[0] != k {
+	if !collide {
+		return
+	}
+	for g, names := range byName {
+		if len(names) < 2 {
+			continue
+		}
+		sort.Strings(names)
+		for _, k := range names[1:] {
 			c.add(CodeGoName, ptrJoin(ptr, k), "%q and %q both become the Go name %s; wotgen generate renames one deterministically, rename the member if you want stable names", names[0], k, g)
 		}
 	}

@@ -46,6 +46,7 @@ const (
 	CodeTMOptional      = "TM004"
 	CodeTMRequired      = "TM005"
 	CodeExtendsRel      = "TM006"
+	CodeInstance        = "TM010"
 )
 
 // Rules lists every diagnostic code, in code order.
@@ -85,6 +86,7 @@ var Rules = []Rule{
 	{CodeTMOptional, SeverityError, "tm-optional", "A tm:optional pointer does not point to an affordance of the model."},
 	{CodeTMRequired, SeverityWarning, "tm-required", "tm:required is the pre-2022 draft term; TD 1.1 uses tm:optional (the inverse list)."},
 	{CodeExtendsRel, SeverityWarning, "tm-extends-rel", "A link uses rel \"extends\"; the Thing Model relation is \"tm:extends\"."},
+	{CodeInstance, SeverityError, "tm-instance", "With -tm: the TD is not a correct instance of the Thing Model (a mandatory affordance is missing, a type changed or a data schema was widened)."},
 }
 
 var ruleByCode = func() map[string]Rule {

@@ -32,7 +32,7 @@ func (c *checker) walkTM(v any, ptr string, depth int, refs *[]refAt) {
 	}
 	switch t := v.(type) {
 	case map[string]any:
-		for _, k := range sortedKeys(t) {
+		for k := range t {
 			p := ptrJoin(ptr, k)
 			if strings.Contains(k, "{{") || strings.Contains(k, "}}") {
 				c.add(CodePlaceholderName, p, "member name %q contains a placeholder; placeholders may only stand for values: use a fixed name", truncate(k, 60))

@@ -197,6 +197,27 @@ func Unreadable(name string, err error) Result {
 	return Result{File: name, Kind: KindTD, Valid: false, Diagnostics: []Diagnostic{d}}
 }
 
+// NewDiagnostic makes a finding from a check outside this package (for example Thing Model
+// conformance) for Add; its position is found from the pointer.
+func NewDiagnostic(code string, sev Severity, pointer, message string) Diagnostic {
+	return Diagnostic{Code: code, Severity: sev, Pointer: pointer, Message: message, offset: -1}
+}
+
+// Add merges extra findings into res, positions them in data (the document res came from) and
+// updates res.Valid.
+func (v *Validator) Add(res *Result, data []byte, extra ...Diagnostic) {
+	if len(extra) == 0 {
+		return
+	}
+	res.Diagnostics = v.finish(res.File, data, append(res.Diagnostics, extra...))
+	res.Valid = true
+	for _, d := range res.Diagnostics {
+		if d.Severity == SeverityError {
+			res.Valid = false
+		}
+	}
+}
+
 // finish drops disabled and duplicate findings, resolves positions and sorts by position.
 func (v *Validator) finish(name string, data []byte, diags []Diagnostic) []Diagnostic {
 	out := diags[:0]
@@ -243,11 +264,19 @@ func (v *Validator) finish(name string, data []byte, diags []Diagnostic) []Diagn
 		}
 	}
 	// Line/column in one sweep over the data, in offset order.
-	sort.SliceStable(out, func(i, j int) bool {
-		if out[i].offset != out[j].offset {
-			return out[i].offset < out[j].offset
+	// Rules visit maps in random order; sorting by position, then code, pointer and message makes
+	// the output deterministic.
+	sort.Slice(out, func(i, j int) bool {
+		a, b := &out[i], &out[j]
+		switch {
+		case a.offset != b.offset:
+			return a.offset < b.offset
+		case a.Code != b.Code:
+			return a.Code < b.Code
+		case a.Pointer != b.Pointer:
+			return a.Pointer < b.Pointer
 		}
-		return out[i].Code < out[j].Code
+		return a.Message < b.Message
 	})
 	line, lineStart, pos := 1, 0, 0
 	for i := range out {

@@ -529,7 +529,6 @@ func TestConsumerE2ECredentials(t *testing.T) {
 // replay skips the other kind's missed entries (events here). Unskip when the server
 // tracks the delivered position per subscription entry.
 func TestConsumerE2EReplayBothKindsOfOneThing(t *testing.T) {
-	t.Skip("server bug: catch-up replay uses one history position per (connection, Thing); see the wtp-client report")
 	th := newLiveThing(t, "urn:test:mix", "/mix")
 	ls := newLiveServer(t, th)
 	ctx := consumerCtx(t, 20*time.Second)

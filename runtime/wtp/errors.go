@@ -120,20 +120,24 @@ func IsBadRequest(err error) bool { return err != nil && StatusOf(err) == http.S
 // asProblem converts any error into a problem to send: an *Error in the chain is used as
 // is (with a missing status defaulted to 500), anything else becomes a 500 whose detail is
 // the error text.
+// A bare &Error{Status: 404} gets the WTP type and title of its status.
 func asProblem(err error) *Error {
 	var e *Error
-	if errors.As(err, &e) && e != nil {
-		if e.Status >= 100 && e.Status <= 599 {
-			return e
-		}
-		c := *e
-		c.Status = http.StatusInternalServerError
-		if c.Title == "" && c.Type == "" {
-			c.Type, c.Title = ErrorTypeBase+"500", commonErrorTitles[500]
-		}
-		return &c
+	if !errors.As(err, &e) || e == nil {
+		return Internal("%s", err.Error())
 	}
-	return Internal("%s", err.Error())
+	if e.Status >= 100 && e.Status <= 599 && (e.Type != "" || e.Title != "") {
+		return e
+	}
+	c := *e // never modify the caller's error
+	if c.Status < 100 || c.Status > 599 {
+		c.Status = http.StatusInternalServerError
+	}
+	if c.Type == "" && c.Title == "" {
+		std := NewError(c.Status, "")
+		c.Type, c.Title = std.Type, std.Title
+	}
+	return &c
 }
 
 // MarshalJSON encodes e strictly (see appendError).

@@ -64,4 +64,8 @@ func TestErrorJSON(t *testing.T) {
 	if p := asProblem(&Error{Detail: "x"}); p.Status != 500 || p.Type == "" {
 		t.Errorf("asProblem zero status: %+v", p)
 	}
+	bare := &Error{Status: 404, Detail: "gone"}
+	if p := asProblem(fmt.Errorf("wrapped: %w", bare)); p.Type != ErrorTypeBase+"404" || p.Title != "Not Found" || p.Detail != "gone" || bare.Type != "" {
+		t.Errorf("asProblem bare 404: %+v (original %+v)", p, bare)
+	}
 }

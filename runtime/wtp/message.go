@@ -113,7 +113,7 @@ func ParseTime(s string) (time.Time, error) {
 		s = strings.ToUpper(s)
 	}
 	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
+	if y := t.UTC().Year(); err != nil || y < 0 || y > 9999 {
 		return time.Time{}, fmt.Errorf("wtp: %q is not an RFC 3339 date-time (e.g. 2025-11-03T09:15:00.250Z)", s)
 	}
 	return t, nil
@@ -526,15 +526,27 @@ func appendMessage(dst []byte, m *Message) ([]byte, error) {
 		}
 	}
 	if !m.Timestamp.IsZero() {
-		dst = append(dst, `,"timestamp":"`...)
-		dst = m.Timestamp.UTC().AppendFormat(dst, timeLayout)
-		dst = append(dst, '"')
+		if dst, err = appendTime(dst, `,"timestamp":`, m.Timestamp); err != nil {
+			return dst, err
+		}
 	}
 	if m.CorrelationID != "" {
 		dst = append(dst, `,"correlationID":`...)
 		dst = appendString(dst, m.CorrelationID)
 	}
 	return append(dst, '}'), nil
+}
+
+// appendTime appends key and t as an RFC 3339 string in UTC with milliseconds.
+func appendTime(dst []byte, key string, t time.Time) ([]byte, error) {
+	u := t.UTC()
+	if y := u.Year(); y < 0 || y > 9999 {
+		return dst, fmt.Errorf("time %v is outside the years 0000-9999 RFC 3339 can express", t)
+	}
+	dst = append(dst, key...)
+	dst = append(dst, '"')
+	dst = u.AppendFormat(dst, timeLayout)
+	return append(dst, '"'), nil
 }
 
 func appendActionStatus(dst []byte, s *ActionStatus, where string) ([]byte, error) {
@@ -562,14 +574,14 @@ func appendActionStatus(dst []byte, s *ActionStatus, where string) ([]byte, erro
 		}
 	}
 	if !s.TimeRequested.IsZero() {
-		dst = append(dst, `,"timeRequested":"`...)
-		dst = s.TimeRequested.UTC().AppendFormat(dst, timeLayout)
-		dst = append(dst, '"')
+		if dst, err = appendTime(dst, `,"timeRequested":`, s.TimeRequested); err != nil {
+			return dst, err
+		}
 	}
 	if !s.TimeEnded.IsZero() {
-		dst = append(dst, `,"timeEnded":"`...)
-		dst = s.TimeEnded.UTC().AppendFormat(dst, timeLayout)
-		dst = append(dst, '"')
+		if dst, err = appendTime(dst, `,"timeEnded":`, s.TimeEnded); err != nil {
+			return dst, err
+		}
 	}
 	return append(dst, '}'), nil
 }

@@ -110,6 +110,8 @@ func TestDecodeMessageDeviations(t *testing.T) {
 			"2025-11-03T09:15:00.5Z":            time.Date(2025, 11, 3, 9, 15, 0, 5e8, time.UTC),
 			"not a time":                        {},
 			"2025-11-03T25:15:00Z":              {},
+			"0000-01-01T00:00:00+01:00":         {}, // year -1 in UTC
+			"9999-12-31T23:59:59-01:00":         {}, // year 10000 in UTC
 			"2025-11-03T09:15:00.250000000000Z": time.Date(2025, 11, 3, 9, 15, 0, 250e6, time.UTC),
 		} {
 			m, err := DecodeMessage([]byte(`{"thingID":"x:y","messageID":"a","messageType":"response","operation":"readproperty","timestamp":"` + in + `"}`))

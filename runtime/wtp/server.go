@@ -20,8 +20,9 @@ import (
 // endpoint; requests are routed by thingID.
 //
 // Handshake: a WebSocket upgrade must offer the sub-protocol "webthingprotocol" (else HTTP
-// 400), pass the Authenticator (else 401 with WWW-Authenticate) and the origin policy (else
-// 403), all before the upgrade.
+// 400), pass the Authenticator (else 401 with WWW-Authenticate), find the server open and
+// under WithMaxConnections (else 503) and pass the origin policy (else 403), all before
+// the upgrade.
 //
 // Requests are answered in order, except those that call user handlers (reads and writes of
 // handler-backed properties, synchronous actions), which run concurrently (at most
@@ -50,6 +51,7 @@ type Server struct {
 	tdPaths   map[string]*Thing
 	endpoints map[string]*endpoint // by URL path
 	conns     map[*conn]struct{}
+	upgrading int // handshakes past the connection-limit check, not yet in conns
 	closed    bool
 
 	wg    sync.WaitGroup // one per WebSocket connection being served
@@ -79,6 +81,7 @@ type serverConfig struct {
 	malformed    int
 	writeTimeout time.Duration
 	maxInFlight  int
+	maxConns     int
 	authorize    Authorizer
 }
 
@@ -146,6 +149,10 @@ func WithWriteTimeout(d time.Duration) ServerOption {
 // WithMaxInFlight bounds how many handler calls (reads, writes, synchronous actions) one
 // connection may have running at once (default DefaultMaxInFlight); further requests wait.
 func WithMaxInFlight(n int) ServerOption { return func(c *serverConfig) { c.maxInFlight = n } }
+
+// WithMaxConnections bounds the number of open WebSocket connections (default 0: no
+// bound); further upgrades get HTTP 503 before any upgrade.
+func WithMaxConnections(n int) ServerOption { return func(c *serverConfig) { c.maxConns = n } }
 
 // NewServer returns a Server with safe defaults; add Things with AddThing.
 func NewServer(opts ...ServerOption) *Server {
@@ -317,9 +324,24 @@ func (s *Server) serveWTP(w http.ResponseWriter, r *http.Request, ep *endpoint) 
 		http.Error(w, "the server is shutting down; retry later", http.StatusServiceUnavailable)
 		return
 	}
+	if s.cfg.maxConns > 0 && s.upgrading+len(s.conns) >= s.cfg.maxConns {
+		s.mu.Unlock()
+		w.Header().Set("Retry-After", "10")
+		http.Error(w, "too many connections; retry later", http.StatusServiceUnavailable)
+		return
+	}
+	s.upgrading++
 	s.wg.Add(1)
 	s.mu.Unlock()
 	defer s.wg.Done()
+	upgraded := false
+	defer func() {
+		if !upgraded {
+			s.mu.Lock()
+			s.upgrading--
+			s.mu.Unlock()
+		}
+	}()
 
 	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		Subprotocols:   []string{Subprotocol},
@@ -331,6 +353,7 @@ func (s *Server) serveWTP(w http.ResponseWriter, r *http.Request, ep *endpoint) 
 	}
 	ws.SetReadLimit(s.cfg.readLimit)
 	c := newConn(s, ep, ws, principal, r.RemoteAddr)
+	upgraded = true
 	if !s.addConn(c) {
 		ws.Close(CloseShutdown, "server shutting down")
 		return
@@ -342,6 +365,7 @@ func (s *Server) serveWTP(w http.ResponseWriter, r *http.Request, ep *endpoint) 
 func (s *Server) addConn(c *conn) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.upgrading--
 	if s.closed {
 		return false
 	}

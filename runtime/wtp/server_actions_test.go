@@ -48,9 +48,13 @@ func TestSynchronousDefaultOption(t *testing.T) {
 	_, hs := serve(t, []*Thing{th})
 	c := dial(t, hs)
 	th.HandleAction("calibrate", func(ctx context.Context, in json.RawMessage) (any, error) { return nil, nil })
-	if resp := c.ok(OpInvokeAction, func(m *Message) { m.Name = "calibrate" }); resp.Status == nil {
+	resp := c.ok(OpInvokeAction, func(m *Message) { m.Name = "calibrate" })
+	if resp.Status == nil {
 		t.Fatalf("want an async response, got %+v", resp)
 	}
+	// calibrate's form has no op, so it offers invokeaction only (TD default).
+	c.fails(OpQueryAction, func(m *Message) { m.ActionID = resp.Status.ActionID }, 400, "does not offer queryaction")
+	c.fails(OpCancelAction, func(m *Message) { m.ActionID = resp.Status.ActionID }, 400, "does not offer cancelaction")
 	// selfTest says synchronous: true, which wins over the default.
 	th.HandleAction("selfTest", func(ctx context.Context, in json.RawMessage) (any, error) { return true, nil })
 	if resp := c.ok(OpInvokeAction, func(m *Message) { m.Name = "selfTest" }); resp.Status != nil {

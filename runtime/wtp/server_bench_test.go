@@ -3,6 +3,7 @@ package wtp
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -65,7 +66,7 @@ func BenchmarkFanout(b *testing.B) {
 		th.SetProperty("flowRate", n)
 	}
 	for got.Load() < int64(n*k) {
-		// spin until delivered
+		runtime.Gosched() // until every observer has every notification
 	}
 	for _, c := range conns {
 		c.CloseNow()

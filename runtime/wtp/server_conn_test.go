@@ -445,3 +445,22 @@ func TestWriterDeadlineRenewal(t *testing.T) {
 		t.Fatal("deadline not renewed after half its time, or the buffer was lost")
 	}
 }
+
+func TestMaxConnections(t *testing.T) {
+	_, hs := serve(t, []*Thing{newValve(t)}, WithMaxConnections(1))
+	c := dial(t, hs)
+	c.stillWorks()
+	_, resp, err := websocket.Dial(context.Background(), wsURLOf(hs, "/wtp"), &websocket.DialOptions{Subprotocols: []string{Subprotocol}})
+	if err == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("second connection: %v %v", err, resp)
+	}
+	c.ws.Close(websocket.StatusNormalClosure, "")
+	<-c.done
+	waitFor(t, "the slot to free", func() bool {
+		ws, _, err := websocket.Dial(context.Background(), wsURLOf(hs, "/wtp"), &websocket.DialOptions{Subprotocols: []string{Subprotocol}})
+		if err == nil {
+			ws.CloseNow()
+		}
+		return err == nil
+	})
+}

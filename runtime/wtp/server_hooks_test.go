@@ -149,6 +149,7 @@ func TestUnobserveAllowedWithObserve(t *testing.T) {
 	 "properties": {"p": {"type": "integer", "forms": [{"href": "/wtp", "subprotocol": "webthingprotocol", "op": ["readproperty", "observeproperty"]}]},
 	                "q": {"type": "integer", "forms": [{"href": "/wtp", "subprotocol": "webthingprotocol", "op": "readproperty"}]}},
 	 "events": {"e": {"forms": [{"href": "/wtp", "subprotocol": "webthingprotocol", "op": "subscribeevent"}]}},
+	 "actions": {"a": {"forms": [{"href": "http://example.org/a"}]}},
 	 "forms": [{"href": "/wtp", "subprotocol": "webthingprotocol", "op": ["observeallproperties"]}]}`
 	th, err := NewThing(parseTD(t, doc))
 	if err != nil {
@@ -169,6 +170,7 @@ func TestUnobserveAllowedWithObserve(t *testing.T) {
 	c.fails(OpSubscribeAllEvents, nil, 400, "does not offer subscribeallevents")
 	c.fails(OpUnsubscribeAllEvents, nil, 400, "does not offer unsubscribeallevents")
 	c.fails(OpQueryAllActions, nil, 400, "does not offer queryallactions")
+	c.fails(OpInvokeAction, func(m *Message) { m.Name = "a" }, 400, "does not offer invokeaction")
 	c.fails(OpWriteAllProperties, func(m *Message) { m.Values = map[string]json.RawMessage{"p": raw("1")} }, 400, "does not offer writeallproperties")
 	c.sendRaw(`{"thingID":"urn:x","messageID":"m","messageType":"request","operation":"readproperty","name":"p","correlationID":"not-a-uuid"}`)
 	c.recv()

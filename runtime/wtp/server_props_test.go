@@ -198,6 +198,12 @@ func TestWriteAllAndMultipleProperties(t *testing.T) {
 	c.fails(OpWriteMultipleProperties, func(m *Message) { m.Values = map[string]json.RawMessage{"open": raw("1")} }, 400, "open")
 
 	// A failing write: 500 with what was written (writes go in name order).
+	th.HandleWrite("open", func(ctx context.Context, v json.RawMessage) (any, error) { return nil, errBoom })
+	resp = c.fails(OpWriteAllProperties, func(m *Message) { m.Values = all }, 500, `"open"`)
+	if !reflect.DeepEqual(resp.Values, map[string]json.RawMessage{"label": raw(`"v7"`)}) {
+		t.Fatalf("partial values %v", resp.Values)
+	}
+	th.HandleWrite("open", nil)
 	th.HandleWrite("targetFlow", func(ctx context.Context, v json.RawMessage) (any, error) { return nil, errBoom })
 	resp = c.fails(OpWriteMultipleProperties, func(m *Message) {
 		m.Values = map[string]json.RawMessage{"open": raw("true"), "targetFlow": raw("5")}

@@ -94,9 +94,26 @@ type event struct {
 // binding is the subscription state of one connection for one Thing (spec §5), guarded
 // by Thing.mu.
 type binding struct {
-	props   map[string]subEntry
-	events  map[string]subEntry
-	lastSeq uint64 // newest history position sent to this connection
+	props  map[string]subEntry
+	events map[string]subEntry
+	// sent holds, per affordance, the newest history position sent to this connection. Each
+	// affordance's notifications go out in history order, so it tells exactly which entries a
+	// catch-up replay must skip; one position for the whole Thing would skip other affordances'
+	// entries this connection never got.
+	sent map[noteKey]uint64
+}
+
+// noteKey names one affordance in the history.
+type noteKey struct {
+	kind noteKind
+	name string
+}
+
+func (b *binding) markSent(n *note) {
+	if b.sent == nil {
+		b.sent = make(map[noteKey]uint64)
+	}
+	b.sent[noteKey{n.kind, n.name}] = n.seq
 }
 
 // subEntry is an active observation or subscription: the operation that created it and the
@@ -503,7 +520,7 @@ func (t *Thing) publishLocked(kind noteKind, name string, payload json.RawMessag
 		}
 		if e, ok := subs[name]; ok {
 			c.queueNote(t, n, e)
-			b.lastSeq = n.seq
+			b.markSent(n)
 		}
 	}
 }
@@ -631,10 +648,10 @@ func (t *Thing) replayLocked(c *conn, b *binding, lastID string, kind noteKind, 
 	if !ok {
 		return
 	}
-	t.history.after(max(from, b.lastSeq), func(n *note) {
-		if n.kind == kind && slices.Contains(names, n.name) {
+	t.history.after(from, func(n *note) {
+		if n.kind == kind && n.seq > b.sent[noteKey{n.kind, n.name}] && slices.Contains(names, n.name) {
 			c.queueNote(t, n, e)
-			b.lastSeq = n.seq
+			b.markSent(n)
 		}
 	})
 }
