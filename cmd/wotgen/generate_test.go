@@ -187,3 +187,15 @@ func TestExamplesAreCurrent(t *testing.T) {
 		}
 	}
 }
+
+func TestGeneratePrintsRenameWarnings(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "close.td.json")
+	td := strings.Replace(miniTD, `"level": {`, `"close": {"type": "boolean", "forms": [{"href": "ws://127.0.0.1/wtp", "subprotocol": "webthingprotocol"}]}, "level": {`, 1)
+	if err := os.WriteFile(p, []byte(td), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCLI(t, "", "generate", "-o", t.TempDir(), p)
+	if code != exitOK || !strings.Contains(stderr, "wotgen generate: warning: property \"close\"") {
+		t.Errorf("generate = %d, stderr %q; want a rename warning for the property close", code, stderr)
+	}
+}

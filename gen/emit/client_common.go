@@ -108,6 +108,9 @@ func propertiesTypeName(p *ir.Package) string {
 	taken := map[string]bool{}
 	for _, t := range p.Types {
 		taken[t.Name] = true
+		for _, c := range t.Consts {
+			taken[c.Name] = true
+		}
 	}
 	for _, n := range []string{"Handler", "UnimplementedHandler", "Client", "Thing", "Server"} {
 		taken[n] = true

@@ -1,6 +1,10 @@
 package emit
 
 import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
 	"github.com/dave/jennifer/jen"
 
 	"github.com/wotgen/wotgen/gen/ir"
@@ -14,14 +18,37 @@ func ServerFileName(p *ir.Package) string { return p.FileBase + "_server_gen.go"
 // from (embedded so the server can serve it); it must be valid JSON. The file builds on the types
 // file (Types) of the same package.
 func Server(p *ir.Package, tdJSON []byte) (File, error) {
+	tdJSON, err := canonicalJSON(tdJSON)
+	if err != nil {
+		return File{}, fmt.Errorf("emit %s: the Thing Description: %w", ServerFileName(p), err)
+	}
 	f := newWTPFile(p)
 	genVersionCheck(f)
 	genEmbeddedTD(f, p, tdJSON)
-	genHandler(f, p)
-	genUnimplemented(f, p)
+	ms := handlerMethods(p)
+	genHandler(f, p, ms)
+	genUnimplemented(f, p, ms)
 	genThing(f, p)
 	genServer(f, p)
 	return render(ServerFileName(p), f)
+}
+
+// canonicalJSON re-encodes a JSON document with every object's members sorted (numbers keep their
+// text), so the embedded TD does not depend on the member order of the input.
+func canonicalJSON(doc []byte) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // readable and writable select the properties the Handler reads and writes.
@@ -31,7 +58,7 @@ func writable(pr *ir.Property) bool { return !pr.ReadOnly && pr.HasOp(opWritePro
 func genEmbeddedTD(f *jen.File, p *ir.Package, tdJSON []byte) {
 	f.Comment("// thingDescriptionJSON is the Thing Description this package was generated from.")
 	f.Const().Id("thingDescriptionJSON").Op("=").Lit(string(tdJSON))
-	docComment(f, ir.Sanitize("ThingDescription returns a fresh copy of the Thing Description of " + quoted(thingLabel(p)) + " this package was generated from; change it (base, security, …) and pass it to NewThingFrom. It fails only if the package was edited by hand."))
+	docComment(f, ir.Sanitize("ThingDescription returns a fresh copy of the Thing Description of "+quoted(thingLabel(p))+" this package was generated from; change it (base, security, …) and pass it to NewThingFrom. It fails only if the package was edited by hand."))
 	f.Func().Id("ThingDescription").Params().Params(jen.Op("*").Qual(pathTD, "Thing"), jen.Error()).Block(
 		jen.List(jen.Id("t"), jen.Err()).Op(":=").Qual(pathTD, "Parse").Call(jen.Index().Byte().Parens(jen.Id("thingDescriptionJSON"))),
 		jen.If(jen.Err().Op("!=").Nil()).Block(
@@ -46,6 +73,7 @@ type handlerMethod struct {
 	name    string
 	doc     ir.Doc
 	params  []jen.Code // after ctx
+	types   []jen.Code // the types of params (for unnamed parameter lists)
 	results []jen.Code
 	zero    jen.Code // the zero value of the first result, nil when only error
 }
@@ -67,6 +95,7 @@ func handlerMethods(p *ir.Package) []handlerMethod {
 				name:    "Write" + pr.GoName,
 				doc:     docLines("Write"+pr.GoName+" sets "+what+" to v, which has been validated against its schema. Call Notify"+pr.GoName+" when the value changes.", pr.Doc),
 				params:  []jen.Code{jen.Id("v").Add(typeRef(pr.Type))},
+				types:   []jen.Code{typeRef(pr.Type)},
 				results: []jen.Code{jen.Error()},
 			})
 		}
@@ -85,6 +114,7 @@ func handlerMethods(p *ir.Package) []handlerMethod {
 		m := handlerMethod{name: a.GoName, doc: docLines(first, a.Doc), results: []jen.Code{jen.Error()}}
 		if a.Input != nil {
 			m.params = []jen.Code{jen.Id("in").Add(typeRef(a.Input))}
+			m.types = []jen.Code{typeRef(a.Input)}
 		}
 		if a.Output != nil {
 			m.results = []jen.Code{typeRef(a.Output), jen.Error()}
@@ -95,10 +125,10 @@ func handlerMethods(p *ir.Package) []handlerMethod {
 	return ms
 }
 
-func genHandler(f *jen.File, p *ir.Package) {
+func genHandler(f *jen.File, p *ir.Package, ms []handlerMethod) {
 	docComment(f, ir.Sanitize("Handler implements the Thing "+quoted(thingLabel(p))+": one method per readable and writable property and per action. Values are decoded and validated before a method is called; an error it returns reaches the consumer (return a *wtp.Error to choose the status). Embed UnimplementedHandler to implement only some methods."))
 	f.Type().Id("Handler").InterfaceFunc(func(g *jen.Group) {
-		for i, m := range handlerMethods(p) {
+		for i, m := range ms {
 			if i > 0 {
 				g.Line()
 			}
@@ -108,14 +138,13 @@ func genHandler(f *jen.File, p *ir.Package) {
 	})
 }
 
-func genUnimplemented(f *jen.File, p *ir.Package) {
+func genUnimplemented(f *jen.File, p *ir.Package, ms []handlerMethod) {
 	f.Comment("// UnimplementedHandler answers every operation with a 501 Not Implemented problem. Embed it in a")
 	f.Comment("// Handler to implement only some methods.")
 	f.Type().Id("UnimplementedHandler").Struct()
 	f.Var().Id("_").Id("Handler").Op("=").Id("UnimplementedHandler").Values()
-	for _, m := range handlerMethods(p) {
-		params := []jen.Code{jen.Qual(pathContext, "Context")}
-		params = append(params, handlerParamTypes(p, m)...) // unnamed: the method ignores them
+	for _, m := range ms {
+		params := append([]jen.Code{jen.Qual(pathContext, "Context")}, m.types...) // unnamed: the method ignores them
 		errv := jen.Qual(pathWTP, "NewError").Call(jen.Lit(501), jen.Lit(p.Name+": "+m.name+" is not implemented"))
 		f.Comment("// " + m.name + " answers 501 Not Implemented.")
 		f.Func().Params(jen.Id("UnimplementedHandler")).Id(m.name).Params(params...).Params(m.results...).BlockFunc(func(g *jen.Group) {
@@ -127,21 +156,6 @@ func genUnimplemented(f *jen.File, p *ir.Package) {
 			g.Return(jen.Id("zero"), errv)
 		})
 	}
-}
-
-// handlerParamTypes returns the types of m's parameters after ctx (for unnamed parameter lists).
-func handlerParamTypes(p *ir.Package, m handlerMethod) []jen.Code {
-	for _, pr := range p.Thing.Properties {
-		if m.name == "Write"+pr.GoName && writable(pr) {
-			return []jen.Code{typeRef(pr.Type)}
-		}
-	}
-	for _, a := range p.Thing.Actions {
-		if m.name == a.GoName && a.Input != nil {
-			return []jen.Code{typeRef(a.Input)}
-		}
-	}
-	return nil
 }
 
 func genThing(f *jen.File, p *ir.Package) {

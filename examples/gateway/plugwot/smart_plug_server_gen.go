@@ -7,16 +7,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+
 	"github.com/wotgen/wotgen/runtime/td"
 	"github.com/wotgen/wotgen/runtime/wtp"
-	"net/http"
 )
 
 // This file needs a runtime/wtp that supports this generator version.
 const _ = wtp.SupportPackageIsVersion1
 
 // thingDescriptionJSON is the Thing Description this package was generated from.
-const thingDescriptionJSON = "{\"@context\":\"https://www.w3.org/2022/wot/td/v1.1\",\"id\":\"urn:example:gateway:plug\",\"title\":\"Smart Plug\",\"description\":\"A switchable socket with a power meter; the gateway exposes several, each with its own id.\",\"base\":\"ws://127.0.0.1:8090/\",\"properties\":{\"on\":{\"type\":\"boolean\",\"forms\":[{\"href\":\"wtp\",\"op\":[\"readproperty\",\"writeproperty\",\"observeproperty\",\"unobserveproperty\"],\"subprotocol\":\"webthingprotocol\"}],\"observable\":true},\"power\":{\"description\":\"Power drawn now.\",\"type\":\"number\",\"unit\":\"watt\",\"readOnly\":true,\"minimum\":0,\"forms\":[{\"href\":\"wtp\",\"op\":[\"readproperty\",\"observeproperty\",\"unobserveproperty\"],\"subprotocol\":\"webthingprotocol\"}],\"observable\":true}},\"actions\":{\"toggle\":{\"description\":\"Switches the plug over and returns the new state.\",\"forms\":[{\"href\":\"wtp\",\"op\":\"invokeaction\",\"subprotocol\":\"webthingprotocol\"}],\"output\":{\"type\":\"boolean\"},\"synchronous\":true}},\"events\":{\"overload\":{\"description\":\"The load exceeded the plug's rating; it switched off.\",\"forms\":[{\"href\":\"wtp\",\"op\":[\"subscribeevent\",\"unsubscribeevent\"],\"subprotocol\":\"webthingprotocol\"}]}},\"forms\":[{\"href\":\"wtp\",\"op\":[\"readallproperties\",\"writemultipleproperties\",\"subscribeallevents\",\"unsubscribeallevents\"],\"subprotocol\":\"webthingprotocol\"}],\"security\":\"nosec_sc\",\"securityDefinitions\":{\"nosec_sc\":{\"scheme\":\"nosec\"}}}"
+const thingDescriptionJSON = "{\"@context\":\"https://www.w3.org/2022/wot/td/v1.1\",\"actions\":{\"toggle\":{\"description\":\"Switches the plug over and returns the new state.\",\"forms\":[{\"href\":\"wtp\",\"op\":\"invokeaction\",\"subprotocol\":\"webthingprotocol\"}],\"output\":{\"type\":\"boolean\"},\"synchronous\":true}},\"base\":\"ws://127.0.0.1:8090/\",\"description\":\"A switchable socket with a power meter; the gateway exposes several, each with its own id.\",\"events\":{\"overload\":{\"description\":\"The load exceeded the plug's rating; it switched off.\",\"forms\":[{\"href\":\"wtp\",\"op\":[\"subscribeevent\",\"unsubscribeevent\"],\"subprotocol\":\"webthingprotocol\"}]}},\"forms\":[{\"href\":\"wtp\",\"op\":[\"readallproperties\",\"writemultipleproperties\",\"subscribeallevents\",\"unsubscribeallevents\"],\"subprotocol\":\"webthingprotocol\"}],\"id\":\"urn:example:gateway:plug\",\"properties\":{\"on\":{\"forms\":[{\"href\":\"wtp\",\"op\":[\"readproperty\",\"writeproperty\",\"observeproperty\",\"unobserveproperty\"],\"subprotocol\":\"webthingprotocol\"}],\"observable\":true,\"type\":\"boolean\"},\"power\":{\"description\":\"Power drawn now.\",\"forms\":[{\"href\":\"wtp\",\"op\":[\"readproperty\",\"observeproperty\",\"unobserveproperty\"],\"subprotocol\":\"webthingprotocol\"}],\"minimum\":0,\"observable\":true,\"readOnly\":true,\"type\":\"number\",\"unit\":\"watt\"}},\"security\":\"nosec_sc\",\"securityDefinitions\":{\"nosec_sc\":{\"scheme\":\"nosec\"}},\"title\":\"Smart Plug\"}"
 
 // ThingDescription returns a fresh copy of the Thing Description of "Smart Plug" this package was
 // generated from; change it (base, security, …) and pass it to NewThingFrom. It fails only if the

@@ -12,8 +12,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/wotgen/wotgen/runtime/wtp"
 	"strings"
+
+	"github.com/wotgen/wotgen/runtime/wtp"
 )
 
 // This file needs a runtime/wtp that supports this generator version.

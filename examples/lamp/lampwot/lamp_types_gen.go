@@ -6,12 +6,13 @@ package lampwot
 import (
 	"encoding/json"
 	"fmt"
+
 	"github.com/wotgen/wotgen/runtime/schema"
 )
 
 // Level is the property "level".
 //
-// Brightness
+// # Brightness
 //
 // The brightness in percent.
 //

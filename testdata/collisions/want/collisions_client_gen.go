@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+
 	"github.com/wotgen/wotgen/runtime/wtp"
 )
 

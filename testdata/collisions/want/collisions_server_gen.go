@@ -7,16 +7,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+
 	"github.com/wotgen/wotgen/runtime/td"
 	"github.com/wotgen/wotgen/runtime/wtp"
-	"net/http"
 )
 
 // This file needs a runtime/wtp that supports this generator version.
 const _ = wtp.SupportPackageIsVersion1
 
 // thingDescriptionJSON is the Thing Description this package was generated from.
-const thingDescriptionJSON = "{\"@context\":\"https://www.w3.org/2022/wot/td/v1.1\",\"title\":\"Collisions\",\"properties\":{\"2ndFloor\":{\"type\":\"number\",\"exclusiveMinimum\":0,\"forms\":[{\"href\":\"wtp\"}]},\"close\":{\"type\":\"integer\",\"minimum\":0,\"forms\":[{\"href\":\"wtp\"}]},\"deviceUrl\":{\"type\":\"string\",\"pattern\":\"^https?://\",\"forms\":[{\"href\":\"wtp\"}]},\"on-off\":{\"type\":\"boolean\",\"minimum\":1,\"forms\":[{\"href\":\"wtp\"}]},\"onOff\":{\"type\":\"integer\",\"maximum\":1,\"forms\":[{\"href\":\"wtp\"}]},\"on_off\":{\"type\":\"string\",\"maxLength\":2,\"forms\":[{\"href\":\"wtp\"}]},\"status\":{\"type\":\"object\",\"properties\":{\"ID\":{\"type\":\"string\"},\"id\":{\"type\":\"string\"},\"type\":{\"type\":\"string\",\"enum\":[\"a\",\"b\"]},\"validate\":{\"type\":\"integer\",\"minimum\":0}},\"forms\":[{\"href\":\"wtp\"}]},\"température\":{\"type\":\"number\",\"unit\":\"°C\",\"minimum\":-40,\"forms\":[{\"href\":\"wtp\"}]}},\"actions\":{\"readDeviceUrl\":{\"forms\":[{\"href\":\"wtp\"}],\"output\":{\"type\":\"string\",\"minLength\":1}},\"status\":{\"forms\":[{\"href\":\"wtp\"}],\"input\":{\"type\":\"integer\",\"minimum\":0}}},\"events\":{\"status\":{\"forms\":[{\"href\":\"wtp\"}],\"data\":{\"type\":\"string\",\"enum\":[\"up\",\"down\"]}}},\"security\":\"nosec\",\"securityDefinitions\":{\"nosec\":{\"scheme\":\"nosec\"}}}"
+const thingDescriptionJSON = "{\"@context\":\"https://www.w3.org/2022/wot/td/v1.1\",\"actions\":{\"readDeviceUrl\":{\"forms\":[{\"href\":\"wtp\"}],\"output\":{\"minLength\":1,\"type\":\"string\"}},\"status\":{\"forms\":[{\"href\":\"wtp\"}],\"input\":{\"minimum\":0,\"type\":\"integer\"}}},\"events\":{\"status\":{\"data\":{\"enum\":[\"up\",\"down\"],\"type\":\"string\"},\"forms\":[{\"href\":\"wtp\"}]}},\"properties\":{\"2ndFloor\":{\"exclusiveMinimum\":0,\"forms\":[{\"href\":\"wtp\"}],\"type\":\"number\"},\"close\":{\"forms\":[{\"href\":\"wtp\"}],\"minimum\":0,\"type\":\"integer\"},\"deviceUrl\":{\"forms\":[{\"href\":\"wtp\"}],\"pattern\":\"^https?://\",\"type\":\"string\"},\"on-off\":{\"forms\":[{\"href\":\"wtp\"}],\"minimum\":1,\"type\":\"boolean\"},\"onOff\":{\"forms\":[{\"href\":\"wtp\"}],\"maximum\":1,\"type\":\"integer\"},\"on_off\":{\"forms\":[{\"href\":\"wtp\"}],\"maxLength\":2,\"type\":\"string\"},\"status\":{\"forms\":[{\"href\":\"wtp\"}],\"properties\":{\"ID\":{\"type\":\"string\"},\"id\":{\"type\":\"string\"},\"type\":{\"enum\":[\"a\",\"b\"],\"type\":\"string\"},\"validate\":{\"minimum\":0,\"type\":\"integer\"}},\"type\":\"object\"},\"température\":{\"forms\":[{\"href\":\"wtp\"}],\"minimum\":-40,\"type\":\"number\",\"unit\":\"°C\"}},\"security\":\"nosec\",\"securityDefinitions\":{\"nosec\":{\"scheme\":\"nosec\"}},\"title\":\"Collisions\"}"
 
 // ThingDescription returns a fresh copy of the Thing Description of "Collisions" this package was
 // generated from; change it (base, security, …) and pass it to NewThingFrom. It fails only if the

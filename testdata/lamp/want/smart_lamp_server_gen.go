@@ -7,16 +7,17 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+
 	"github.com/wotgen/wotgen/runtime/td"
 	"github.com/wotgen/wotgen/runtime/wtp"
-	"net/http"
 )
 
 // This file needs a runtime/wtp that supports this generator version.
 const _ = wtp.SupportPackageIsVersion1
 
 // thingDescriptionJSON is the Thing Description this package was generated from.
-const thingDescriptionJSON = "{\"@context\":\"https://www.w3.org/2022/wot/td/v1.1\",\"id\":\"urn:lamp\",\"title\":\"Smart Lamp\",\"properties\":{\"brightness\":{\"title\":\"Brightness\",\"type\":\"integer\",\"unit\":\"percent\",\"minimum\":0,\"maximum\":100,\"forms\":[{\"href\":\"wtp\",\"subprotocol\":\"webthingprotocol\"}]},\"mode\":{\"type\":\"string\",\"enum\":[\"auto\",\"manual\",\"2x\"],\"forms\":[{\"href\":\"x\"}]},\"on\":{\"type\":\"boolean\",\"forms\":[{\"href\":\"x\"}]},\"setpoint\":{\"oneOf\":[{\"type\":\"number\",\"minimum\":5},{\"type\":\"string\",\"maxLength\":3},{\"type\":\"null\"}],\"forms\":[{\"href\":\"x\"}]},\"status\":{\"type\":\"object\",\"readOnly\":true,\"properties\":{\"latest\":{\"type\":\"string\",\"readOnly\":true},\"new\":{\"type\":\"string\",\"writeOnly\":true,\"pattern\":\"^[a-z]+$\"},\"since\":{\"type\":\"string\",\"format\":\"date-time\"}},\"required\":[\"latest\",\"since\"],\"forms\":[{\"href\":\"x\"}]},\"tags\":{\"type\":\"array\",\"items\":{\"type\":\"string\",\"minLength\":1},\"maxItems\":4,\"forms\":[{\"href\":\"x\"}]}},\"actions\":{\"fade\":{\"forms\":[{\"href\":\"x\"}],\"input\":{\"type\":\"object\",\"properties\":{\"duration\":{\"type\":\"number\",\"multipleOf\":0.5},\"level\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":100},\"options\":{\"type\":\"object\",\"properties\":{\"curve\":{\"type\":\"string\",\"enum\":[\"linear\",\"ease\"]}}}},\"required\":[\"level\"]},\"output\":{\"type\":\"string\"}}},\"events\":{\"overheated\":{\"forms\":[{\"href\":\"x\"}],\"data\":{\"type\":\"number\"}}},\"security\":\"nosec\",\"securityDefinitions\":{\"nosec\":{\"scheme\":\"nosec\"}}}"
+const thingDescriptionJSON = "{\"@context\":\"https://www.w3.org/2022/wot/td/v1.1\",\"actions\":{\"fade\":{\"forms\":[{\"href\":\"x\"}],\"input\":{\"properties\":{\"duration\":{\"multipleOf\":0.5,\"type\":\"number\"},\"level\":{\"maximum\":100,\"minimum\":0,\"type\":\"integer\"},\"options\":{\"properties\":{\"curve\":{\"enum\":[\"linear\",\"ease\"],\"type\":\"string\"}},\"type\":\"object\"}},\"required\":[\"level\"],\"type\":\"object\"},\"output\":{\"type\":\"string\"}}},\"events\":{\"overheated\":{\"data\":{\"type\":\"number\"},\"forms\":[{\"href\":\"x\"}]}},\"id\":\"urn:lamp\",\"properties\":{\"brightness\":{\"forms\":[{\"href\":\"wtp\",\"subprotocol\":\"webthingprotocol\"}],\"maximum\":100,\"minimum\":0,\"title\":\"Brightness\",\"type\":\"integer\",\"unit\":\"percent\"},\"mode\":{\"enum\":[\"auto\",\"manual\",\"2x\"],\"forms\":[{\"href\":\"x\"}],\"type\":\"string\"},\"on\":{\"forms\":[{\"href\":\"x\"}],\"type\":\"boolean\"},\"setpoint\":{\"forms\":[{\"href\":\"x\"}],\"oneOf\":[{\"minimum\":5,\"type\":\"number\"},{\"maxLength\":3,\"type\":\"string\"},{\"type\":\"null\"}]},\"status\":{\"forms\":[{\"href\":\"x\"}],\"properties\":{\"latest\":{\"readOnly\":true,\"type\":\"string\"},\"new\":{\"pattern\":\"^[a-z]+$\",\"type\":\"string\",\"writeOnly\":true},\"since\":{\"format\":\"date-time\",\"type\":\"string\"}},\"readOnly\":true,\"required\":[\"latest\",\"since\"],\"type\":\"object\"},\"tags\":{\"forms\":[{\"href\":\"x\"}],\"items\":{\"minLength\":1,\"type\":\"string\"},\"maxItems\":4,\"type\":\"array\"}},\"security\":\"nosec\",\"securityDefinitions\":{\"nosec\":{\"scheme\":\"nosec\"}},\"title\":\"Smart Lamp\"}"
 
 // ThingDescription returns a fresh copy of the Thing Description of "Smart Lamp" this package was
 // generated from; change it (base, security, …) and pass it to NewThingFrom. It fails only if the

@@ -8,6 +8,7 @@ package notitle
 
 import (
 	"context"
+
 	"github.com/wotgen/wotgen/runtime/wtp"
 )
 

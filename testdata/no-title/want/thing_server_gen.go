@@ -6,9 +6,10 @@ package notitle
 import (
 	"context"
 	"fmt"
+	"net/http"
+
 	"github.com/wotgen/wotgen/runtime/td"
 	"github.com/wotgen/wotgen/runtime/wtp"
-	"net/http"
 )
 
 // This file needs a runtime/wtp that supports this generator version.

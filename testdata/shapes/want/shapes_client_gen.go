@@ -12,8 +12,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/wotgen/wotgen/runtime/wtp"
 	"time"
+
+	"github.com/wotgen/wotgen/runtime/wtp"
 )
 
 // This file needs a runtime/wtp that supports this generator version.
@@ -174,6 +175,26 @@ func (c *Client) WriteLights(ctx context.Context, v Lights) error {
 		return wtp.BadRequest("%v", err)
 	}
 	_, err := c.thing.WriteProperty(ctx, "lights", v)
+	return err
+}
+
+// ReadMixed reads the property "mixed".
+func (c *Client) ReadMixed(ctx context.Context) (Mixed, error) {
+	var v Mixed
+	raw, err := c.thing.ReadProperty(ctx, "mixed")
+	if err != nil {
+		return v, err
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return v, fmt.Errorf("shapes: decode property %q: %w", "mixed", err)
+	}
+	return v, nil
+}
+
+// WriteMixed writes the property "mixed" after validating v against its schema (a *wtp.Error with
+// status 400 when it does not conform).
+func (c *Client) WriteMixed(ctx context.Context, v Mixed) error {
+	_, err := c.thing.WriteProperty(ctx, "mixed", v)
 	return err
 }
 

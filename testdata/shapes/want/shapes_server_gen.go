@@ -7,17 +7,18 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/wotgen/wotgen/runtime/td"
-	"github.com/wotgen/wotgen/runtime/wtp"
 	"net/http"
 	"time"
+
+	"github.com/wotgen/wotgen/runtime/td"
+	"github.com/wotgen/wotgen/runtime/wtp"
 )
 
 // This file needs a runtime/wtp that supports this generator version.
 const _ = wtp.SupportPackageIsVersion1
 
 // thingDescriptionJSON is the Thing Description this package was generated from.
-const thingDescriptionJSON = "{\"@context\":[\"https://www.w3.org/2022/wot/td/v1.1\",{\"@language\":\"en\"}],\"title\":\"Shapes\",\"titles\":{\"de\":\"Formen\",\"en\":\"Shapes\"},\"description\":\"Every data schema shape wotgen maps.\",\"properties\":{\"ambiguous\":{\"oneOf\":[{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\"}}},{\"type\":\"object\",\"properties\":{\"b\":{\"type\":\"string\"}}}],\"forms\":[{\"href\":\"wtp\"}]},\"anything\":{\"forms\":[{\"href\":\"wtp\"}]},\"color\":{\"forms\":[{\"href\":\"wtp\"}],\"tm:ref\":\"#/schemaDefinitions/color\"},\"image\":{\"type\":\"string\",\"contentEncoding\":\"base64\",\"contentMediaType\":\"image/png\",\"forms\":[{\"href\":\"wtp\"}]},\"labels\":{\"type\":\"object\",\"forms\":[{\"href\":\"wtp\"}]},\"lights\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"color\":{\"tm:ref\":\"#/schemaDefinitions/color\"},\"dimmable\":{\"type\":\"boolean\",\"default\":true},\"name\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":32}},\"required\":[\"name\"]},\"minItems\":1,\"forms\":[{\"href\":\"wtp\"}]},\"mode\":{\"enum\":[\"auto\",\"eco\",null],\"forms\":[{\"href\":\"wtp\"}]},\"nullableLevel\":{\"oneOf\":[{\"type\":\"integer\",\"minimum\":0,\"maximum\":10},{\"type\":\"null\"}],\"forms\":[{\"href\":\"wtp\"}]},\"point\":{\"type\":\"array\",\"items\":[{\"type\":\"number\"},{\"type\":\"number\"}],\"minItems\":2,\"forms\":[{\"href\":\"wtp\"}]},\"price\":{\"type\":\"number\",\"minimum\":0,\"multipleOf\":0.01,\"forms\":[{\"href\":\"wtp\"}]},\"ratio\":{\"type\":\"number\",\"enum\":[0.5,1,1.5],\"forms\":[{\"href\":\"wtp\"}]},\"setpoint\":{\"description\":\"A temperature or the word \\\"auto\\\".\",\"oneOf\":[{\"type\":\"number\",\"minimum\":5,\"maximum\":30},{\"type\":\"string\",\"const\":\"auto\"}],\"forms\":[{\"href\":\"wtp\"}]},\"since\":{\"type\":\"string\",\"readOnly\":true,\"format\":\"date-time\",\"forms\":[{\"href\":\"wtp\"}]},\"speed\":{\"type\":\"integer\",\"enum\":[0,1,2,-1],\"forms\":[{\"href\":\"wtp\"}]},\"status\":{\"type\":\"object\",\"properties\":{\"latestStatus\":{\"type\":\"string\",\"readOnly\":true},\"nested\":{\"type\":\"object\",\"properties\":{\"deep\":{\"type\":\"array\",\"items\":{\"type\":\"array\",\"items\":{\"type\":\"integer\",\"maximum\":9},\"maxItems\":3}}}},\"newStatusValue\":{\"type\":\"string\",\"enum\":[\"start\",\"stop\"],\"writeOnly\":true}},\"required\":[\"latestStatus\"],\"forms\":[{\"href\":\"wtp\"}]}},\"actions\":{\"fade\":{\"title\":\"Fade\",\"description\":\"Fades to a level.\",\"forms\":[{\"href\":\"wtp\"}],\"input\":{\"type\":\"object\",\"properties\":{\"duration\":{\"type\":\"number\",\"unit\":\"s\",\"exclusiveMinimum\":0},\"level\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":100},\"options\":{\"type\":\"object\",\"properties\":{\"curve\":{\"type\":\"string\",\"enum\":[\"linear\",\"ease-in\"]}}}},\"required\":[\"level\"]},\"output\":{\"type\":\"object\",\"properties\":{\"level\":{\"type\":\"integer\"}}},\"synchronous\":false},\"reset\":{\"forms\":[{\"href\":\"wtp\"}]}},\"events\":{\"changed\":{\"forms\":[{\"href\":\"wtp\"}],\"data\":{\"type\":\"object\",\"properties\":{\"level\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":100}},\"required\":[\"level\"]}},\"overheated\":{\"forms\":[{\"href\":\"wtp\"}],\"data\":{\"type\":\"number\",\"unit\":\"°C\"}}},\"security\":\"nosec\",\"securityDefinitions\":{\"nosec\":{\"scheme\":\"nosec\"}},\"schemaDefinitions\":{\"color\":{\"title\":\"RGB color\",\"type\":\"object\",\"properties\":{\"b\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":255},\"g\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":255},\"r\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":255}},\"required\":[\"r\",\"g\",\"b\"]}}}"
+const thingDescriptionJSON = "{\"@context\":[\"https://www.w3.org/2022/wot/td/v1.1\",{\"@language\":\"en\"}],\"actions\":{\"fade\":{\"description\":\"Fades to a level.\",\"forms\":[{\"href\":\"wtp\"}],\"input\":{\"properties\":{\"duration\":{\"exclusiveMinimum\":0,\"type\":\"number\",\"unit\":\"s\"},\"level\":{\"maximum\":100,\"minimum\":0,\"type\":\"integer\"},\"options\":{\"properties\":{\"curve\":{\"enum\":[\"linear\",\"ease-in\"],\"type\":\"string\"}},\"type\":\"object\"}},\"required\":[\"level\"],\"type\":\"object\"},\"output\":{\"properties\":{\"level\":{\"type\":\"integer\"}},\"type\":\"object\"},\"synchronous\":false,\"title\":\"Fade\"},\"reset\":{\"forms\":[{\"href\":\"wtp\"}]}},\"description\":\"Every data schema shape wotgen maps.\",\"events\":{\"changed\":{\"data\":{\"properties\":{\"level\":{\"maximum\":100,\"minimum\":0,\"type\":\"integer\"}},\"required\":[\"level\"],\"type\":\"object\"},\"forms\":[{\"href\":\"wtp\"}]},\"overheated\":{\"data\":{\"type\":\"number\",\"unit\":\"°C\"},\"forms\":[{\"href\":\"wtp\"}]}},\"properties\":{\"ambiguous\":{\"forms\":[{\"href\":\"wtp\"}],\"oneOf\":[{\"properties\":{\"a\":{\"type\":\"string\"}},\"type\":\"object\"},{\"properties\":{\"b\":{\"type\":\"string\"}},\"type\":\"object\"}]},\"anything\":{\"forms\":[{\"href\":\"wtp\"}]},\"color\":{\"forms\":[{\"href\":\"wtp\"}],\"tm:ref\":\"#/schemaDefinitions/color\"},\"image\":{\"contentEncoding\":\"base64\",\"contentMediaType\":\"image/png\",\"forms\":[{\"href\":\"wtp\"}],\"type\":\"string\"},\"labels\":{\"forms\":[{\"href\":\"wtp\"}],\"type\":\"object\"},\"lights\":{\"forms\":[{\"href\":\"wtp\"}],\"items\":{\"properties\":{\"color\":{\"tm:ref\":\"#/schemaDefinitions/color\"},\"dimmable\":{\"default\":true,\"type\":\"boolean\"},\"name\":{\"maxLength\":32,\"minLength\":1,\"type\":\"string\"}},\"required\":[\"name\"],\"type\":\"object\"},\"minItems\":1,\"type\":\"array\"},\"mixed\":{\"enum\":[1,\"auto\"],\"forms\":[{\"href\":\"wtp\"}]},\"mode\":{\"enum\":[\"auto\",\"eco\",null],\"forms\":[{\"href\":\"wtp\"}]},\"nullableLevel\":{\"forms\":[{\"href\":\"wtp\"}],\"oneOf\":[{\"maximum\":10,\"minimum\":0,\"type\":\"integer\"},{\"type\":\"null\"}]},\"point\":{\"forms\":[{\"href\":\"wtp\"}],\"items\":[{\"type\":\"number\"},{\"type\":\"number\"}],\"minItems\":2,\"type\":\"array\"},\"price\":{\"forms\":[{\"href\":\"wtp\"}],\"minimum\":0,\"multipleOf\":0.01,\"type\":\"number\"},\"ratio\":{\"enum\":[0.5,1,1.5],\"forms\":[{\"href\":\"wtp\"}],\"type\":\"number\"},\"setpoint\":{\"description\":\"A temperature or the word \\\"auto\\\".\",\"forms\":[{\"href\":\"wtp\"}],\"oneOf\":[{\"maximum\":30,\"minimum\":5,\"type\":\"number\"},{\"const\":\"auto\",\"type\":\"string\"}]},\"since\":{\"format\":\"date-time\",\"forms\":[{\"href\":\"wtp\"}],\"readOnly\":true,\"type\":\"string\"},\"speed\":{\"enum\":[0,1,2,-1],\"forms\":[{\"href\":\"wtp\"}],\"type\":\"integer\"},\"status\":{\"forms\":[{\"href\":\"wtp\"}],\"properties\":{\"latestStatus\":{\"readOnly\":true,\"type\":\"string\"},\"nested\":{\"properties\":{\"deep\":{\"items\":{\"items\":{\"maximum\":9,\"type\":\"integer\"},\"maxItems\":3,\"type\":\"array\"},\"type\":\"array\"}},\"type\":\"object\"},\"newStatusValue\":{\"enum\":[\"start\",\"stop\"],\"type\":\"string\",\"writeOnly\":true}},\"required\":[\"latestStatus\"],\"type\":\"object\"}},\"schemaDefinitions\":{\"color\":{\"properties\":{\"b\":{\"maximum\":255,\"minimum\":0,\"type\":\"integer\"},\"g\":{\"maximum\":255,\"minimum\":0,\"type\":\"integer\"},\"r\":{\"maximum\":255,\"minimum\":0,\"type\":\"integer\"}},\"required\":[\"r\",\"g\",\"b\"],\"title\":\"RGB color\",\"type\":\"object\"},\"colour\":{\"properties\":{\"b\":{\"maximum\":255,\"minimum\":0,\"type\":\"integer\"},\"g\":{\"maximum\":255,\"minimum\":0,\"type\":\"integer\"},\"r\":{\"maximum\":255,\"minimum\":0,\"type\":\"integer\"}},\"required\":[\"r\",\"g\",\"b\"],\"title\":\"RGB color\",\"type\":\"object\"}},\"security\":\"nosec\",\"securityDefinitions\":{\"nosec\":{\"scheme\":\"nosec\"}},\"title\":\"Shapes\",\"titles\":{\"de\":\"Formen\",\"en\":\"Shapes\"}}"
 
 // ThingDescription returns a fresh copy of the Thing Description of "Shapes" this package was
 // generated from; change it (base, security, …) and pass it to NewThingFrom. It fails only if the
@@ -76,6 +77,13 @@ type Handler interface {
 	// WriteLights sets the property "lights" to v, which has been validated against its schema. Call
 	// NotifyLights when the value changes.
 	WriteLights(ctx context.Context, v Lights) error
+
+	// ReadMixed returns the current value of the property "mixed".
+	ReadMixed(ctx context.Context) (Mixed, error)
+
+	// WriteMixed sets the property "mixed" to v, which has been validated against its schema. Call
+	// NotifyMixed when the value changes.
+	WriteMixed(ctx context.Context, v Mixed) error
 
 	// ReadMode returns the current value of the property "mode".
 	ReadMode(ctx context.Context) (*Mode, error)
@@ -222,6 +230,17 @@ func (UnimplementedHandler) ReadLights(context.Context) (Lights, error) {
 // WriteLights answers 501 Not Implemented.
 func (UnimplementedHandler) WriteLights(context.Context, Lights) error {
 	return wtp.NewError(501, "shapes: WriteLights is not implemented")
+}
+
+// ReadMixed answers 501 Not Implemented.
+func (UnimplementedHandler) ReadMixed(context.Context) (Mixed, error) {
+	var zero Mixed
+	return zero, wtp.NewError(501, "shapes: ReadMixed is not implemented")
+}
+
+// WriteMixed answers 501 Not Implemented.
+func (UnimplementedHandler) WriteMixed(context.Context, Mixed) error {
+	return wtp.NewError(501, "shapes: WriteMixed is not implemented")
 }
 
 // ReadMode answers 501 Not Implemented.
@@ -436,6 +455,19 @@ func NewThingFrom(desc *td.Thing, h Handler, opts ...wtp.ThingOption) (*Thing, e
 		}
 		return v, nil
 	})
+	t.HandleRead("mixed", func(ctx context.Context) (any, error) {
+		return h.ReadMixed(ctx)
+	})
+	t.HandleWrite("mixed", func(ctx context.Context, raw json.RawMessage) (any, error) {
+		var v Mixed
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return nil, wtp.BadRequest("%s: %v", "mixed", err)
+		}
+		if err := h.WriteMixed(ctx, v); err != nil {
+			return nil, err
+		}
+		return v, nil
+	})
 	t.HandleRead("mode", func(ctx context.Context) (any, error) {
 		return h.ReadMode(ctx)
 	})
@@ -623,6 +655,11 @@ func (t *Thing) NotifyLabels(v map[string]json.RawMessage) error {
 // NotifyLights tells every consumer observing the property "lights" that its value is now v.
 func (t *Thing) NotifyLights(v Lights) error {
 	return t.thing.NotifyPropertyChange("lights", v)
+}
+
+// NotifyMixed tells every consumer observing the property "mixed" that its value is now v.
+func (t *Thing) NotifyMixed(v Mixed) error {
+	return t.thing.NotifyPropertyChange("mixed", v)
 }
 
 // NotifyMode tells every consumer observing the property "mode" that its value is now v.

@@ -17,8 +17,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/wotgen/wotgen/runtime/wtp"
 	"strings"
+
+	"github.com/wotgen/wotgen/runtime/wtp"
 )
 
 // This file needs a runtime/wtp that supports this generator version.
@@ -179,10 +180,10 @@ func (c *Client) SubscribeCtxEvent(ctx context.Context, fn func(data CtxEventDat
 	})
 }
 
-// HostileStarPackageMainProperties holds one value per property of the Thing "Hostile * / package
+// HostileStarPackageMainProperties2 holds one value per property of the Thing "Hostile * / package
 // main", for the multi-property operations. Reads leave write-only properties zero; writes never send
 // read-only ones.
-type HostileStarPackageMainProperties struct {
+type HostileStarPackageMainProperties2 struct {
 	// CloseProperty is the property "close".
 	CloseProperty bool
 	// CtxProperty is the property "ctx".
@@ -193,12 +194,12 @@ type HostileStarPackageMainProperties struct {
 	ThingProperty bool
 }
 
-// decodeHostileStarPackageMainProperties decodes the values of a multi-property read; err (the read's) is kept.
-func decodeHostileStarPackageMainProperties(values map[string]json.RawMessage, err error) (*HostileStarPackageMainProperties, error) {
+// decodeHostileStarPackageMainProperties2 decodes the values of a multi-property read; err (the read's) is kept.
+func decodeHostileStarPackageMainProperties2(values map[string]json.RawMessage, err error) (*HostileStarPackageMainProperties2, error) {
 	if values == nil && err != nil {
 		return nil, err
 	}
-	v := &HostileStarPackageMainProperties{}
+	v := &HostileStarPackageMainProperties2{}
 	if raw, ok := values["close"]; ok {
 		if derr := json.Unmarshal(raw, &v.CloseProperty); derr != nil && err == nil {
 			err = fmt.Errorf("wtphostile: decode property %q: %w", "close", derr)
@@ -224,20 +225,20 @@ func decodeHostileStarPackageMainProperties(values map[string]json.RawMessage, e
 
 // ReadAllProperties reads every readable property in one request. When the Thing fails part way, the
 // values it did read come back together with the error.
-func (c *Client) ReadAllProperties(ctx context.Context) (*HostileStarPackageMainProperties, error) {
+func (c *Client) ReadAllProperties(ctx context.Context) (*HostileStarPackageMainProperties2, error) {
 	values, err := c.thing.ReadAllProperties(ctx)
-	return decodeHostileStarPackageMainProperties(values, err)
+	return decodeHostileStarPackageMainProperties2(values, err)
 }
 
 // ReadMultipleProperties reads the named properties (JSON names) in one request; the others stay zero.
-func (c *Client) ReadMultipleProperties(ctx context.Context, names ...string) (*HostileStarPackageMainProperties, error) {
+func (c *Client) ReadMultipleProperties(ctx context.Context, names ...string) (*HostileStarPackageMainProperties2, error) {
 	values, err := c.thing.ReadMultipleProperties(ctx, names...)
-	return decodeHostileStarPackageMainProperties(values, err)
+	return decodeHostileStarPackageMainProperties2(values, err)
 }
 
 // WriteAllProperties writes every writable property of v in one request (read-only members are not
 // sent), after validating each value.
-func (c *Client) WriteAllProperties(ctx context.Context, v *HostileStarPackageMainProperties) error {
+func (c *Client) WriteAllProperties(ctx context.Context, v *HostileStarPackageMainProperties2) error {
 	values := map[string]any{}
 	values["close"] = v.CloseProperty
 	if err := v.CtxProperty.Validate(); err != nil {
@@ -254,7 +255,7 @@ func (c *Client) WriteAllProperties(ctx context.Context, v *HostileStarPackageMa
 
 // WriteMultipleProperties writes the named properties (JSON names) of v in one request, after
 // validating each value.
-func (c *Client) WriteMultipleProperties(ctx context.Context, v *HostileStarPackageMainProperties, names ...string) error {
+func (c *Client) WriteMultipleProperties(ctx context.Context, v *HostileStarPackageMainProperties2, names ...string) error {
 	values := map[string]any{}
 	for _, name := range names {
 		switch name {

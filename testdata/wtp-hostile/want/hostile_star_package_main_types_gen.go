@@ -6,15 +6,46 @@ package wtphostile
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/wotgen/wotgen/runtime/schema"
 	"regexp"
 	"unicode/utf8"
+
+	"github.com/wotgen/wotgen/runtime/schema"
 )
 
 // Patterns from the schemas, compiled once.
 var (
 	patternReadCtxInput = regexp.MustCompile("^[a-z]+$")
 )
+
+// HostileStarPackageMainProperties is the schema definition "HostileStarPackageMainProperties".
+type HostileStarPackageMainProperties string
+
+// Values of HostileStarPackageMainProperties.
+const (
+	// HostileStarPackageMainPropertiesA is "a".
+	HostileStarPackageMainPropertiesA HostileStarPackageMainProperties = "a"
+)
+
+// Validate reports the first value that breaks the schema; the error names its path.
+func (v HostileStarPackageMainProperties) Validate() error {
+	return v.validate("HostileStarPackageMainProperties")
+}
+
+// validate is Validate for a value at path inside an enclosing value.
+func (v HostileStarPackageMainProperties) validate(path string) error {
+	switch v {
+	case HostileStarPackageMainPropertiesA:
+	default:
+		return fmt.Errorf("%s: %q is not one of the allowed values", path, v)
+	}
+	return nil
+}
+
+// NewThing2 is the schema definition "NewThing".
+type NewThing2 string
+
+// NewThingFrom2 is the schema definition "NewThingFrom".
+type NewThingFrom2 string
 
 // CtxProperty is the property "ctx".
 //

@@ -6,6 +6,7 @@ package wtpvalve
 import (
 	"encoding/json"
 	"fmt"
+
 	"github.com/wotgen/wotgen/runtime/schema"
 )
 
