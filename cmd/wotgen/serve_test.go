@@ -870,3 +870,29 @@ func TestServeInvalidCorpusNeverPanics(t *testing.T) {
 	}
 	t.Logf("%d served, %d refused", served, refused)
 }
+
+// TestServeTimers: -update gives read-only properties new values (notified) and -events emits every
+// event on a timer.
+func TestServeTimers(t *testing.T) {
+	sim, hs, served := startSim(t, []byte(lampTD), simOptions{update: 20 * time.Millisecond, events: 20 * time.Millisecond, seed: 6})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { sim.run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	cl := dialWTP(t, checkServedTD(t, served, hs), served.ID, nil)
+	cl.ok(&wtp.Message{Operation: td.OpObserveProperty, Name: "temperature"})
+	cl.ok(&wtp.Message{Operation: td.OpSubscribeEvent, Name: "overheated"})
+	seen := map[string]bool{}
+	for len(seen) < 2 {
+		n := cl.note("timers")
+		seen[n.Name] = true
+		if n.Name == "overheated" {
+			if err := validJSON(validator(t, served.Events["overheated"].Data), n.Data); err != nil {
+				t.Errorf("timer event data %s: %v", n.Data, err)
+			}
+		}
+	}
+	if !seen["temperature"] || !seen["overheated"] {
+		t.Errorf("notifications: %v", seen)
+	}
+}
