@@ -366,9 +366,18 @@ func TestFaultHostileFrames(t *testing.T) {
 	th2 := newValve(t)
 	_, hs2 := serve(t, []*Thing{th2}, WithReadLimit(32<<20))
 	c2 := dial(t, hs2)
-	c2.sendRaw(big)
-	if m := c2.recv(); m.Error != nil {
-		t.Fatalf("16 MiB write under a 32 MiB limit: %v", m.Error)
+	wctx, wcancel := context.WithTimeout(context.Background(), 60*time.Second) // slow under -race
+	defer wcancel()
+	if err := c2.ws.Write(wctx, websocket.MessageText, []byte(big)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-c2.msgs:
+		if m.Error != nil {
+			t.Fatalf("16 MiB write under a 32 MiB limit: %v", m.Error)
+		}
+	case <-wctx.Done():
+		t.Fatal("no answer to a 16 MiB write within 60 s")
 	}
 	c2.stillWorks()
 }
