@@ -14,6 +14,9 @@ import (
 	"time"
 
 	"github.com/wotgen/wotgen/gen/ir"
+	"github.com/wotgen/wotgen/gen/tm"
+	"github.com/wotgen/wotgen/gen/tm/tmtest"
+	"github.com/wotgen/wotgen/gen/validate"
 	"github.com/wotgen/wotgen/internal/testcorpus"
 	"github.com/wotgen/wotgen/runtime/td"
 )
@@ -32,6 +35,8 @@ type sharedBuild struct {
 	elapsed    time.Duration
 	corpus     []string // corpus files that generated
 	corpusFail []genFailure
+	models     []string // corpus Thing Models whose derived TD generated
+	modelFail  []genFailure
 	hostile    []hostileCase
 	diff       []*diffCase
 	diffBin    string
@@ -48,11 +53,17 @@ func sharedModule(t *testing.T) *sharedBuild {
 	if testing.Short() {
 		t.Skip("builds generated packages with the go command; skipped with -short")
 	}
-	shared.once.Do(func() { shared.b = buildShared(repoRoot(t)) })
+	shared.once.Do(func() {
+		var models []tmtest.Resolved
+		if testcorpus.Root() != "" {
+			models = tmtest.ResolvedModels(t)
+		}
+		shared.b = buildShared(repoRoot(t), models)
+	})
 	return shared.b
 }
 
-func buildShared(root string) *sharedBuild {
+func buildShared(root string, models []tmtest.Resolved) *sharedBuild {
 	b := &sharedBuild{}
 	// A stable directory per checkout keeps the go build cache warm across runs (cache keys include
 	// the package directory); it is emptied first and removed by TestMain.
@@ -96,6 +107,34 @@ func buildShared(root string) *sharedBuild {
 			}
 			b.corpus = append(b.corpus, filepath.Base(f))
 		}
+	}
+
+	// Every corpus Thing Model that resolves: TM → TD (wotgen td -wtp) → validate → generate.
+	v, err := validate.New(validate.Options{})
+	if err != nil {
+		b.buildErr += err.Error() + "\n"
+	}
+	for i, r := range models {
+		name := r.Entry.Name()
+		doc, _, err := tm.Derive(r.Model, tm.Options{Values: tmtest.SampleValues(r.Model), WTP: true, Base: "ws://127.0.0.1:8080/"})
+		if err != nil {
+			b.modelFail = append(b.modelFail, genFailure{name, "derive: " + err.Error()})
+			continue
+		}
+		if res := v.Validate(strings.TrimSuffix(name, ".tm.json")+".derived.td.json", doc); !res.Valid {
+			b.modelFail = append(b.modelFail, genFailure{name, fmt.Sprintf("derived TD does not validate: %v", res.Diagnostics)})
+			continue
+		}
+		pkg := fmt.Sprintf("m%03d", i)
+		out, err := Generate(context.Background(), doc, Options{Package: pkg, Source: "corpus/tm/" + name})
+		if err != nil {
+			b.modelFail = append(b.modelFail, genFailure{name, "generate: " + err.Error()})
+			continue
+		}
+		for _, o := range out {
+			write("models/"+pkg+"/"+o.Name, o.Content)
+		}
+		b.models = append(b.models, name)
 	}
 
 	// Hostile TDs.
@@ -165,6 +204,31 @@ func TestCorpusCompiles(t *testing.T) {
 		t.Fatal("no corpus TD generated")
 	}
 	t.Logf("%d corpus TDs generated, compiled and vetted (one go build + vet of %s, %v)", len(b.corpus), tempModule, b.elapsed.Round(time.Millisecond))
+}
+
+// TestThingModelsRoundTrip: every corpus Thing Model that resolves derives a TD that validates, whose
+// generated types, client and server compile and vet (in the shared build).
+func TestThingModelsRoundTrip(t *testing.T) {
+	testcorpus.Dir(t)
+	b := sharedModule(t)
+	// Defects of the models themselves, which a derived TD rightly inherits.
+	known := map[string]string{
+		"wot-testing__siemens-fuse.tm.json": "TD040", // the model's own id is a relative path, not a URI
+	}
+	for _, f := range b.modelFail {
+		if code, ok := known[f.name]; ok && strings.Contains(f.err, code) {
+			t.Logf("%s: expected model defect %s", f.name, code)
+			continue
+		}
+		t.Errorf("%s: %s", f.name, f.err)
+	}
+	if b.buildErr != "" {
+		t.Fatalf("shared build failed:\n%s", b.buildErr)
+	}
+	if len(b.models) == 0 {
+		t.Fatal("no Thing Model went through")
+	}
+	t.Logf("%d corpus Thing Models: derived, validated, generated, compiled and vetted", len(b.models))
 }
 
 // typesOf returns the IR of a generated hostile or corpus input (helper for tests).

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"go/format"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -74,6 +75,11 @@ func TestGolden(t *testing.T) {
 			}
 			if _, statErr := os.Stat(errFile); statErr == nil && !*update {
 				t.Fatalf("want an error (want.err), got success")
+			}
+			for _, f := range files {
+				if formatted, err := format.Source(f.Content); err != nil || !bytes.Equal(formatted, f.Content) {
+					t.Errorf("%s is not gofmt-stable (err %v)", f.Name, err)
+				}
 			}
 			wantDir := filepath.Join(dir, "want")
 			if *update {

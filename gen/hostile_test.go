@@ -9,7 +9,6 @@ import (
 	"go/token"
 	"strings"
 	"testing"
-	"time"
 )
 
 type hostileCase struct {
@@ -173,18 +172,14 @@ func checkNoInjection(t *testing.T, name string, src []byte) {
 	}
 }
 
-// TestHostileInProcess runs without the go command: the output parses, has no injected code, and is
-// generated within a time bound.
+// TestHostileInProcess runs without the go command: the output parses and has no injected code.
+// Generation time is measured by BenchmarkGenerateHostile, not asserted here.
 func TestHostileInProcess(t *testing.T) {
 	for _, h := range hostileCases() {
-		start := time.Now()
 		files, err := Generate(context.Background(), h.input, Options{Package: "h"})
 		if err != nil {
 			t.Errorf("%s: %v", h.name, err)
 			continue
-		}
-		if d := time.Since(start); d > 20*time.Second {
-			t.Errorf("%s: generation took %v", h.name, d)
 		}
 		for _, f := range files {
 			checkNoInjection(t, h.name+"/"+f.Name, f.Content)

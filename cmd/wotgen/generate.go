@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/wotgen/wotgen/gen"
+	"github.com/wotgen/wotgen/gen/tm"
 	"github.com/wotgen/wotgen/runtime/td"
 )
 
@@ -102,6 +103,18 @@ func generateFiles(ctx context.Context, name string, g genFlags, s stdio) ([]gen
 	body, _, err := td.ReadSource(ctx, g.input, td.FetchOptions{})
 	if err != nil {
 		return nil, &inputError{err}
+	}
+	if tm.IsThingModel(body) {
+		// A Thing Model: generate from the resolved model (tm:extends, tm:ref, submodels), with WTP forms
+		// assumed; tm:optional affordances are marked so the generated API documents them.
+		var warns []tm.Warning
+		body, warns, err = tm.ResolveForGeneration(ctx, tm.NewLoader(), g.input)
+		for _, w := range warns {
+			fmt.Fprintf(s.err, "wotgen %s: warning: %s\n", name, w)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: resolve the Thing Model: %w", g.input, err)
+		}
 	}
 	files, err := gen.Generate(ctx, body, gen.Options{
 		Package:     g.pkg,

@@ -199,3 +199,24 @@ func TestGeneratePrintsRenameWarnings(t *testing.T) {
 		t.Errorf("generate = %d, stderr %q; want a rename warning for the property close", code, stderr)
 	}
 }
+
+// TestGenerateFromThingModel: a Thing Model input is resolved and generated; its tm:optional
+// affordances are marked in the generated API.
+func TestGenerateFromThingModel(t *testing.T) {
+	out := t.TempDir()
+	model := filepath.Join("..", "..", "gen", "tm", "testdata", "lamp.tm.json")
+	code, stdout, stderr := runCLI(t, "", "generate", "-pkg", "lampmodel", "-o", out, model)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	client, err := os.ReadFile(filepath.Join(out, "lamp_client_gen.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(client), "SubscribeOverheat") || !strings.Contains(string(client), "Optional in the Thing Model") {
+		t.Errorf("optional event not generated or not marked:\n%s", client)
+	}
+	if strings.Count(string(client), "Optional in the Thing Model") != strings.Count(string(client), "func (c *Client) SubscribeOverheat") {
+		t.Errorf("only the optional affordance may be marked")
+	}
+}
