@@ -40,14 +40,28 @@ func secretEqual(got, want string) bool {
 	return subtle.ConstantTimeCompare(g[:], w[:]) == 1
 }
 
-type bearerAuth struct{ token string }
+type bearerAuth struct{ token, query string }
 
 // BearerAuth accepts "Authorization: Bearer <token>" with the given token (TD scheme
 // "bearer"). The principal is "bearer".
-func BearerAuth(token string) Authenticator { return bearerAuth{token} }
+func BearerAuth(token string) Authenticator { return bearerAuth{token: token} }
+
+// BearerQueryAuth accepts the token in the Authorization header or in the query parameter
+// name (default "access_token", RFC 6750 §2.3): browsers cannot set headers on a
+// WebSocket handshake (TD bearer scheme with "in": "query"). URLs end up in logs, so
+// prefer headers where the consumer can send them. The principal is "bearer".
+func BearerQueryAuth(name, token string) Authenticator {
+	if name == "" {
+		name = "access_token"
+	}
+	return bearerAuth{token: token, query: name}
+}
 
 func (a bearerAuth) Authenticate(r *http.Request) (string, error) {
 	scheme, cred, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok && a.query != "" && r.Header.Get("Authorization") == "" {
+		cred, scheme, ok = r.URL.Query().Get(a.query), "Bearer", r.URL.Query().Has(a.query)
+	}
 	if !ok || !strings.EqualFold(scheme, "Bearer") || !secretEqual(strings.TrimSpace(cred), a.token) {
 		return "", errBadCredentials
 	}
@@ -146,10 +160,13 @@ func AuthFromScheme(s *td.SecurityScheme, secret string) (Authenticator, error) 
 	case td.SchemeNoSec:
 		return nil, nil
 	case td.SchemeBearer:
-		if s.In != "" && s.In != "header" {
-			return nil, fmt.Errorf("wtp: bearer tokens in %q are not supported; use in: header", s.In)
+		switch s.In {
+		case "", "header":
+			return BearerAuth(secret), nil
+		case "query":
+			return BearerQueryAuth(s.Name, secret), nil
 		}
-		return BearerAuth(secret), nil
+		return nil, fmt.Errorf("wtp: bearer tokens in %q are not supported; use in: header or in: query", s.In)
 	case td.SchemeBasic:
 		user, pass, ok := strings.Cut(secret, ":")
 		if !ok {

@@ -3,6 +3,8 @@ package wtp
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
 	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v5"
@@ -18,7 +20,14 @@ type outValidator interface {
 
 type jsonschemaValidator struct{ s *jsonschema.Schema }
 
-func (v jsonschemaValidator) validate(raw json.RawMessage) error {
+func (v jsonschemaValidator) validate(raw json.RawMessage) (err error) {
+	// jsonschema/v5 dereferences a nil *big.Rat for numbers math/big cannot hold, e.g. a
+	// hostile TD's "const": 1e999999999; that must not crash the consumer's application.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("cannot be checked against the TD's schema (a number out of range?): %v", r)
+		}
+	}()
 	d := json.NewDecoder(bytes.NewReader(raw))
 	d.UseNumber()
 	var x any
@@ -26,6 +35,17 @@ func (v jsonschemaValidator) validate(raw json.RawMessage) error {
 		return err
 	}
 	return v.s.Validate(x)
+}
+
+// compileRecovered is c.Compile, turning the panics jsonschema/v5 has on numbers math/big
+// cannot hold into errors.
+func compileRecovered(c *jsonschema.Compiler, url string) (s *jsonschema.Schema, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s, err = nil, fmt.Errorf("the schema cannot be compiled (a number out of range?): %v", r)
+		}
+	}()
+	return c.Compile(url)
 }
 
 // schemaCache compiles each affordance's schema once, on first use.
@@ -50,10 +70,14 @@ func (sc *schemaCache) get(key string, schema *td.DataSchema) (outValidator, err
 			return nil, err
 		}
 		c := jsonschema.NewCompiler()
+		// The TD is the Thing's, untrusted: a "$ref" must not read local files or the network.
+		c.LoadURL = func(u string) (io.ReadCloser, error) {
+			return nil, fmt.Errorf("references to other documents (%s) are not supported in TD data schemas", u)
+		}
 		if err := c.AddResource("td-schema.json", bytes.NewReader(b)); err != nil {
 			return nil, err
 		}
-		s, err := c.Compile("td-schema.json")
+		s, err := compileRecovered(c, "td-schema.json")
 		if err != nil {
 			return nil, err
 		}

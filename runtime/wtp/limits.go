@@ -43,12 +43,13 @@ const (
 
 // tokenBucket is a per-connection rate limiter; only the connection's reader uses it.
 type tokenBucket struct {
-	rate   float64 // tokens per second; 0 disables the limit
-	burst  float64
-	grace  time.Duration
-	tokens float64
-	last   time.Time
-	over   time.Time // when the current run of refusals started (zero = not limited)
+	rate    float64 // tokens per second; 0 disables the limit
+	burst   float64
+	grace   time.Duration
+	tokens  float64
+	last    time.Time
+	over    time.Time // when the current run of refusals started (zero = not limited)
+	refused time.Time // the latest refusal
 }
 
 func newTokenBucket(rate float64, burst int, grace time.Duration, now time.Time) tokenBucket {
@@ -69,10 +70,16 @@ func (b *tokenBucket) allow(now time.Time) (ok, expel bool) {
 	}
 	b.last = now
 	if b.tokens >= 1 {
+		// A token that just trickled back does not end a run of refusals: a sustained
+		// flood gets one through every 1/rate and would otherwise never be expelled. The
+		// run ends after a quiet spell without refusals (1 s, or the grace if shorter).
+		if !b.over.IsZero() && now.Sub(b.refused) >= min(time.Second, b.grace) {
+			b.over = time.Time{}
+		}
 		b.tokens--
-		b.over = time.Time{}
 		return true, false
 	}
+	b.refused = now
 	if b.over.IsZero() {
 		b.over = now
 	}

@@ -161,7 +161,7 @@ func TestActionRetention(t *testing.T) {
 	s2, _ := serve(t, []*Thing{th2})
 	_ = s2
 	for range 3 {
-		st, e := th2.startAction(th2.actions["flush"], th2.actions["flush"].handler, nil, "", s2.cfg.log)
+		st, e := th2.startAction(th2.actions["flush"], th2.actions["flush"].handler, nil, actionOwner{}, s2.cfg.log)
 		if e != nil {
 			t.Fatal(e)
 		}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +34,7 @@ type conn struct {
 	ws        *websocket.Conn
 	log       *slog.Logger
 	principal string
+	owner     actionOwner // of the async actions this connection invokes
 
 	ctx    context.Context // cancelled when the connection starts closing
 	cancel context.CancelFunc
@@ -94,9 +96,13 @@ type outItem struct {
 	op, corr string
 }
 
+// connSerial numbers connections, to tell anonymous consumers' async actions apart.
+var connSerial atomic.Uint64
+
 func newConn(s *Server, ep *endpoint, ws *websocket.Conn, principal, remote string) *conn {
 	c := &conn{
 		srv: s, ep: ep, ws: ws, principal: principal,
+		owner:    actionOwner{principal: principal, conn: strconv.FormatUint(connSerial.Add(1), 10)},
 		log:      s.cfg.log.With("remote", remote),
 		inflight: make(chan struct{}, s.cfg.maxInFlight),
 		things:   map[*Thing]struct{}{},

@@ -8,12 +8,18 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // handle processes one text frame: rate limit, decoding, the envelope checks of spec §7 in
 // order (presence before lookups), then the operation.
 func (c *conn) handle(data []byte) {
 	m, derr := DecodeMessage(data)
+	if derr == nil && !utf8.Valid(data) {
+		// Stored and echoed, invalid UTF-8 would make later text frames invalid and browser
+		// consumers fail their connections (RFC 6455 §8.1).
+		derr = errors.New("the message is not valid UTF-8; JSON text must be UTF-8 (RFC 8259)")
+	}
 	if ok, expel := c.limiter.allow(time.Now()); !ok {
 		c.srv.stats.rateLimited.Add(1)
 		if expel {
@@ -564,7 +570,7 @@ func (c *conn) invokeAction(t *Thing, m *Message) {
 		return
 	}
 	if !a.synchronous {
-		st, e := t.startAction(a, h, m.Input, c.principal, c.log)
+		st, e := t.startAction(a, h, m.Input, c.owner, c.log)
 		if e != nil {
 			c.replyError(m, e)
 			return
@@ -587,7 +593,7 @@ func (c *conn) queryAction(t *Thing, m *Message) {
 		c.replyError(m, missing("actionID", m.Operation, "the actionID from the invokeaction response"))
 		return
 	}
-	st, name, ok := t.lookupAction(m.ActionID)
+	st, name, ok := t.lookupActionAs(m.ActionID, &c.owner)
 	if !ok {
 		c.replyError(m, NotFound("Thing %s has no action instance %q (it never existed, was cancelled or has been pruned)", t.id, m.ActionID))
 		return
@@ -604,7 +610,7 @@ func (c *conn) cancelAction(t *Thing, m *Message) {
 		c.replyError(m, missing("actionID", m.Operation, "the actionID from the invokeaction response"))
 		return
 	}
-	e := t.cancelAction(m.ActionID, func(name string) *Error {
+	e := t.cancelAction(m.ActionID, &c.owner, func(name string) *Error {
 		if !t.actions[name].ops.has(OpCancelAction) {
 			return notOffered("action", name, OpCancelAction)
 		}
@@ -629,7 +635,7 @@ func (c *conn) queryAllActions(t *Thing, m *Message) {
 		}
 	}
 	t.mu.Lock()
-	st := t.store.statuses(names, time.Now())
+	st := t.store.statusesFor(names, time.Now(), &c.owner, t.cfg.sharedActions)
 	t.mu.Unlock()
 	c.reply(t, m, &Message{Statuses: st})
 }

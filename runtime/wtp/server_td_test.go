@@ -249,6 +249,8 @@ func TestAuthFromScheme(t *testing.T) {
 	}{
 		{td.SecurityScheme{Scheme: "nosec"}, "", true, true},
 		{td.SecurityScheme{Scheme: "bearer"}, "tok", true, false},
+		{td.SecurityScheme{Scheme: "bearer", In: "query"}, "tok", true, false},
+		{td.SecurityScheme{Scheme: "bearer", In: "cookie"}, "tok", false, false},
 		{td.SecurityScheme{Scheme: "basic"}, "u:p", true, false},
 		{td.SecurityScheme{Scheme: "basic"}, "nocolon", false, false},
 		{td.SecurityScheme{Scheme: "apikey", In: "header", Name: "X-Key"}, "k", true, false},

@@ -19,6 +19,28 @@ type actionRecord struct {
 	requested time.Time
 	ended     time.Time
 	cancel    context.CancelFunc
+	owner     actionOwner
+}
+
+// actionOwner is who invoked an async action: the authenticated principal, and the
+// connection, which alone tells anonymous consumers apart.
+type actionOwner struct{ principal, conn string }
+
+// visible reports whether o may see r. Without WithSharedActions, a consumer lists only its
+// own instances (same principal; for anonymous consumers, same connection), and reaches
+// another's by actionID only when both have the same principal: for anonymous consumers the
+// unguessable actionID is the capability, so a reconnecting consumer can still follow and
+// cancel the instance it started.
+func (r *actionRecord) visible(o *actionOwner, shared, listing bool) bool {
+	switch {
+	case o == nil || shared:
+		return true
+	case r.owner.principal != o.principal:
+		return false
+	case listing && r.owner.principal == "":
+		return r.owner.conn == o.conn
+	}
+	return true
 }
 
 func (r *actionRecord) status() ActionStatus {
@@ -97,6 +119,11 @@ func (s *actionStore) prune(now time.Time) {
 // statuses returns the instances of the named actions, newest first, with a (possibly
 // empty) entry for every name.
 func (s *actionStore) statuses(names []string, now time.Time) map[string][]ActionStatus {
+	return s.statusesFor(names, now, nil, true)
+}
+
+// statusesFor is statuses limited to the instances o may list (all when o is nil or shared).
+func (s *actionStore) statusesFor(names []string, now time.Time, o *actionOwner, shared bool) map[string][]ActionStatus {
 	s.prune(now)
 	out := make(map[string][]ActionStatus, len(names))
 	for _, n := range names {
@@ -104,7 +131,7 @@ func (s *actionStore) statuses(names []string, now time.Time) map[string][]Actio
 	}
 	for i := len(s.order) - 1; i >= 0; i-- {
 		r := s.order[i]
-		if list, ok := out[r.name]; ok {
+		if list, ok := out[r.name]; ok && r.visible(o, shared, true) {
 			out[r.name] = append(list, r.status())
 		}
 	}
@@ -113,10 +140,10 @@ func (s *actionStore) statuses(names []string, now time.Time) map[string][]Actio
 
 // startAction registers an async invocation and runs the handler in its own goroutine; the
 // returned status is what the invokeaction response carries (pending or running).
-func (t *Thing) startAction(a *action, h ActionHandler, input json.RawMessage, principal string, log *slog.Logger) (ActionStatus, *Error) {
+func (t *Thing) startAction(a *action, h ActionHandler, input json.RawMessage, owner actionOwner, log *slog.Logger) (ActionStatus, *Error) {
 	ctx, cancel := context.WithCancel(t.actx)
-	ctx = withPrincipal(ctx, principal)
-	r := &actionRecord{id: NewUUID(), name: a.name, state: ActionPending, cancel: cancel}
+	ctx = withPrincipal(ctx, owner.principal)
+	r := &actionRecord{id: NewUUID(), name: a.name, state: ActionPending, cancel: cancel, owner: owner}
 
 	t.mu.Lock()
 	if t.actx.Err() != nil {
@@ -184,22 +211,27 @@ func runActionHandler(ctx context.Context, a *action, h ActionHandler, input jso
 
 // lookupAction returns a snapshot of an instance and its action name.
 func (t *Thing) lookupAction(id string) (ActionStatus, string, bool) {
+	return t.lookupActionAs(id, nil)
+}
+
+// lookupActionAs is lookupAction for a consumer: instances it may not see do not exist.
+func (t *Thing) lookupActionAs(id string, o *actionOwner) (ActionStatus, string, bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.store.prune(time.Now())
 	r, ok := t.store.byID[id]
-	if !ok {
+	if !ok || !r.visible(o, t.cfg.sharedActions, false) {
 		return ActionStatus{}, "", false
 	}
 	return r.status(), r.name, true
 }
 
 // cancelAction cancels a pending or running instance and deletes it.
-func (t *Thing) cancelAction(id string, allowed func(name string) *Error) *Error {
+func (t *Thing) cancelAction(id string, o *actionOwner, allowed func(name string) *Error) *Error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	r, ok := t.store.byID[id]
-	if !ok {
+	if !ok || !r.visible(o, t.cfg.sharedActions, false) {
 		return NotFound("%s has no action instance %q (it never existed, was cancelled or has been pruned)", t.id, id)
 	}
 	if e := allowed(r.name); e != nil {

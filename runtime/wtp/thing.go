@@ -152,6 +152,7 @@ type thingConfig struct {
 	retainAge       time.Duration
 	maxActive       int
 	synchronous     bool
+	sharedActions   bool
 	thingID, tdPath string
 }
 
@@ -182,6 +183,14 @@ func WithHistoryBytes(n int) ThingOption { return func(c *thingConfig) { c.histo
 // kept while count ≥ 1.
 func WithActionRetention(count int, age time.Duration) ThingOption {
 	return func(c *thingConfig) { c.retainCount, c.retainAge = max(count, 0), age }
+}
+
+// WithSharedActions(true) lets every consumer query, cancel and list every async action
+// instance. By default a consumer lists (queryallactions) only the instances it invoked —
+// same principal, or for unauthenticated consumers the same connection — and reaches
+// another principal's instances by actionID neither (they answer 404).
+func WithSharedActions(shared bool) ThingOption {
+	return func(c *thingConfig) { c.sharedActions = shared }
 }
 
 // WithSynchronousDefault decides how actions whose TD does not say "synchronous" are

@@ -37,10 +37,17 @@ func newSchemaCompiler() *schemaCompiler {
 }
 
 // compile returns a validator for s, or nil when s is nil (anything goes).
-func (sc *schemaCompiler) compile(s *td.DataSchema) (valueValidator, error) {
+func (sc *schemaCompiler) compile(s *td.DataSchema) (v valueValidator, err error) {
 	if s == nil {
 		return nil, nil
 	}
+	// jsonschema/v5 panics on numbers math/big cannot hold (e.g. "const": 1e999999999) while
+	// checking the schema against its meta-schema; a hostile TD must not crash the process.
+	defer func() {
+		if r := recover(); r != nil {
+			v, err = nil, fmt.Errorf("the schema cannot be compiled (a number out of range?): %v", r)
+		}
+	}()
 	doc, err := json.Marshal(s)
 	if err != nil {
 		return nil, err
@@ -59,14 +66,21 @@ func (sc *schemaCompiler) compile(s *td.DataSchema) (valueValidator, error) {
 
 type jsonSchema struct{ s *jsonschema.Schema }
 
-func (j jsonSchema) validate(raw json.RawMessage) error {
+func (j jsonSchema) validate(raw json.RawMessage) (err error) {
+	// jsonschema/v5 dereferences a nil *big.Rat for numbers math/big cannot hold (e.g.
+	// 1e999999999): refuse the value instead of losing the connection's goroutine.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("cannot be checked against the schema (a number out of range?): %v", r)
+		}
+	}()
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber() // keep integers exact for integer/multipleOf checks
 	var v any
 	if err := dec.Decode(&v); err != nil {
 		return fmt.Errorf("not valid JSON: %v", err)
 	}
-	err := j.s.Validate(v)
+	err = j.s.Validate(v)
 	var ve *jsonschema.ValidationError
 	if errors.As(err, &ve) {
 		return errors.New(describeValidation(ve))
