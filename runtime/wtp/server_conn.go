@@ -19,7 +19,8 @@ import (
 
 // conn is one WebSocket connection.
 //
-// Goroutines: the reader (the HTTP handler's own goroutine) decodes and dispatches; a
+// Goroutines: the reader (started by Server.serveWTP, so the HTTP handler returns and net/http frees
+// its per-request state) decodes and dispatches; a
 // writer exists only while there is something to send; a ping runs from a timer; and
 // requests that call user handlers get one goroutine each. An idle connection therefore
 // costs one goroutine.
