@@ -19,11 +19,10 @@ import (
 
 // conn is one WebSocket connection.
 //
-// Goroutines: the reader (started by Server.serveWTP, so the HTTP handler returns and net/http frees
-// its per-request state) decodes and dispatches; a
-// writer exists only while there is something to send; a ping runs from a timer; and
-// requests that call user handlers get one goroutine each. An idle connection therefore
-// costs one goroutine.
+// Goroutines: the reader (started by Server.serveWTP, so that the HTTP handler returns and
+// net/http frees its per-request state) decodes and dispatches; a writer exists only while there
+// is something to send; a ping runs from a timer; and requests that call user handlers get one
+// goroutine each. An idle connection therefore costs one goroutine.
 //
 // Everything sent goes through a bounded queue, so producers (above all the Thing's
 // notifications, queued under its lock) never block. Responses to requests handled inline
