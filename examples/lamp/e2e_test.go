@@ -79,8 +79,13 @@ func TestThingLevelOperations(t *testing.T) {
 		t.Errorf("WriteAllProperties with level 101: %v, want a 400 naming level", err)
 	}
 
-	props := make(chan wtp.Notification, 64)
-	psub, err := c.ObserveAllProperties(ctx, func(n wtp.Notification) { props <- n })
+	type change struct {
+		name string
+		v    *lampwot.LampProperties
+		err  error
+	}
+	props := make(chan change, 64)
+	psub, err := c.ObserveAllProperties(ctx, func(name string, v *lampwot.LampProperties, err error) { props <- change{name, v, err} })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,13 +97,21 @@ func TestThingLevelOperations(t *testing.T) {
 	if err := c.WriteLevel(ctx, 100); err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]string{}
+	got := map[string]bool{}
 	for len(got) < 2 {
-		n := recv(t, props, "property notification")
-		got[n.Name] = string(n.Value)
+		ch := recv(t, props, "property notification")
+		if ch.err != nil {
+			t.Fatalf("observeallproperties: %s: %v", ch.name, ch.err)
+		}
+		switch ch.name {
+		case "level":
+			got[ch.name] = ch.v.Level == 100
+		case "temperature":
+			got[ch.name] = ch.v.Temperature == 70
+		}
 	}
-	if got["level"] != "100" || got["temperature"] != "70" {
-		t.Errorf("observeallproperties saw %v, want level 100 and temperature 70", got)
+	if !got["level"] || !got["temperature"] {
+		t.Errorf("observeallproperties did not see level 100 and temperature 70: %v", got)
 	}
 	if n := recv(t, events, "overheated"); n.Name != "overheated" || string(n.Value) != "70" {
 		t.Errorf("subscribeallevents: %s = %s, want overheated = 70", n.Name, n.Value)

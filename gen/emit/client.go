@@ -239,7 +239,7 @@ func genClientThingOps(f *jen.File, p *ir.Package) {
 	th := p.Thing
 	props := th.Properties
 	needStruct := th.HasOp(opReadAllProperties) || th.HasOp(opReadMultipleProperties) ||
-		th.HasOp(opWriteAllProperties) || th.HasOp(opWriteMultipleProperties)
+		th.HasOp(opWriteAllProperties) || th.HasOp(opWriteMultipleProperties) || th.HasOp(opObserveAllProperties)
 	if needStruct && len(props) > 0 {
 		genPropertiesStruct(f, p)
 	}
@@ -299,11 +299,18 @@ func genClientThingOps(f *jen.File, p *ir.Package) {
 			g.Return(jen.Err())
 		})
 	}
-	if th.HasOp(opObserveAllProperties) {
-		clientMethod(f, ir.Sanitize("ObserveAllProperties calls fn for every change of any property (Name is the JSON name, Value the raw new value) until the subscription is stopped."), "ObserveAllProperties").
-			Params(ctxParam(), jen.Id("fn").Func().Params(jen.Qual(pathWTP, "Notification"))).
+	if th.HasOp(opObserveAllProperties) && len(props) > 0 {
+		// Typed like ReadMultipleProperties: the one changed property is set in v, named by name.
+		clientMethod(f, ir.Sanitize("ObserveAllProperties calls fn for every change of any property until the subscription is stopped: name is the property's JSON name and v holds its new value (the other fields stay zero); err is set when the value does not decode."), "ObserveAllProperties").
+			Params(ctxParam(), jen.Id("fn").Func().Params(jen.Id("name").String(), jen.Id("v").Op("*").Id(ps), jen.Err().Error())).
 			Params(jen.Op("*").Qual(pathWTP, "Subscription"), jen.Error()).Block(
-			jen.Return(jen.Id("c").Dot("thing").Dot("ObserveAllProperties").Call(jen.Id("ctx"), jen.Id("fn"))),
+			jen.Return(jen.Id("c").Dot("thing").Dot("ObserveAllProperties").Call(jen.Id("ctx"),
+				jen.Func().Params(jen.Id("n").Qual(pathWTP, "Notification")).Block(
+					jen.List(jen.Id("v"), jen.Err()).Op(":=").Id("decode"+ps).Call(
+						jen.Map(jen.String()).Qual(pathJSON, "RawMessage").Values(jen.Dict{jen.Id("n").Dot("Name"): jen.Id("n").Dot("Value")}),
+						jen.Nil()),
+					jen.Id("fn").Call(jen.Id("n").Dot("Name"), jen.Id("v"), jen.Err()),
+				))),
 		)
 	}
 	if th.HasOp(opSubscribeAllEvents) {

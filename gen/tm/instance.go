@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/wotgen/wotgen/internal/jsonvalue"
 )
 
 // Severity of a Diagnostic.
@@ -144,7 +146,7 @@ func (c *checker) flag(at string, ma, ta map[string]any, keys ...string) {
 			continue
 		}
 		tv := ta[k]
-		if !jsonEqual(mv, tv) && !(mv == false && tv == nil) {
+		if !jsonvalue.Equal(mv, tv) && !(mv == false && tv == nil) {
 			sev := SeverityWarning
 			if k == "readOnly" || k == "writeOnly" {
 				sev = SeverityError
@@ -204,7 +206,7 @@ func (c *checker) schemaDepth(at string, ms, ts map[string]any, depth int) {
 		c.bound(at, k, ms, ts, true)
 	}
 	if mc, ok := ms["const"]; ok && !isPlaceholder(mc) && !isPlaceholder(ts["const"]) {
-		if tc, ok := ts["const"]; !ok || !jsonEqual(mc, tc) {
+		if tc, ok := ts["const"]; !ok || !jsonvalue.Equal(mc, tc) {
 			c.add(SeverityError, ptrJoin(at, "const"), fmt.Sprintf("the model fixes const %s; the TD must keep it", jsonText(mc)))
 		}
 	}
@@ -228,7 +230,7 @@ func (c *checker) schemaDepth(at string, ms, ts map[string]any, depth int) {
 		if !ok || isPlaceholder(mv) {
 			continue
 		}
-		if tv := ts[k]; !jsonEqual(mv, tv) && !isPlaceholder(tv) {
+		if tv := ts[k]; !jsonvalue.Equal(mv, tv) && !isPlaceholder(tv) {
 			c.add(SeverityWarning, ptrJoin(at, k), fmt.Sprintf("%s changed from %s to %s; make sure the TD's value space stays within the model's", k, jsonText(mv), jsonTextOrAbsent(tv)))
 		}
 	}
@@ -270,7 +272,7 @@ func (c *checker) schemaDepth(at string, ms, ts map[string]any, depth int) {
 
 func containsJSON(list []any, v any) bool {
 	for _, e := range list {
-		if jsonEqual(e, v) {
+		if jsonvalue.Equal(e, v) {
 			return true
 		}
 	}

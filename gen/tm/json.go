@@ -17,7 +17,7 @@ import (
 // stay exact) and rejects trailing data. Syntax errors carry line and column.
 func decodeJSON(data []byte) (any, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // tolerate a BOM (TD §1 allows it)
-	if off, ok := nestedTooDeep(data, td.MaxDepth); ok {
+	if off, ok := td.TooDeep(data, td.MaxDepth); ok {
 		line, col := lineCol(data, int64(off))
 		return nil, fmt.Errorf("%d:%d: JSON nested deeper than %d levels; no Thing Model needs that much", line, col, td.MaxDepth)
 	}
@@ -61,37 +61,6 @@ func lineCol(data []byte, off int64) (line, col int) {
 		off = 0
 	}
 	return td.LineColumn(data, int(off))
-}
-
-// nestedTooDeep reports the offset of the first bracket nesting deeper than max, so hostile
-// documents are refused before decoding (the same bound runtime/td applies to TDs).
-func nestedTooDeep(data []byte, max int) (int, bool) {
-	depth := 0
-	inString := false
-	for i := 0; i < len(data); i++ {
-		c := data[i]
-		if inString {
-			switch c {
-			case '\\':
-				i++
-			case '"':
-				inString = false
-			}
-			continue
-		}
-		switch c {
-		case '"':
-			inString = true
-		case '{', '[':
-			depth++
-			if depth > max {
-				return i, true
-			}
-		case '}', ']':
-			depth--
-		}
-	}
-	return 0, false
 }
 
 // copier deep-copies JSON values and counts the nodes it creates, so that documents which expand
@@ -235,41 +204,6 @@ func sortedKeys(m map[string]any) []string {
 	}
 	sort.Strings(keys)
 	return keys
-}
-
-// jsonEqual compares two decoded JSON values; numbers compare by value.
-func jsonEqual(a, b any) bool {
-	switch x := a.(type) {
-	case map[string]any:
-		y, ok := b.(map[string]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for k, v := range x {
-			w, ok := y[k]
-			if !ok || !jsonEqual(v, w) {
-				return false
-			}
-		}
-		return true
-	case []any:
-		y, ok := b.([]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if !jsonEqual(x[i], y[i]) {
-				return false
-			}
-		}
-		return true
-	default:
-		if fa, ok := toFloat(a); ok {
-			fb, ok := toFloat(b)
-			return ok && fa == fb
-		}
-		return a == b
-	}
 }
 
 // toFloat returns the numeric value of a decoded JSON number (json.Number or any Go number).

@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/wotgen/wotgen/internal/jsonvalue"
 )
 
 // Context URIs of TD 1.0 and TD 1.1.
@@ -651,7 +653,7 @@ func mergeContexts(a, b any) any {
 		}
 		dup := false
 		for _, x := range rest {
-			if jsonEqual(x, e) {
+			if jsonvalue.Equal(x, e) {
 				dup = true
 				break
 			}
@@ -856,7 +858,7 @@ func (r *resolver) submodel(key string, base *url.URL, doc map[string]any, lk ma
 			doc[member] = dm
 		}
 		for _, name := range sortedKeys(sm) {
-			if ex, ok := dm[name]; ok && !jsonEqual(ex, sm[name]) {
+			if ex, ok := dm[name]; ok && !jsonvalue.Equal(ex, sm[name]) {
 				r.warn(key, ptrJoin("/"+member, name), "submodel %q defines %s %q differently; the parent's definition is kept", prefix, member, name)
 				continue
 			}

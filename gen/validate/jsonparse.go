@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/wotgen/wotgen/internal/jsonvalue"
 )
 
 // maxDepth bounds nesting. Real TDs rarely go past 20 levels; the bound keeps recursion in the parser,
@@ -212,7 +214,7 @@ func (p *parser) object(depth int) (any, bool) {
 		if old, dup := m[key]; dup {
 			pp := parseProblem{code: CodeDuplicateKey, offset: keyOff, pointer: p.pointer(),
 				msg: fmt.Sprintf("duplicate member %q with a different value: ordinary JSON parsers silently keep only the last one, so readers disagree on its meaning; remove or rename one of them", key)}
-			if jsonEqual(old, v) {
+			if jsonvalue.Equal(old, v) {
 				pp.warning = true
 				pp.msg = fmt.Sprintf("duplicate member %q (same value twice); remove one", key)
 			}

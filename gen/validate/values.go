@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"unicode/utf8"
+
+	"github.com/wotgen/wotgen/internal/jsonvalue"
 )
 
 // Compiled patterns are shared across documents (the same patterns recur across TDs of one
@@ -117,50 +119,9 @@ func jsonTypeOf(v any) string {
 	return "unknown"
 }
 
-func jsonEqual(a, b any) bool {
-	switch x := a.(type) {
-	case json.Number:
-		y, ok := b.(json.Number)
-		if !ok {
-			return false
-		}
-		if x == y {
-			return true
-		}
-		fx, e1 := x.Float64()
-		fy, e2 := y.Float64()
-		return e1 == nil && e2 == nil && fx == fy
-	case []any:
-		y, ok := b.([]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if !jsonEqual(x[i], y[i]) {
-				return false
-			}
-		}
-		return true
-	case map[string]any:
-		y, ok := b.(map[string]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for k, v := range x {
-			w, ok := y[k]
-			if !ok || !jsonEqual(v, w) {
-				return false
-			}
-		}
-		return true
-	default:
-		return a == b
-	}
-}
-
 func inEnum(enum []any, v any) bool {
 	for _, e := range enum {
-		if jsonEqual(e, v) {
+		if jsonvalue.Equal(e, v) {
 			return true
 		}
 	}
@@ -183,7 +144,7 @@ func matchSchema(s map[string]any, v any, depth int, skipOwnValues bool) (bool, 
 		if enum, ok := s["enum"].([]any); ok && !inEnum(enum, v) {
 			return false, "not one of the enum values"
 		}
-		if cv, ok := s["const"]; ok && !jsonEqual(cv, v) {
+		if cv, ok := s["const"]; ok && !jsonvalue.Equal(cv, v) {
 			return false, "not equal to const " + short(cv)
 		}
 	}

@@ -130,32 +130,44 @@ func connections(tb testing.TB, t target, n int, prepare func()) {
 }
 
 // observe subscribes k connections to "level" and returns them with a function that waits until each
-// has received want notifications in total.
+// has received want notifications in total. Waiting blocks (no spinning): on 2 shared cores a
+// spinning waiter would steal the CPU the server under test needs and measure itself.
 func observe(tb testing.TB, t target, k int) (wait func(want int64), closeAll func()) {
 	cs := make([]*websocket.Conn, k)
-	counts := make([]atomic.Int64, k)
+	obs := make([]observer, k)
 	var wg sync.WaitGroup
 	req := request(t, "observeproperty")
 	for i := range cs {
 		cs[i] = dial(tb, t)
 		roundTrip(tb, cs[i], req)
+		obs[i].reached = make(chan struct{}, 1)
 		wg.Go(func() {
+			o := &obs[i]
 			for {
 				if _, _, err := cs[i].Read(context.Background()); err != nil {
 					return
 				}
-				counts[i].Add(1)
+				if o.n.Add(1) == o.want.Load() {
+					select {
+					case o.reached <- struct{}{}:
+					default:
+					}
+				}
 			}
 		})
 	}
 	wait = func(want int64) {
-		deadline := time.Now().Add(2 * time.Minute)
-		for i := range counts {
-			for counts[i].Load() < want {
-				if time.Now().After(deadline) {
-					tb.Fatalf("observer %d got %d of %d notifications", i, counts[i].Load(), want)
+		deadline := time.NewTimer(2 * time.Minute)
+		defer deadline.Stop()
+		for i := range obs {
+			o := &obs[i]
+			o.want.Store(want)
+			for o.n.Load() < want {
+				select {
+				case <-o.reached: // maybe a stale signal of an earlier wait: check again
+				case <-deadline.C:
+					tb.Fatalf("observer %d got %d of %d notifications", i, o.n.Load(), want)
 				}
-				runtime.Gosched()
 			}
 		}
 	}
@@ -166,6 +178,12 @@ func observe(tb testing.TB, t target, k int) (wait func(want int64), closeAll fu
 		wg.Wait()
 	}
 	return wait, closeAll
+}
+
+// observer counts the notifications one connection received and signals when it reaches want.
+type observer struct {
+	n, want atomic.Int64
+	reached chan struct{}
 }
 
 // push: n property changes delivered to one observing consumer.
@@ -251,6 +269,7 @@ var scenarios = []scenario{
 	{"conns100", connections},
 	{"push", push},
 	{"fanout1000", fanout},
+	{"serverRT", serverRoundTrip}, // allocs/op = the server's alone (the client allocates nothing)
 }
 
 func BenchmarkWTP(b *testing.B) {

@@ -54,7 +54,39 @@ func TestReport(t *testing.T) {
 		cells[i] = fmt.Sprintf("%.0f B/conn", median(idle[i]))
 	}
 	fmt.Fprintf(&b, "| idle connection | %s |\n", strings.Join(cells, " | "))
-	t.Logf("medians of %d alternating rounds; ratio = throughput relative to raw\n%s", rounds, b.String())
+
+	// Typed vs dynamic, and the tools, each against its baseline in alternating rounds.
+	fmt.Fprintf(&b, "\n| comparison | baseline | measured | ratio |\n|---|---|---|---|\n")
+	pair := func(row string, rounds int, unit func(ns float64) string, base, meas func(b *testing.B)) {
+		var nb, nm, ab, am []float64
+		for range rounds {
+			r := testing.Benchmark(base)
+			nb, ab = append(nb, float64(r.NsPerOp())), append(ab, float64(r.AllocsPerOp()))
+			r = testing.Benchmark(meas)
+			nm, am = append(nm, float64(r.NsPerOp())), append(am, float64(r.AllocsPerOp()))
+		}
+		fmt.Fprintf(&b, "| %s | %s, %.0f allocs/op | %s, %.0f allocs/op | %.2f× |\n", row,
+			unit(median(nb)), median(ab), unit(median(nm)), median(am), median(nb)/median(nm))
+	}
+	perSec := func(what string) func(float64) string {
+		return func(ns float64) string { return fmt.Sprintf("%.0f %s/s", 1e9/ns, what) }
+	}
+	typed := func(on bool) func(b *testing.B) {
+		return func(b *testing.B) { b.ReportAllocs(); readLampLevel(b, on, b.N, b.ResetTimer) }
+	}
+	pair("lamp readproperty: dynamic → generated typed client+server", rounds, perSec("reads"), typed(false), typed(true))
+	docs := loadCorpus(t, "td/valid", "td/invalid", "tm")
+	valid := loadCorpus(t, "td/valid")
+	pair(fmt.Sprintf("validate %d corpus files: schema-only → wotgen validate", len(docs)), rounds, perSec("files"),
+		func(b *testing.B) { b.ReportAllocs(); validateSchemaOnly(b, docs, b.N, b.ResetTimer) },
+		func(b *testing.B) { b.ReportAllocs(); validateWotgen(b, docs, b.N, b.ResetTimer) })
+	var gen []float64
+	for range 3 {
+		r := testing.Benchmark(func(b *testing.B) { generateCorpus(b, valid, b.N, b.ResetTimer) })
+		gen = append(gen, float64(r.NsPerOp()))
+	}
+	fmt.Fprintf(&b, "| generate %d valid TDs (types, client, server; no compilation) | — | %.2f s | — |\n", len(valid), median(gen)/1e9)
+	t.Logf("medians of %d alternating rounds (generate: 3); ratio = throughput relative to the baseline\n%s", rounds, b.String())
 }
 
 func targetNames() []string {

@@ -16,6 +16,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/wotgen/wotgen/internal/jsonvalue"
+
 	"github.com/wotgen/wotgen/runtime/td"
 )
 
@@ -44,14 +46,14 @@ func check(s *td.DataSchema, v any, ptr string, depth int) error {
 	}
 	if s.Const != nil {
 		c, err := decode(s.Const)
-		if err != nil || !equalJSON(c, v) {
+		if err != nil || !jsonvalue.Equal(c, v) {
 			return errAt(ptr, "must equal the const %s", s.Const)
 		}
 	}
 	if len(s.Enum) > 0 {
 		found := false
 		for _, raw := range s.Enum {
-			if e, err := decode(raw); err == nil && equalJSON(e, v) {
+			if e, err := decode(raw); err == nil && jsonvalue.Equal(e, v) {
 				found = true
 				break
 			}
@@ -248,47 +250,9 @@ func jsonType(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-// equalJSON compares decoded JSON values; numbers compare by value (1 equals 1.0).
-func equalJSON(a, b any) bool {
-	switch x := a.(type) {
-	case json.Number:
-		y, ok := b.(json.Number)
-		if !ok {
-			return false
-		}
-		rx, okx := new(big.Rat).SetString(string(x))
-		ry, oky := new(big.Rat).SetString(string(y))
-		return okx && oky && rx.Cmp(ry) == 0
-	case []any:
-		y, ok := b.([]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			if !equalJSON(x[i], y[i]) {
-				return false
-			}
-		}
-		return true
-	case map[string]any:
-		y, ok := b.(map[string]any)
-		if !ok || len(x) != len(y) {
-			return false
-		}
-		for k, xv := range x {
-			yv, ok := y[k]
-			if !ok || !equalJSON(xv, yv) {
-				return false
-			}
-		}
-		return true
-	}
-	return a == b
-}
-
 func containsJSON(list []any, v any) bool {
 	for _, e := range list {
-		if equalJSON(e, v) {
+		if jsonvalue.Equal(e, v) {
 			return true
 		}
 	}

@@ -117,7 +117,7 @@ func checkSyntax(data []byte) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return &Error{Line: 1, Column: 1, Msg: "empty document: want a JSON object"}
 	}
-	if off, ok := tooDeep(data, MaxDepth); ok {
+	if off, ok := TooDeep(data, MaxDepth); ok {
 		line, col := LineColumn(data, off)
 		return &Error{Line: line, Column: col, Msg: fmt.Sprintf("JSON nested deeper than %d levels; no Thing Description needs that much", MaxDepth)}
 	}
@@ -155,8 +155,9 @@ func checkSyntax(data []byte) error {
 // bound keeps hostile documents from costing more than linear time.
 const MaxDepth = 256
 
-// tooDeep reports the offset of the first bracket that nests deeper than max.
-func tooDeep(data []byte, max int) (int, bool) {
+// TooDeep reports the offset of the first bracket in data that nests deeper than max objects and
+// arrays; a linear scan that needs no valid JSON, for refusing hostile input before decoding it.
+func TooDeep(data []byte, max int) (int, bool) {
 	depth := 0
 	inString := false
 	for i := 0; i < len(data); i++ {

@@ -2,6 +2,7 @@ package wtp
 
 import (
 	"encoding/json"
+	"github.com/wotgen/wotgen/runtime/td"
 )
 
 // decodeWireFast fills w from b for the common shape of a message: one JSON object whose
@@ -193,7 +194,12 @@ func (d *fastDecoder) member(key []byte, w *wireMessage) bool {
 		if !ok {
 			return false
 		}
-		*s = string(v)
+		switch string(key) {
+		case "messageType", "operation":
+			*s = internWord(v)
+		default:
+			*s = string(v)
+		}
 		return true
 	}
 	var dst *json.RawMessage
@@ -260,4 +266,22 @@ func mergeMap(dst, src map[string]json.RawMessage) map[string]json.RawMessage {
 		dst[k] = v
 	}
 	return dst
+}
+
+// knownWords holds the message types and operation names, so decoding them costs no
+// allocation.
+var knownWords = func() map[string]string {
+	m := map[string]string{}
+	for _, w := range append([]string{MessageTypeRequest, MessageTypeResponse, MessageTypeNotification}, td.AllOps()...) {
+		m[w] = w
+	}
+	return m
+}()
+
+// internWord returns v as a string, shared when it is a known word.
+func internWord(v []byte) string {
+	if w, ok := knownWords[string(v)]; ok {
+		return w
+	}
+	return string(v)
 }

@@ -343,7 +343,12 @@ func (s *Server) serveWTP(w http.ResponseWriter, r *http.Request, ep *endpoint) 
 		}
 	}()
 
-	ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	hw := &hijackWriter{ResponseWriter: w}
+	var rw http.ResponseWriter = hw
+	if !canHijack(w) {
+		rw = w // let Accept report it as before
+	}
+	ws, err := websocket.Accept(rw, r, &websocket.AcceptOptions{
 		Subprotocols:   []string{Subprotocol},
 		OriginPatterns: s.cfg.origins,
 	})
@@ -353,13 +358,21 @@ func (s *Server) serveWTP(w http.ResponseWriter, r *http.Request, ep *endpoint) 
 	}
 	ws.SetReadLimit(s.cfg.readLimit)
 	c := newConn(s, ep, ws, principal, r.RemoteAddr)
+	c.nc, c.cork, c.br = hw.nc, hw.cork, hw.br
 	upgraded = true
 	if !s.addConn(c) {
 		ws.Close(CloseShutdown, "server shutting down")
 		return
 	}
-	defer s.removeConn(c)
-	c.serve()
+	// Serve on a fresh goroutine and let the HTTP handler return: net/http then drops what it
+	// holds for the request (its write buffers, the parsed request, the handler's grown
+	// stack), which an idle connection would otherwise keep for life.
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer s.removeConn(c)
+		c.serve()
+	}()
 }
 
 func (s *Server) addConn(c *conn) bool {

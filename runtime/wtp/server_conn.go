@@ -1,11 +1,14 @@
 package wtp
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -37,14 +40,22 @@ type conn struct {
 	cancel context.CancelFunc
 	hctx   context.Context // ctx + principal, for handlers
 
-	// writeCtx aborts a write in progress: used when dropping a stalled consumer, whose
-	// pending write may never finish on its own.
-	writeCtx   context.Context
-	abortWrite context.CancelFunc
-
-	// readCtx is cancelled only to cut the connection without a close handshake.
-	readCtx    context.Context
-	cancelRead context.CancelFunc
+	// nc is the hijacked TCP connection under ws. Reads and writes pass ws a context that is
+	// never done (a cancellable one costs the library an AfterFunc registration, three
+	// allocations, per frame); write timeouts are deadlines on nc, and cutting the connection
+	// closes nc. nil only in tests that build a conn by hand.
+	nc net.Conn
+	// cork lets the writer send a batch of queued messages in one system call; nil when
+	// the connection's writes are not ours to buffer.
+	cork *corkWriter
+	// br is the library's read buffer (ours, see hijackWriter): a request already waiting
+	// in it lets the reader answer it before flushing, so pipelined responses go out in
+	// batches. Read only by the reader goroutine; nil when unknown.
+	br *bufio.Reader
+	// inWrite is set while a write runs; writeAborted once a stalled consumer is dropped:
+	// a write in progress is then cut, later writes fail at once.
+	inWrite      atomic.Bool
+	writeAborted atomic.Bool
 
 	closeOnce   sync.Once
 	closeCode   websocket.StatusCode
@@ -100,8 +111,6 @@ func newConn(s *Server, ep *endpoint, ws *websocket.Conn, principal, remote stri
 	c.idle.L = &c.qmu
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	c.hctx = withPrincipal(c.ctx, principal)
-	c.writeCtx, c.abortWrite = context.WithCancel(context.Background())
-	c.readCtx, c.cancelRead = context.WithCancel(context.Background())
 	return c
 }
 
@@ -150,6 +159,24 @@ func (c *conn) closeWith(code websocket.StatusCode, reason string, abort bool) b
 	return first
 }
 
+// abortWrite interrupts a write in progress (its peer may never take it) by cutting the
+// connection, and makes later writes fail at once.
+func (c *conn) abortWrite() {
+	c.writeAborted.Store(true)
+	if c.inWrite.Load() {
+		c.cancelRead()
+	}
+}
+
+// cancelRead cuts the connection without a close handshake.
+func (c *conn) cancelRead() {
+	if c.nc != nil {
+		c.nc.Close()
+	} else {
+		c.ws.CloseNow()
+	}
+}
+
 // abortedCloseGrace bounds the close handshake of an aborted connection.
 const abortedCloseGrace = time.Second
 
@@ -188,6 +215,12 @@ func (c *conn) hardClose() {
 func (c *conn) isClosing() bool { return c.ctx.Err() != nil }
 
 func (c *conn) readLoop() {
+	deferred := 0
+	defer func() {
+		if deferred > 0 {
+			c.setReaderBusy(false)
+		}
+	}()
 	for {
 		data, text, err := c.read()
 		if err != nil {
@@ -211,14 +244,60 @@ func (c *conn) readLoop() {
 		}
 		c.setReaderBusy(true)
 		c.handle(data)
-		c.setReaderBusy(false)
+		// Flush now unless another whole request is already buffered (pipelining): then its
+		// response joins the same write, up to a bound so a long stream of requests cannot
+		// hold responses back or fill the queue.
+		if deferred++; deferred >= maxDeferredFlush || !c.requestBuffered() {
+			deferred = 0
+			c.setReaderBusy(false)
+		}
 	}
+}
+
+// maxDeferredFlush bounds how many requests the reader answers before it flushes.
+const maxDeferredFlush = 32
+
+// requestBuffered reports whether a whole client frame is already in the read buffer.
+func (c *conn) requestBuffered() bool {
+	if c.br == nil {
+		return false
+	}
+	// Once closing, the close handshake (closeSocket) reads the buffer too; it starts only
+	// after closed is set under qmu, so holding qmu with closed unset excludes it.
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	if c.closed {
+		return false
+	}
+	n := c.br.Buffered()
+	if n < 2 {
+		return false
+	}
+	h, _ := c.br.Peek(2)
+	size, hdr := int(h[1]&0x7f), 2
+	switch size {
+	case 126:
+		hdr = 4
+	case 127:
+		return false // a huge frame: no point waiting for it with responses held
+	}
+	if h[1]&0x80 != 0 {
+		hdr += 4 // the client's mask key
+	}
+	if size == 126 {
+		if n < 4 {
+			return false
+		}
+		l, _ := c.br.Peek(4)
+		size = int(l[2])<<8 | int(l[3])
+	}
+	return n >= hdr+size
 }
 
 // read returns the next message in a buffer reused across messages (decoding copies what
 // it keeps); text is false for a binary message.
 func (c *conn) read() (data []byte, text bool, err error) {
-	typ, r, err := c.ws.Reader(c.readCtx)
+	typ, r, err := c.ws.Reader(context.Background())
 	if err != nil {
 		return nil, false, err
 	}
@@ -294,12 +373,14 @@ func (c *conn) drain(inline bool) {
 		c.qmu.Lock()
 		if c.aborted || len(c.items) == 0 {
 			w.releaseBuf()
+			c.clearDeadline(w)
 			c.stopWriting()
 			c.qmu.Unlock()
 			return
 		}
 		if inline && !first {
 			w.releaseBuf()
+			c.clearDeadline(w)
 			c.wg.Add(1) // inline means we are serve's own goroutine: it has not reached Wait
 			c.qmu.Unlock()
 			go func() {
@@ -312,14 +393,34 @@ func (c *conn) drain(inline bool) {
 		c.items = c.spare[:0]
 		c.qmu.Unlock()
 
+		corked := len(batch) > 1 && c.cork != nil
+		if corked {
+			c.cork.hold()
+		}
+		ok := true
 		for i := range batch {
-			if !c.write(w, &batch[i]) {
-				c.qmu.Lock()
-				w.releaseBuf()
-				c.stopWriting()
-				c.qmu.Unlock()
-				return
+			if ok = c.write(w, &batch[i]); !ok {
+				break
 			}
+		}
+		if corked {
+			c.inWrite.Store(true)
+			err := c.cork.release()
+			c.inWrite.Store(false)
+			if err != nil && ok {
+				ok = false
+				if c.closeWith(websocket.StatusAbnormalClosure, "write failed", true) {
+					c.log.Debug("wtp: write failed", "err", err)
+				}
+			}
+		}
+		if !ok {
+			c.qmu.Lock()
+			w.releaseBuf()
+			c.clearDeadline(w)
+			c.stopWriting()
+			c.qmu.Unlock()
+			return
 		}
 		clear(batch)
 		c.qmu.Lock()
@@ -332,26 +433,34 @@ func (c *conn) drain(inline bool) {
 }
 
 // writer is the write side's state, used by whoever owns c.writing: an encode buffer
-// (pooled, since an idle connection needs none), a reused notification, and a write
-// deadline renewed when it runs low, so writes cost one timer per half timeout rather than
-// one each. Every write still gets at least half the write timeout.
+// (pooled, since an idle connection needs none), a reused notification, and the time the
+// write deadline on the connection must be renewed, so writes cost one deadline update per
+// half timeout rather than one each. Every write still gets at least half the write timeout;
+// the deadline is cleared when the writer stops, so the library's own writes (pongs, the
+// close frame) are not cut by a deadline long past.
 type writer struct {
 	buf     *[]byte // from encodeBufs
 	note    Message
-	ctx     context.Context
-	cancel  context.CancelFunc
 	renewAt time.Time
 }
 
-func (w *writer) deadline(parent context.Context, timeout time.Duration) context.Context {
-	if now := time.Now(); w.ctx == nil || now.After(w.renewAt) {
-		if w.cancel != nil {
-			w.cancel()
-		}
-		w.ctx, w.cancel = context.WithTimeout(parent, timeout)
-		w.renewAt = now.Add(timeout / 2)
+// deadline renews the write deadline on nc when it runs low.
+func (c *conn) deadline(w *writer) {
+	if c.nc == nil {
+		return
 	}
-	return w.ctx
+	if now := time.Now(); w.renewAt.IsZero() || now.After(w.renewAt) {
+		c.nc.SetWriteDeadline(now.Add(c.srv.cfg.writeTimeout))
+		w.renewAt = now.Add(c.srv.cfg.writeTimeout / 2)
+	}
+}
+
+// clearDeadline removes the write deadline when the writer stops.
+func (c *conn) clearDeadline(w *writer) {
+	if c.nc != nil && !w.renewAt.IsZero() && !c.writeAborted.Load() {
+		c.nc.SetWriteDeadline(time.Time{})
+	}
+	w.renewAt = time.Time{}
 }
 
 func (w *writer) releaseBuf() {
@@ -362,11 +471,10 @@ func (w *writer) releaseBuf() {
 }
 
 func (w *writer) stop() {
-	if w.cancel != nil {
-		w.cancel()
-	}
 	w.releaseBuf()
 }
+
+var errWriteAborted = errors.New("write aborted: the consumer was dropped")
 
 // encodeBufs recycles encode buffers between drains: a writer goroutine lives only as long
 // as its queue is non-empty, so it cannot keep one itself.
@@ -397,7 +505,15 @@ func (c *conn) write(w *writer, it *outItem) bool {
 	if cap(buf) <= 64<<10 {
 		*w.buf = buf // reuse, but do not keep one huge message's buffer around
 	}
-	err = c.ws.Write(w.deadline(c.writeCtx, c.srv.cfg.writeTimeout), websocket.MessageText, buf)
+	c.deadline(w)
+	c.inWrite.Store(true)
+	if c.writeAborted.Load() {
+		c.inWrite.Store(false)
+		err = errWriteAborted
+	} else {
+		err = c.ws.Write(context.Background(), websocket.MessageText, buf)
+		c.inWrite.Store(false)
+	}
 	if err != nil {
 		// The library has closed the connection; the reader will see it end.
 		if c.closeWith(websocket.StatusAbnormalClosure, "write failed", true) {
@@ -496,4 +612,98 @@ func (c *conn) stopPing() {
 	}
 	c.pingMu.Unlock()
 	c.pingWG.Wait()
+}
+
+// hijackWriter records the connection websocket.Accept hijacks, so the conn can set write
+// deadlines on it and cut it.
+type hijackWriter struct {
+	http.ResponseWriter
+	nc   net.Conn
+	cork *corkWriter
+	br   *bufio.Reader
+}
+
+func (h *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	nc, rw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	if err != nil {
+		return nc, rw, err
+	}
+	h.nc = nc
+	// net/http hands over its 4 KiB read and write buffers, which the library keeps for the
+	// connection's life: smaller ones save idle memory. Messages are small (a response or
+	// notification is a few hundred bytes) and bigger reads and writes bypass the buffers.
+	if rw.Reader.Buffered() == 0 && rw.Writer.Buffered() == 0 {
+		h.cork = &corkWriter{nc: nc}
+		h.br = bufio.NewReaderSize(nc, connReadBuffer)
+		rw = bufio.NewReadWriter(h.br, bufio.NewWriterSize(h.cork, connWriteBuffer))
+	}
+	return nc, rw, nil
+}
+
+// Per-connection buffer sizes (see hijackWriter.Hijack).
+const (
+	connReadBuffer  = 2048
+	connWriteBuffer = 1024
+)
+
+// canHijack reports whether w, or a ResponseWriter it wraps, supports hijacking.
+func canHijack(w http.ResponseWriter) bool {
+	for {
+		switch t := w.(type) {
+		case http.Hijacker:
+			return true
+		case interface{ Unwrap() http.ResponseWriter }:
+			w = t.Unwrap()
+		default:
+			return false
+		}
+	}
+}
+
+// corkWriter sits under the library's write buffer. The library flushes every message; while
+// held, the flushed bytes collect here instead, and release sends them in one write. The
+// writer holds it around a batch of queued messages, so a burst of notifications costs one
+// system call rather than one each. Frames the library writes meanwhile (a pong) keep their
+// order in the stream.
+type corkWriter struct {
+	mu   sync.Mutex
+	nc   net.Conn
+	held bool
+	buf  *[]byte // from corkBufs while held
+}
+
+var corkBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+func (w *corkWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.held {
+		*w.buf = append(*w.buf, p...)
+		return len(p), nil
+	}
+	return w.nc.Write(p)
+}
+
+func (w *corkWriter) hold() {
+	w.mu.Lock()
+	w.held = true
+	w.buf = corkBufs.Get().(*[]byte)
+	w.mu.Unlock()
+}
+
+// release sends what collected while held.
+func (w *corkWriter) release() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.held = false
+	var err error
+	if len(*w.buf) > 0 {
+		_, err = w.nc.Write(*w.buf)
+	}
+	if cap(*w.buf) <= 256<<10 { // do not pool one huge burst's buffer
+		*w.buf = (*w.buf)[:0]
+		corkBufs.Put(w.buf)
+	}
+	w.buf = nil
+	return err
 }

@@ -433,18 +433,34 @@ func TestCloseCutsConnections(t *testing.T) {
 }
 
 func TestWriterDeadlineRenewal(t *testing.T) {
+	nc := &deadlineConn{}
+	c := &conn{srv: NewServer(), nc: nc}
+	c.srv.cfg.writeTimeout = 40 * time.Millisecond
 	w := writer{buf: encodeBufs.Get().(*[]byte)}
 	defer w.stop()
-	ctx1 := w.deadline(context.Background(), 40*time.Millisecond)
-	if ctx2 := w.deadline(context.Background(), 40*time.Millisecond); ctx2 != ctx1 {
-		t.Fatal("renewed too early")
+	c.deadline(&w)
+	c.deadline(&w)
+	if len(nc.set) != 1 || nc.set[0].IsZero() {
+		t.Fatalf("deadlines set: %v, want one (renewed too early)", nc.set)
 	}
 	time.Sleep(25 * time.Millisecond)
-	ctx3 := w.deadline(context.Background(), 40*time.Millisecond)
-	if ctx3 == ctx1 || ctx1.Err() == nil || ctx3.Err() != nil || w.buf == nil {
-		t.Fatal("deadline not renewed after half its time, or the buffer was lost")
+	c.deadline(&w)
+	if len(nc.set) != 2 || !nc.set[1].After(nc.set[0]) || w.buf == nil {
+		t.Fatalf("deadline not renewed after half its time, or the buffer was lost: %v", nc.set)
+	}
+	c.clearDeadline(&w)
+	if len(nc.set) != 3 || !nc.set[2].IsZero() {
+		t.Fatalf("deadline not cleared when the writer stops: %v", nc.set)
 	}
 }
+
+// deadlineConn records write deadlines.
+type deadlineConn struct {
+	net.Conn
+	set []time.Time
+}
+
+func (d *deadlineConn) SetWriteDeadline(t time.Time) error { d.set = append(d.set, t); return nil }
 
 func TestMaxConnections(t *testing.T) {
 	_, hs := serve(t, []*Thing{newValve(t)}, WithMaxConnections(1))

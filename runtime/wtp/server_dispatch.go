@@ -213,14 +213,20 @@ func (c *conn) readProperty(t *Thing, m *Message) {
 		c.replyError(m, e)
 		return
 	}
-	c.run(t.hasHandlers([]*property{p}, false), func(ctx context.Context) {
-		v, err := t.readValue(ctx, p)
-		if err != nil {
-			c.fail(m, err)
-			return
-		}
-		c.reply(t, m, &Message{Name: p.name, Value: v})
-	})
+	if !t.hasHandler(p, false) {
+		c.readPropertyNow(c.hctx, t, m, p) // no closure to allocate on the common path
+		return
+	}
+	c.run(true, func(ctx context.Context) { c.readPropertyNow(ctx, t, m, p) })
+}
+
+func (c *conn) readPropertyNow(ctx context.Context, t *Thing, m *Message, p *property) {
+	v, err := t.readValue(ctx, p)
+	if err != nil {
+		c.fail(m, err)
+		return
+	}
+	c.reply(t, m, &Message{Name: p.name, Value: v})
 }
 
 func (c *conn) writeProperty(t *Thing, m *Message) {

@@ -584,6 +584,13 @@ func (t *Thing) hasHandlers(props []*property, write bool) bool {
 	return false
 }
 
+// hasHandler is hasHandlers for one property, without building a slice.
+func (t *Thing) hasHandler(p *property, write bool) bool {
+	t.hmu.RLock()
+	defer t.hmu.RUnlock()
+	return (!write && p.read != nil) || (write && p.write != nil)
+}
+
 // validateValue checks a consumer-supplied value against the property schema.
 func (p *property) validateValue(raw json.RawMessage) *Error {
 	if p.schema == nil {

@@ -233,8 +233,12 @@ func (c *Client) ReadMultipleProperties(ctx context.Context, names ...string) (*
 	return decodeThermostatProperties(values, err)
 }
 
-// ObserveAllProperties calls fn for every change of any property (Name is the JSON name, Value the raw
-// new value) until the subscription is stopped.
-func (c *Client) ObserveAllProperties(ctx context.Context, fn func(wtp.Notification)) (*wtp.Subscription, error) {
-	return c.thing.ObserveAllProperties(ctx, fn)
+// ObserveAllProperties calls fn for every change of any property until the subscription is stopped:
+// name is the property's JSON name and v holds its new value (the other fields stay zero); err is set
+// when the value does not decode.
+func (c *Client) ObserveAllProperties(ctx context.Context, fn func(name string, v *ThermostatProperties, err error)) (*wtp.Subscription, error) {
+	return c.thing.ObserveAllProperties(ctx, func(n wtp.Notification) {
+		v, err := decodeThermostatProperties(map[string]json.RawMessage{n.Name: n.Value}, nil)
+		fn(n.Name, v, err)
+	})
 }
