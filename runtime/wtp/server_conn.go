@@ -274,6 +274,12 @@ func (c *conn) requestBuffered() bool {
 		return false
 	}
 	h, _ := c.br.Peek(2)
+	// Only a final text frame is a request the reader returns to at once. A control frame
+	// (ping, pong, close) is handled inside the library, after which the reader would block
+	// for the next request with these responses still held back.
+	if h[0] != 0x80|byte(websocket.MessageText) {
+		return false
+	}
 	size, hdr := int(h[1]&0x7f), 2
 	switch size {
 	case 126:
