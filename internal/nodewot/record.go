@@ -23,11 +23,15 @@ type Exchange struct {
 	Method     string
 	RequestURI string      // path and query as sent
 	Header     http.Header // request header fields as sent, Host included
-	Body       []byte
-	Status     int // 0 when there was no answer (the client gave up, or the upstream failed)
-	RespHeader http.Header
-	RespBody   []byte // as the upstream sent it, before any TD rewriting
-	Err        string // why there was no complete answer
+	// Framing of the request body: ContentLength is -1 with TransferEncoding ["chunked"] for a
+	// streamed body (Go moves both out of Header).
+	ContentLength    int64
+	TransferEncoding []string
+	Body             []byte
+	Status           int // 0 when there was no answer (the client gave up, or the upstream failed)
+	RespHeader       http.Header
+	RespBody         []byte // as the upstream sent it, before any TD rewriting
+	Err              string // why there was no complete answer
 }
 
 // Recorder is a logging HTTP proxy on 127.0.0.1 in front of one upstream origin. It rewrites the
@@ -81,6 +85,7 @@ func (r *Recorder) Exchanges() []Exchange {
 		out[i].Header = e.Header.Clone()
 		out[i].RespHeader = e.RespHeader.Clone()
 		out[i].Body = slices.Clone(e.Body)
+		out[i].TransferEncoding = slices.Clone(e.TransferEncoding)
 		out[i].RespBody = slices.Clone(e.RespBody)
 	}
 	return out
@@ -88,7 +93,10 @@ func (r *Recorder) Exchanges() []Exchange {
 
 func (r *Recorder) serve(w http.ResponseWriter, req *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(req.Body, bodyLimit+1))
-	ex := &Exchange{Method: req.Method, RequestURI: req.RequestURI, Header: req.Header.Clone(), Body: body}
+	ex := &Exchange{
+		Method: req.Method, RequestURI: req.RequestURI, Header: req.Header.Clone(), Body: body,
+		ContentLength: req.ContentLength, TransferEncoding: slices.Clone(req.TransferEncoding),
+	}
 	ex.Header.Set("Host", req.Host)
 	r.mu.Lock()
 	r.exchanges = append(r.exchanges, ex)
@@ -166,6 +174,9 @@ func Transcript(exchanges []Exchange) string {
 	for i, e := range exchanges {
 		fmt.Fprintf(&b, "#%d %s %s\n", i+1, e.Method, e.RequestURI)
 		writeHeader(&b, "> ", e.Header)
+		if len(e.TransferEncoding) > 0 {
+			fmt.Fprintf(&b, "> Transfer-Encoding: %s\n", strings.Join(e.TransferEncoding, ", "))
+		}
 		if len(e.Body) > 0 {
 			fmt.Fprintf(&b, "> body: %s\n", e.Body)
 		}

@@ -159,6 +159,8 @@ async function subscribe(thing, step, ctx) {
         done = resolve;
         fail = reject;
     });
+    // node-wot calls the error listener before the subscribe call rejects, when nothing awaits yet.
+    finished.catch(() => undefined);
     const isEvent = step.op === "subscribeevent";
     const schema = isEvent ? thing.events[step.name]?.data : thing.properties[step.name];
     const listener = (output) => {
@@ -327,6 +329,11 @@ async function main() {
         process.exit(ok ? 0 : 1);
     }
 }
+
+// A stray rejection inside node-wot must not kill the run: the step timeouts still bound it.
+process.on("unhandledRejection", (err) => {
+    process.stderr.write(`consume.js: unhandled rejection: ${err instanceof Error ? err.stack : errText(err)}\n`);
+});
 
 main().catch((err) => {
     emit({ step: "internal", ok: false, error: errText(err instanceof Error ? err.stack : err) });
