@@ -61,7 +61,9 @@ func NewRecorder(tb testing.TB, upstream string) *Recorder {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 	}
-	r.srv = httptest.NewServer(http.HandlerFunc(r.serve))
+	// Unstarted first: serve reads r.srv.
+	r.srv = httptest.NewUnstartedServer(http.HandlerFunc(r.serve))
+	r.srv.Start()
 	tb.Cleanup(func() {
 		r.srv.CloseClientConnections()
 		r.srv.Close()

@@ -35,7 +35,7 @@ const fakeTD = `{
 
 func fakeThing(t *testing.T) *httptest.Server {
 	var srv *httptest.Server
-	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		json200 := func(body string) {
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write([]byte(body))
@@ -93,6 +93,7 @@ func fakeThing(t *testing.T) *httptest.Server {
 			http.NotFound(w, r)
 		}
 	}))
+	srv.Start() // after the assignment: the handler reads srv.URL
 	t.Cleanup(srv.Close)
 	return srv
 }
