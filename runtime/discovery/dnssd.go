@@ -38,7 +38,7 @@ const (
 const (
 	mdnsDomain  = "local."
 	mdnsPort    = 5353
-	maxPacket   = 9000 // RFC 6762 §17: no mDNS message is larger
+	maxPacket   = 9000                            // RFC 6762 §17: no mDNS message is larger
 	servicesPTR = "_services._dns-sd._udp.local." // RFC 6763 §9
 )
 
