@@ -191,7 +191,7 @@ func (r *discoverRun) start() {
 		r.spawn(r.browse)
 	}
 	for _, u := range r.f.URLs {
-		r.spawn(func() { r.fetch(SourceURL, u, u) })
+		r.spawn(func() { r.fetch(SourceURL, u, u, false) })
 	}
 	for _, d := range r.f.Directories {
 		r.spawn(func() {
@@ -222,12 +222,13 @@ func (r *discoverRun) browse() {
 			}
 			continue
 		}
-		r.spawn(func() { r.fetch(SourceMDNS, inst.Name, inst.URL) })
+		r.spawn(func() { r.fetch(SourceMDNS, inst.Name, inst.URL, inst.Type == TypeDirectory) })
 	}
 }
 
-// fetch retrieves the TDs at an introduction URL and lists the directories among them.
-func (r *discoverRun) fetch(src Source, via, rawURL string) {
+// fetch retrieves the TDs at an introduction URL and lists the directories among them: those whose
+// @type says so, and the TD of an instance announced with TXT type=Directory.
+func (r *discoverRun) fetch(src Source, via, rawURL string, announcedDir bool) {
 	things, final, err := FetchTDs(r.ctx, rawURL, r.f.Fetch)
 	if err != nil && !r.fail(src, via, err) {
 		return
@@ -236,7 +237,7 @@ func (r *discoverRun) fetch(src Source, via, rawURL string) {
 		if !r.emit(item{res: Result{Thing: t, URL: final.String(), Source: src, Via: via}}) {
 			return
 		}
-		if !IsDirectory(t) || r.f.NoExpand {
+		if !(IsDirectory(t) || announcedDir && len(things) == 1) || r.f.NoExpand {
 			continue
 		}
 		l, err := directoryFromTD(t, final, r.f.Query, r.f.Fetch)

@@ -122,8 +122,9 @@ func Browse(ctx context.Context, o BrowseOptions) iter.Seq2[Instance, error] {
 				if !ok {
 					return
 				}
-				b.absorb(p.msg, p.ifIndex, time.Now())
-				for _, r := range b.ready() {
+				now := time.Now()
+				b.absorb(p.msg, p.ifIndex, now)
+				for _, r := range b.ready(now) {
 					if !yield(r.inst, r.err) {
 						return
 					}
@@ -198,51 +199,87 @@ func (b *browser) resolveQueries(now time.Time) []*dns.Msg {
 	return out
 }
 
-// absorb adds a response's records to the cache. A TTL of 0 is a goodbye (RFC 6762 §10.1): the
-// record goes, and an instance that comes back later is yielded again.
+// absorb adds a response's records to the cache. Only records of this service's instances and of
+// their hosts are kept, in passes (PTRs, then SRV/TXT, then addresses) since a packet may hold them
+// in any order; at most maxInstances instances are tracked, so a flood cannot grow the cache. A TTL
+// of 0 is a goodbye (RFC 6762 §10.1): the record goes, and an instance that comes back later is
+// yielded again.
 func (b *browser) absorb(m *dns.Msg, ifIndex int, now time.Time) {
 	if !m.Response || m.Opcode != dns.OpcodeQuery || m.Rcode != dns.RcodeSuccess {
 		return
 	}
-	for _, rr := range append(m.Answer, m.Extra...) {
-		h := rr.Header()
-		name := dns.CanonicalName(h.Name)
+	rrs := append(m.Answer, m.Extra...)
+	for _, rr := range rrs {
+		r, ok := rr.(*dns.PTR)
+		if !ok || dns.CanonicalName(r.Hdr.Name) != b.service {
+			continue
+		}
+		inst := dns.CanonicalName(r.Ptr)
+		if !strings.HasSuffix(inst, "."+serviceOf(b.service)) {
+			continue // an instance must live under the service's name, not the subtype's
+		}
+		if r.Hdr.Ttl == 0 {
+			b.forget(inst)
+			continue
+		}
+		if _, known := b.ptrs[inst]; !known && len(b.ptrs) >= maxInstances {
+			continue
+		}
+		b.ptrs[inst] = r
+		b.seen[inst] = now
+		b.ifIndex[inst] = ifIndex
+	}
+	hosts := map[string]bool{}
+	for _, rr := range rrs {
+		name := dns.CanonicalName(rr.Header().Name)
+		if _, ours := b.ptrs[name]; !ours {
+			continue
+		}
 		switch r := rr.(type) {
-		case *dns.PTR:
-			if name != b.service {
-				continue
-			}
-			inst := dns.CanonicalName(r.Ptr)
-			if !strings.HasSuffix(inst, "."+serviceOf(b.service)) {
-				continue // an instance must live under the service's name, not the subtype's
-			}
-			if h.Ttl == 0 {
-				delete(b.ptrs, inst)
-				delete(b.done, inst)
-				continue
-			}
-			b.ptrs[inst] = r
-			b.seen[inst] = now
-			b.ifIndex[inst] = ifIndex
 		case *dns.SRV:
-			if h.Ttl == 0 {
+			if r.Hdr.Ttl == 0 {
 				delete(b.srv, name)
 				delete(b.done, name)
 				continue
 			}
 			b.srv[name] = r
 		case *dns.TXT:
-			if h.Ttl == 0 {
+			if r.Hdr.Ttl == 0 {
 				delete(b.txt, name)
 				continue
 			}
 			b.txt[name] = r.Txt
-		case *dns.A:
-			b.addAddr(name, r.A, h.Ttl, now)
-		case *dns.AAAA:
-			b.addAddr(name, r.AAAA, h.Ttl, now)
 		}
 	}
+	for _, s := range b.srv {
+		hosts[dns.CanonicalName(s.Target)] = true
+	}
+	for _, rr := range rrs {
+		name := dns.CanonicalName(rr.Header().Name)
+		if !hosts[name] {
+			continue
+		}
+		switch r := rr.(type) {
+		case *dns.A:
+			b.addAddr(name, r.A, r.Hdr.Ttl, now)
+		case *dns.AAAA:
+			b.addAddr(name, r.AAAA, r.Hdr.Ttl, now)
+		}
+	}
+}
+
+// maxInstances bounds the instances one Browse tracks.
+const maxInstances = 4096
+
+// forget drops an instance after its goodbye.
+func (b *browser) forget(inst string) {
+	delete(b.ptrs, inst)
+	delete(b.done, inst)
+	delete(b.srv, inst)
+	delete(b.txt, inst)
+	delete(b.seen, inst)
+	delete(b.asked, inst)
+	delete(b.ifIndex, inst)
 }
 
 func (b *browser) addAddr(host string, ip net.IP, ttl uint32, now time.Time) {
@@ -258,11 +295,14 @@ func (b *browser) addAddr(host string, ip net.IP, ttl uint32, now time.Time) {
 	if b.addrs[host] == nil {
 		b.addrs[host] = map[netip.Addr]time.Time{}
 	}
+	if _, known := b.addrs[host][a]; !known && len(b.addrs[host]) >= 64 {
+		return // no host has more addresses than that; a flood does not grow the cache
+	}
 	b.addrs[host][a] = now.Add(time.Duration(ttl) * time.Second)
 }
 
 // ready returns the instances that became complete (PTR, SRV, TXT and an address) since last time.
-func (b *browser) ready() []browseResult {
+func (b *browser) ready(now time.Time) []browseResult {
 	var out []browseResult
 	for name := range b.ptrs {
 		if _, finished := b.done[name]; finished {
@@ -277,8 +317,10 @@ func (b *browser) ready() []browseResult {
 		if a, err := netip.ParseAddr(strings.TrimSuffix(s.Target, ".")); err == nil {
 			addrs = []netip.Addr{a} // an IP literal as target, as node-wot's CoAP introducer sends
 		}
-		for a := range b.addrs[host] {
-			addrs = append(addrs, a)
+		for a, expires := range b.addrs[host] {
+			if expires.After(now) {
+				addrs = append(addrs, a)
+			}
 		}
 		if len(addrs) == 0 {
 			continue
