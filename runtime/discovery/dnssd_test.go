@@ -1,9 +1,14 @@
 package discovery
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"maps"
 	"net"
 	"net/netip"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -230,5 +235,164 @@ func TestBrowseHostileNetns(t *testing.T) {
 	}
 	if u := found["absolute-same"].URL; u != "https://127.0.0.1:8080/same?x=1" {
 		t.Errorf("absolute-same URL = %q", u)
+	}
+}
+
+// TestResponderQueriesNetns asks an announced directory directly: a legacy unicast query (from a
+// port other than 5353) gets a unicast answer with the question echoed and TTLs capped at 10 s
+// (RFC 6762 §6.7), for the subtype, service enumeration and the instance's SRV and TXT.
+func TestResponderQueriesNetns(t *testing.T) {
+	if !netnstest.Enter(t) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	an, err := Announce(ctx, Announcement{Instance: "TDD", Port: 8081, TDPath: "/.well-known/wot", Type: TypeDirectory, Addrs: loopback, Host: "gw"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ask := func(name string, qtype uint16) *dns.Msg {
+		t.Helper()
+		q := new(dns.Msg)
+		q.SetQuestion(name, qtype)
+		q.Id = 0x4242
+		b, _ := q.Pack()
+		if _, err := c.WriteTo(b, mdnsGroup); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, maxPacket)
+		c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		n, _, err := c.ReadFrom(buf)
+		if err != nil {
+			t.Fatalf("no unicast answer to %s %s: %v", name, dns.TypeToString[qtype], err)
+		}
+		m := new(dns.Msg)
+		if err := m.Unpack(buf[:n]); err != nil {
+			t.Fatal(err)
+		}
+		if m.Id != 0x4242 || len(m.Question) != 1 || m.Question[0].Name != name || len(m.Answer) == 0 {
+			t.Fatalf("answer to %s: %v", name, m)
+		}
+		for _, rr := range m.Answer {
+			if rr.Header().Ttl > 10 || rr.Header().Class != dns.ClassINET {
+				t.Errorf("legacy unicast answer with TTL %d class %d: %v", rr.Header().Ttl, rr.Header().Class, rr)
+			}
+		}
+		return m
+	}
+	if m := ask("_directory._sub._wot._tcp.local.", dns.TypePTR); m.Answer[0].(*dns.PTR).Ptr != "TDD._wot._tcp.local." {
+		t.Errorf("subtype PTR: %v", m.Answer)
+	}
+	if m := ask("_services._dns-sd._udp.local.", dns.TypePTR); m.Answer[0].(*dns.PTR).Ptr != "_wot._tcp.local." {
+		t.Errorf("service enumeration: %v", m.Answer)
+	}
+	m := ask(escapeLabel(an.Instance())+"._wot._tcp.local.", dns.TypeANY)
+	var srv *dns.SRV
+	var txt *dns.TXT
+	for _, rr := range m.Answer {
+		switch r := rr.(type) {
+		case *dns.SRV:
+			srv = r
+		case *dns.TXT:
+			txt = r
+		}
+	}
+	if srv == nil || srv.Port != 8081 || srv.Target != "gw.local." || txt == nil ||
+		strings.Join(txt.Txt, " ") != "td=/.well-known/wot type=Directory scheme=http" {
+		t.Errorf("instance ANY: %v", m.Answer)
+	}
+	if m := ask("gw.local.", dns.TypeA); m.Answer[0].(*dns.A).A.String() != "127.0.0.1" {
+		t.Errorf("host A: %v", m.Answer)
+	}
+}
+
+func TestSuppressKnown(t *testing.T) {
+	ptr := func(ttl uint32) dns.RR {
+		return &dns.PTR{Hdr: dns.RR_Header{Name: "_wot._tcp.local.", Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: ttl}, Ptr: "Lamp._wot._tcp.local."}
+	}
+	other := &dns.PTR{Hdr: dns.RR_Header{Name: "_wot._tcp.local.", Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: 4500}, Ptr: "Fan._wot._tcp.local."}
+	if got := suppressKnown([]dns.RR{ptr(4500), other}, []dns.RR{ptr(3000)}); len(got) != 1 || got[0] != other {
+		t.Errorf("known answer with more than half its TTL left is not suppressed: %v", got)
+	}
+	if got := suppressKnown([]dns.RR{ptr(4500)}, []dns.RR{ptr(1000)}); len(got) != 1 {
+		t.Errorf("known answer with less than half its TTL left suppressed: %v", got)
+	}
+	// Names compare case-insensitively.
+	known := &dns.PTR{Hdr: dns.RR_Header{Name: "_WOT._tcp.local.", Rrtype: dns.TypePTR, Class: dns.ClassINET, Ttl: 4500}, Ptr: "lamp._wot._tcp.local."}
+	if got := suppressKnown([]dns.RR{ptr(4500)}, []dns.RR{known}); len(got) != 0 {
+		t.Errorf("case-insensitive known answer not suppressed: %v", got)
+	}
+}
+
+// python is the system Python with python-zeroconf (Debian python3-zeroconf), an independent
+// mDNS/DNS-SD implementation to check interoperability against.
+func pythonZeroconf(t *testing.T) string {
+	t.Helper()
+	const py = "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import zeroconf").Run(); err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s cannot import zeroconf (%v): .ci/dnssd.sh installs python3-zeroconf", py, err)
+		}
+		t.Skipf("skipped: %s cannot import zeroconf (%v); apt-get install python3-zeroconf", py, err)
+	}
+	return py
+}
+
+// TestInteropPythonZeroconfNetns: Browse finds a Thing that python-zeroconf announces, and
+// python-zeroconf finds, under the _directory subtype, a directory that Announce announces, with
+// the SRV port and all three TXT keys.
+func TestInteropPythonZeroconfNetns(t *testing.T) {
+	if os.Getenv("WOTGEN_NETNS_CHILD") == "" {
+		pythonZeroconf(t) // skip before entering the namespace
+	}
+	if !netnstest.Enter(t) {
+		return
+	}
+	py := pythonZeroconf(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	peer := exec.CommandContext(ctx, py, "testdata/zeroconf_interop.py", "announce")
+	stdin, err := peer.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var peerOut strings.Builder
+	peer.Stdout, peer.Stderr = &peerOut, &peerOut
+	if err := peer.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { stdin.Close(); peer.Wait() }()
+	got, errs := browseUntil(t, ctx, ServiceThing, "PyLamp")
+	if p := got["PyLamp"]; len(errs) > 0 || p.URL != "http://127.0.0.1:9000/things/pylamp" || p.Host != "pyhost.local." {
+		t.Fatalf("Browse of python-zeroconf's Thing: %+v, %v (peer output %q)", got, errs, peerOut.String())
+	}
+
+	if _, err := Announce(ctx, Announcement{Instance: "Go TDD", Port: 8081, TDPath: "/.well-known/wot", Type: TypeDirectory, Addrs: loopback, Host: "gohost"}); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.CommandContext(ctx, py, "testdata/zeroconf_interop.py", "browse", "_directory._sub._wot._tcp.local.").CombinedOutput()
+	if err != nil {
+		t.Fatalf("python-zeroconf browse: %v: %s", err, out)
+	}
+	var seen struct {
+		Name      string            `json:"name"`
+		Port      int               `json:"port"`
+		Server    string            `json:"server"`
+		Addresses []string          `json:"addresses"`
+		TXT       map[string]string `json:"txt"`
+	}
+	if err := json.Unmarshal(bytes.TrimSpace(out), &seen); err != nil {
+		t.Fatalf("python-zeroconf found nothing under the directory subtype: %v: %s", err, out)
+	}
+	want := map[string]string{"td": "/.well-known/wot", "type": "Directory", "scheme": "http"}
+	if seen.Name != "Go TDD._wot._tcp.local." || seen.Port != 8081 || seen.Server != "gohost.local." ||
+		len(seen.Addresses) != 1 || seen.Addresses[0] != "127.0.0.1" || !maps.Equal(seen.TXT, want) {
+		t.Errorf("python-zeroconf resolved %+v", seen)
 	}
 }
