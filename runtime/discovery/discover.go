@@ -68,7 +68,7 @@ type Filter struct {
 // Result is one discovered TD.
 type Result struct {
 	Thing  *td.Thing
-	URL    string // where the TD can be fetched (for a directory-listed TD, the directory's URL for it)
+	URL    string // where the TD can be fetched: the introduction URL, or the directory's URL for the TD (empty for DirectoryClients)
 	Source Source
 	Via    string // the introduction: a DNS-SD instance name, a given URL, or a directory URL
 }

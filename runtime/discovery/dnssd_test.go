@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"net"
 	"net/netip"
@@ -394,5 +395,53 @@ func TestInteropPythonZeroconfNetns(t *testing.T) {
 	if seen.Name != "Go TDD._wot._tcp.local." || seen.Port != 8081 || seen.Server != "gohost.local." ||
 		len(seen.Addresses) != 1 || seen.Addresses[0] != "127.0.0.1" || !maps.Equal(seen.TXT, want) {
 		t.Errorf("python-zeroconf resolved %+v", seen)
+	}
+}
+
+// TestManyInstancesNetns announces 40 Things at once (40 sockets on UDP 5353, probing together)
+// and browses until every one is found, each exactly once.
+func TestManyInstancesNetns(t *testing.T) {
+	if !netnstest.Enter(t) {
+		return
+	}
+	noLeak(t)
+	const n = 40
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	actx, stop := context.WithCancel(ctx)
+	start := time.Now()
+	errc := make(chan error, n)
+	ans := make(chan *Announcer, n)
+	for i := range n {
+		go func() {
+			a, err := Announce(actx, Announcement{Instance: fmt.Sprintf("Thing %02d", i), Port: 9000 + i, TDPath: "/td", Addrs: loopback})
+			errc <- err
+			ans <- a
+		}()
+	}
+	for range n {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Logf("%d announcers probed and announced in %v", n, time.Since(start))
+	start = time.Now()
+	want := make([]string, n)
+	for i := range want {
+		want[i] = fmt.Sprintf("Thing %02d", i)
+	}
+	got, errs := browseUntil(t, ctx, ServiceThing, want...)
+	t.Logf("Browse found %d instances in %v", len(got), time.Since(start))
+	if len(got) != n || len(errs) > 0 {
+		t.Fatalf("found %d of %d, errors %v", len(got), n, errs)
+	}
+	for i := range n {
+		if g := got[want[i]]; g.Port != 9000+i {
+			t.Errorf("%s: port %d", want[i], g.Port)
+		}
+	}
+	stop()
+	for range n {
+		<-(<-ans).Done()
 	}
 }
