@@ -29,10 +29,11 @@ const (
 	SourceDirectory Source = "directory" // listed by a Thing Description Directory
 )
 
-// Directory is a Thing Description Directory client Discover can list: anything that yields the
-// TDs a directory holds (WoT Discovery §7.3.2.1.5).
-type Directory interface {
-	Things(ctx context.Context) iter.Seq2[*td.Thing, error]
+// Lister is a Thing Description Directory client Discover can list: anything that yields the TDs
+// a directory holds, pageSize at a time (0: the directory's own page size), following its pages
+// (WoT Discovery §7.3.2.1.5).
+type Lister interface {
+	List(ctx context.Context, pageSize int) iter.Seq2[*td.Thing, error]
 }
 
 // Filter selects the sources of a discovery and what is kept.
@@ -47,7 +48,7 @@ type Filter struct {
 	// Directories are base URLs of Thing Description Directories (their /things is listed).
 	Directories []string
 	// DirectoryClients are further directories, listed through their own client.
-	DirectoryClients []Directory
+	DirectoryClients []Lister
 	// Query is a JSONPath query (RFC 9535) sent to the directories of Directories and to those found
 	// through MDNS or URLs, instead of listing everything (WoT Discovery §7.3.2.3). It must select
 	// whole TDs. DirectoryClients apply their own filtering.
@@ -256,14 +257,14 @@ func (r *discoverRun) fetch(src Source, via, rawURL string, announcedDir bool) {
 }
 
 // list yields what a directory holds.
-func (r *discoverRun) list(src Source, via string, d Directory) {
+func (r *discoverRun) list(src Source, via string, d Lister) {
 	l, own := d.(*dirLister)
 	if own {
 		r.mu.Lock()
 		r.listed[l.things.String()] = true
 		r.mu.Unlock()
 	}
-	for t, err := range d.Things(r.ctx) {
+	for t, err := range d.List(r.ctx, 0) {
 		if err != nil {
 			if !r.fail(src, via, err) {
 				return

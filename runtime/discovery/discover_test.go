@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/wotgen/wotgen/internal/netnstest"
+	"github.com/wotgen/wotgen/runtime/td"
 )
 
 func tdJSON(id, title string) string {
@@ -106,15 +108,15 @@ func TestDiscoverWellKnown(t *testing.T) {
 	}
 }
 
-// directory is a fake Thing Description Directory with paginated listing and JSONPath search.
-type directory struct {
+// fakeDirectory is a fake Thing Description Directory with paginated listing and JSONPath search.
+type fakeDirectory struct {
 	tds      []string
 	pageSize int
 	joined   bool // one comma-joined Link header instead of several
 	queries  []string
 }
 
-func (d *directory) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (d *fakeDirectory) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/things":
 		off, _ := strconv.Atoi(r.URL.Query().Get("offset"))
@@ -142,7 +144,7 @@ func (d *directory) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func TestDiscoverDirectoryPagination(t *testing.T) {
 	noLeak(t)
 	for _, joined := range []bool{false, true} {
-		d := &directory{pageSize: 3, joined: joined}
+		d := &fakeDirectory{pageSize: 3, joined: joined}
 		for i := range 10 {
 			d.tds = append(d.tds, tdJSON(fmt.Sprintf("urn:dev:%d", i), fmt.Sprintf("Thing %d", i)))
 		}
@@ -162,7 +164,7 @@ func TestDiscoverDirectoryPagination(t *testing.T) {
 
 func TestDiscoverDirectoryQuery(t *testing.T) {
 	noLeak(t)
-	d := &directory{tds: []string{tdJSON("urn:dev:lamp", "Lamp")}, pageSize: 10}
+	d := &fakeDirectory{tds: []string{tdJSON("urn:dev:lamp", "Lamp")}, pageSize: 10}
 	srv := httptest.NewServer(d)
 	defer srv.Close()
 	q := "$[?(@.title=='Lamp')]"
@@ -180,7 +182,7 @@ func TestDiscoverDirectoryQuery(t *testing.T) {
 func TestDiscoverMergesSources(t *testing.T) {
 	noLeak(t)
 	lamp := tdJSON("urn:dev:lamp", "Lamp")
-	d := &directory{tds: []string{lamp, tdJSON("urn:dev:fan", "Fan")}, pageSize: 1}
+	d := &fakeDirectory{tds: []string{lamp, tdJSON("urn:dev:fan", "Fan")}, pageSize: 1}
 	mux := http.NewServeMux()
 	mux.Handle("/things", d)
 	mux.HandleFunc("/.well-known/wot", func(w http.ResponseWriter, r *http.Request) {
@@ -436,7 +438,7 @@ func TestDiscoverMDNSNetns(t *testing.T) {
 		fmt.Fprint(w, lamp)
 	}))
 	defer thingSrv.Close()
-	d := &directory{tds: []string{lamp, tdJSON("urn:dev:fan", "Fan")}, pageSize: 1}
+	d := &fakeDirectory{tds: []string{lamp, tdJSON("urn:dev:fan", "Fan")}, pageSize: 1}
 	mux := http.NewServeMux()
 	mux.Handle("/things", d)
 	mux.HandleFunc("/tdd", func(w http.ResponseWriter, r *http.Request) {
@@ -492,4 +494,51 @@ func port(t *testing.T, raw string) int {
 	}
 	n, _ := strconv.Atoi(p)
 	return n
+}
+
+// listerFunc adapts a function to Lister, as a full directory client would satisfy it.
+type listerFunc func(ctx context.Context, pageSize int) iter.Seq2[*td.Thing, error]
+
+func (f listerFunc) List(ctx context.Context, pageSize int) iter.Seq2[*td.Thing, error] {
+	return f(ctx, pageSize)
+}
+
+func TestDiscoverDirectoryClient(t *testing.T) {
+	noLeak(t)
+	client := listerFunc(func(ctx context.Context, pageSize int) iter.Seq2[*td.Thing, error] {
+		return func(yield func(*td.Thing, error) bool) {
+			for _, raw := range []string{tdJSON("urn:dev:a", "A"), tdJSON("urn:dev:a", "A again"), tdJSON("urn:dev:b", "B")} {
+				th, err := td.Parse([]byte(raw))
+				if !yield(th, err) {
+					return
+				}
+			}
+			yield(nil, errors.New("page 2: HTTP 503"))
+		}
+	})
+	res, errs := collect(t, context.Background(), Filter{DirectoryClients: []Lister{client}})
+	if len(res) != 2 || res[0].Thing.Title != "A" || res[1].Thing.ID != "urn:dev:b" || res[0].Source != SourceDirectory {
+		t.Errorf("results %+v", res)
+	}
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "directory client 0: page 2: HTTP 503") {
+		t.Errorf("errors %v", errs)
+	}
+
+	// The built-in lister asks for pageSize when given one.
+	var limits []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		limits = append(limits, r.URL.Query().Get("limit"))
+		w.Header().Set("Content-Type", "application/ld+json")
+		fmt.Fprint(w, "[]")
+	}))
+	defer srv.Close()
+	l, err := newDirLister(srv.URL, "", td.FetchOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range l.List(context.Background(), 7) {
+	}
+	if len(limits) != 1 || limits[0] != "7" {
+		t.Errorf("limits sent: %v", limits)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/wotgen/wotgen/runtime/td"
@@ -87,11 +88,17 @@ func directoryFromTD(t *td.Thing, docURL *url.URL, query string, o td.FetchOptio
 	return d, nil
 }
 
-// Things lists the directory's TDs page by page, or the TDs its JSONPath query selects. A TD that
-// does not parse is yielded as an error and listing goes on; an HTTP or paging error ends it.
-func (d *dirLister) Things(ctx context.Context) iter.Seq2[*td.Thing, error] {
+// List lists the directory's TDs page by page (pageSize > 0 asks for that limit), or the TDs its
+// JSONPath query selects. A TD that does not parse is yielded as an error and listing goes on; an
+// HTTP or paging error ends it.
+func (d *dirLister) List(ctx context.Context, pageSize int) iter.Seq2[*td.Thing, error] {
 	return func(yield func(*td.Thing, error) bool) {
 		next := d.things
+		if pageSize > 0 {
+			first := *d.things
+			first.RawQuery = url.Values{"limit": {strconv.Itoa(pageSize)}}.Encode()
+			next = &first
+		}
 		if d.query != "" {
 			q := *d.search
 			q.RawQuery = url.Values{"query": {d.query}}.Encode()
@@ -193,7 +200,7 @@ func listingElements(body []byte) ([]json.RawMessage, string, error) {
 // directories send as several headers or as one comma-joined header.
 func linkNext(h http.Header) string {
 	for _, v := range h.Values("Link") {
-		for _, l := range splitLinks(v) {
+		for _, l := range splitLinkHeader(v) {
 			target, params, ok := strings.Cut(l, ">")
 			target = strings.TrimSpace(target)
 			if !ok || !strings.HasPrefix(target, "<") {
@@ -215,8 +222,8 @@ func linkNext(h http.Header) string {
 	return ""
 }
 
-// splitLinks splits a Link header value at the commas between links, not those inside <…> or "…".
-func splitLinks(v string) []string {
+// splitLinkHeader splits a Link header value at the commas between links, not those inside <…> or "…".
+func splitLinkHeader(v string) []string {
 	var out []string
 	start, inURI, inQuote := 0, false, false
 	for i := 0; i < len(v); i++ {
