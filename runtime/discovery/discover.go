@@ -118,7 +118,7 @@ func Discover(ctx context.Context, f Filter) iter.Seq2[Result, error] {
 		} else {
 			ctx, cancel = context.WithCancel(ctx)
 		}
-		r := &discoverRun{ctx: ctx, f: f, out: make(chan item), listed: map[string]bool{}}
+		r := &discoverRun{ctx: ctx, f: f, out: make(chan item), listed: map[string]bool{}, fetches: make(chan struct{}, maxFetches)}
 		r.start()
 		go func() { r.wg.Wait(); close(r.out) }()
 		defer func() {
@@ -164,9 +164,15 @@ type discoverRun struct {
 	out chan item
 	wg  sync.WaitGroup
 
+	fetches chan struct{} // one token per TD fetch in flight
+
 	mu     sync.Mutex
 	listed map[string]bool // directory listing URLs already expanded, so loops end
 }
+
+// maxFetches bounds the TD fetches in flight, so a network announcing thousands of instances does
+// not open thousands of connections at once.
+const maxFetches = 16
 
 func (r *discoverRun) spawn(fn func()) {
 	r.wg.Add(1)
@@ -230,7 +236,13 @@ func (r *discoverRun) browse() {
 // fetch retrieves the TDs at an introduction URL and lists the directories among them: those whose
 // @type says so, and the TD of an instance announced with TXT type=Directory.
 func (r *discoverRun) fetch(src Source, via, rawURL string, announcedDir bool) {
+	select {
+	case r.fetches <- struct{}{}:
+	case <-r.ctx.Done():
+		return
+	}
 	things, final, err := FetchTDs(r.ctx, rawURL, r.f.Fetch)
+	<-r.fetches
 	if err != nil && !r.fail(src, via, err) {
 		return
 	}
