@@ -602,6 +602,15 @@ func (m *mconn) readLoop(ctx context.Context) <-chan packet {
 				if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 					return
 				}
+				// A transient error (an ICMP report, a full buffer): pause so a persistent one
+				// cannot spin.
+				select {
+				case <-time.After(50 * time.Millisecond):
+				case <-ctx.Done():
+					return
+				case <-m.quit:
+					return
+				}
 				continue
 			}
 			if n > maxPacket || (cm != nil && !m.has(cm.IfIndex)) {

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"os/exec"
 	"strings"
@@ -444,4 +445,23 @@ func TestManyInstancesNetns(t *testing.T) {
 	for range n {
 		<-(<-ans).Done()
 	}
+}
+
+// FuzzTDURL: whatever a TXT td value holds, the URL built from it names the announcing host (its
+// resolved address) and the announced scheme, or there is an error.
+func FuzzTDURL(f *testing.F) {
+	for _, s := range []string{"/.well-known/wot", "//evil/x", "http://evil/x", "http://h.local:99/td", "/a/../../b?c#d", "/%zz", "http://[::1]/x", "http://u@h.local/"} {
+		f.Add(s)
+	}
+	addrs := []netip.Addr{netip.MustParseAddr("192.0.2.7")}
+	f.Fuzz(func(t *testing.T, td string) {
+		got, err := tdURL("http", "192.0.2.7:80", td, "h.local.", addrs)
+		if err != nil {
+			return
+		}
+		u, perr := url.Parse(got)
+		if perr != nil || u.Scheme != "http" || u.Hostname() != "192.0.2.7" || u.User != nil {
+			t.Fatalf("tdURL(%q) = %q: not on the announcing host", td, got)
+		}
+	})
 }
