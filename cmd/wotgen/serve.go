@@ -47,6 +47,7 @@ func runServe(ctx context.Context, args []string, s stdio) int {
 	async := fs.Bool("async", false, "answer actions whose TD does not say \"synchronous\" at once and run them in the background (queryable, cancellable)")
 	seed := fs.Uint64("seed", 1, "seed of the sample values (the same seed gives the same values)")
 	verbose := fs.Bool("v", false, "log connections and protocol details too")
+	announce := fs.Bool("announce", false, "announce the Thing on the local network with DNS-SD (_wot._tcp, td=/.well-known/wot) until it stops; needs -addr on a multicast-capable interface, e.g. 0.0.0.0:8080")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -109,6 +110,17 @@ func runServe(ctx context.Context, args []string, s stdio) int {
 	}
 
 	code := exitOK
+	waitAnnounce := func() {}
+	if *announce { // DNS-SD: see serve_announce.go
+		w, err := announceServe(ctx, ln, sim.desc.Title, s)
+		if err != nil {
+			fmt.Fprintf(s.err, "wotgen serve: -announce: %v\n", err)
+			code = exitFindings
+			cancel()
+		} else {
+			waitAnnounce = w
+		}
+	}
 	select {
 	case <-ctx.Done():
 	case err := <-serveErr:
@@ -119,6 +131,7 @@ func runServe(ctx context.Context, args []string, s stdio) int {
 	}
 	cancel()
 	<-simDone
+	waitAnnounce() // goodbye packets go out before the server stops answering
 	fmt.Fprintln(s.err, "wotgen serve: shutting down")
 	sctx, scancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer scancel()
