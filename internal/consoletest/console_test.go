@@ -118,7 +118,7 @@ func waitJS(t *testing.T, ctx context.Context, expr, what string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("Boolean(" + expr + ")"))
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool]("Boolean("+expr+")"))
 		if err != nil {
 			t.Fatalf("waiting for %s: %v", what, err)
 		}
