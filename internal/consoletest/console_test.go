@@ -24,6 +24,7 @@ import (
 
 	"github.com/wotgen/wotgen/examples/lamp/device"
 	"github.com/wotgen/wotgen/internal/sample"
+	"github.com/wotgen/wotgen/internal/testcorpus"
 	"github.com/wotgen/wotgen/runtime/console"
 	"github.com/wotgen/wotgen/runtime/td"
 	"github.com/wotgen/wotgen/runtime/wtp"
@@ -487,13 +488,9 @@ func TestBearerLamp(t *testing.T) {
 // original forms point at a device that is not here, so the server adds Web Thing Protocol forms),
 // next to a second Thing, so the console offers a choice.
 func TestCorpusTD(t *testing.T) {
-	const file = "../../../shared/corpus/td/valid/wot-testing__SenseHAT.json"
-	raw, err := os.ReadFile(file)
+	raw, err := os.ReadFile(filepath.Join(testcorpus.Dir(t), "td", "valid", "wot-testing__SenseHAT.json"))
 	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("the corpus is missing (CI=true): %v", err)
-		}
-		t.Skipf("the corpus (../shared beside the repository) is absent: %v", err)
+		t.Fatal(err)
 	}
 	desc, err := td.Parse(raw)
 	if err != nil {

@@ -450,6 +450,7 @@
     const v = { name, p, o, input: null, status, setValue: null };
     v.setValue = (x, t) => {
       value.textContent = show(x);
+      value.classList.toggle('json', x !== null && typeof x === 'object');
       value.dataset.json = JSON.stringify(x === undefined ? null : x);
       when.textContent = `at ${clock(t)}`;
       if (v.input) v.input.set(x);
