@@ -252,9 +252,8 @@ func TestLampConsole(t *testing.T) {
 		}
 	}
 
-	// Write level 80 and see it come back (the lamp holds it too).
-	run(t, ctx, setField(`[data-prop=level] form.write input[type=number]`, "80"),
-		chromedp.Click(chromedp.CSS(`[data-prop=level] form.write button`)))
+	// Write level 80 from the keyboard (Enter submits) and see it come back (the lamp holds it too).
+	run(t, ctx, setField(`[data-prop=level] form.write input[type=number]`, "80\r"))
 	waitJS(t, ctx, `document.querySelector('[data-prop=level] .value').textContent === '80'`, "level 80 after the write")
 	waitJS(t, ctx, `document.querySelector('[data-prop=temperature] .value').textContent === '60'`, "temperature 60 (observed)")
 	if v, _ := lamp.ReadLevel(context.Background()); v != 80 {

@@ -207,19 +207,36 @@
   const asList = (x) => (Array.isArray(x) ? x : x === undefined || x === null ? [] : [x]);
 
   // ---- Bindings: the one place where a protocol plugs in. A binding says which forms it can use
-  // (accepts) and opens a session for an endpoint; a session implements read/write/observe,
-  // invoke/query/cancel and subscribe for the affordances whose forms point at it. An HTTP
-  // binding (fetch for read/write/invoke, EventSource for "sse" forms) is added to this list.
+  // for an operation (accepts), which forms share a session (key), and opens that session. A
+  // session has a connection state (idle, connecting, open, closed, refused) reported through
+  // ctx.sessionState, and implements readProperty, writeProperty, observeProperty, invokeAction,
+  // queryAction, cancelAction and subscribeEvent; each call gets the form's target ({href, form})
+  // last. The first form of an affordance that a binding accepts wins (TD 1.1 §5.3.4.2).
   const bindings = [];
 
   // Web Thing Protocol (https://w3c.github.io/web-thing-protocol/): one WebSocket per endpoint,
   // JSON messages matched by correlationID, notifications routed by name.
-  const wtpBinding = {
+  bindings.push({
     name: 'Web Thing Protocol',
     accepts: (form, url) => form.subprotocol === 'webthingprotocol' && (url.protocol === 'ws:' || url.protocol === 'wss:'),
-    open: (ctx, url) => new WTPSession(ctx, url),
-  };
-  bindings.push(wtpBinding);
+    key: (url) => url.href,
+    open: (ctx, key) => new WTPSession(ctx, key),
+  });
+
+  // HTTP (TD 1.1 §8.3.1 and the WoT HTTP Basic and SSE Profiles): fetch for reads, writes and
+  // invocations, EventSource for "sse" observe and subscribe forms; one session per origin.
+  const JSONISH = /^application\/([\w.+-]+\+)?json\b/i;
+  bindings.push({
+    name: 'HTTP',
+    accepts: (form, url, op) => {
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') return false;
+      if (form.contentType !== undefined && !JSONISH.test(form.contentType)) return false;
+      if (op === 'observeproperty' || op === 'subscribeevent') return form.subprotocol === 'sse';
+      return form.subprotocol === undefined;
+    },
+    key: (url) => url.origin,
+    open: (ctx, key) => new HTTPSession(ctx, key),
+  });
 
   class WTPSession {
     constructor(ctx, url) {
@@ -326,6 +343,106 @@
     async cancelAction(handle) { await this.request('cancelaction', { actionID: handle }); }
   }
 
+  class HTTPSession {
+    constructor(ctx, origin) {
+      this.ctx = ctx;
+      this.origin = origin;
+      this.sources = new Set();
+      this.state = 'idle';
+    }
+    setState(s) { if (this.state !== s) { this.state = s; this.ctx.sessionState(this, s); } }
+    connect() {
+      this.closed = false;
+      this.setState('open');
+      for (const src of this.sources) if (!src.es) src.open();
+      this.ctx.sessionOpened(this);
+    }
+    reconnect() { for (const es of this.sources) es.reopen(); this.connect(); }
+    close() { this.closed = true; for (const es of this.sources) es.close(); this.sources.clear(); }
+    // url applies the credential: a header for fetch when the scheme allows it, else the query.
+    url(href, forEventSource) {
+      const u = new URL(href);
+      const c = this.ctx.credential();
+      if (c && (forEventSource || c.in === 'query')) u.searchParams.set(c.name, c.value);
+      return u.toString();
+    }
+    async call(method, href, form, body) {
+      const headers = { Accept: 'application/json' };
+      const c = this.ctx.credential();
+      if (c && c.in !== 'query') headers[c.header || 'Authorization'] = c.kind === 'bearer' ? `Bearer ${c.value}` : c.value;
+      const init = { method: (form && form['htv:methodName']) || method, headers, credentials: 'omit', cache: 'no-store' };
+      if (body !== undefined) { headers['Content-Type'] = 'application/json'; init.body = JSON.stringify(body); }
+      let r;
+      try { r = await fetch(this.url(href, false), init); } catch (e) { this.setState('closed'); throw new Error(`the Thing cannot be reached: ${e.message}`); }
+      if (r.status === 401 && this.ctx.needsCredential()) this.setState('refused'); else if (!this.closed) this.setState('open');
+      const text = await r.text();
+      let data;
+      if (text !== '') { try { data = JSON.parse(text); } catch { data = text; } }
+      if (!r.ok) {
+        const p = data && typeof data === 'object' ? data : { status: r.status, title: r.statusText, detail: typeof data === 'string' ? data.slice(0, 300) : undefined };
+        if (p.status === undefined) p.status = r.status;
+        const e = new Error(problem(p));
+        e.problem = p;
+        throw e;
+      }
+      return { status: r.status, data, location: r.headers.get('Location') };
+    }
+    async readProperty(name, t) { return (await this.call('GET', t.href, t.form)).data; }
+    async writeProperty(name, value, t) { const r = await this.call('PUT', t.href, t.form, value); return r.data !== undefined ? { value: r.data } : {}; }
+    // An asynchronous invocation answers 201 with the ActionStatus URL in Location (HTTP Basic
+    // Profile); that URL is the handle for queryAction and cancelAction.
+    async invokeAction(name, input, t) {
+      const r = await this.call('POST', t.href, t.form, input);
+      if (r.status === 201 && (r.location || (r.data && r.data.href))) {
+        const handle = new URL(r.location || r.data.href, t.href).toString();
+        return { handle, state: (r.data && r.data.status) || 'pending' };
+      }
+      return { output: r.data };
+    }
+    async queryAction(handle) { const st = (await this.call('GET', handle)).data || {}; return { state: st.status || st.state, output: st.output, error: st.error }; }
+    async cancelAction(handle) { await this.call('DELETE', handle); }
+    // observeProperty and subscribeEvent read an SSE stream whose messages are named after the
+    // affordance (HTTP SSE Profile); unnamed messages count too (node-wot sends those).
+    observeProperty(name, cb, onError, t) { this.stream(name, cb, onError, t); }
+    subscribeEvent(name, cb, onError, t) { this.stream(name, cb, onError, t); }
+    stream(name, cb, onError, t) {
+      const self = this;
+      const src = {
+        es: null,
+        open() {
+          const es = new EventSource(self.url(t.href, true));
+          this.es = es;
+          const deliver = (ev) => { let v; try { v = JSON.parse(ev.data); } catch { v = ev.data; } cb(v, new Date()); };
+          es.addEventListener(name, deliver);
+          if (name !== 'message') es.addEventListener('message', deliver);
+          es.onopen = () => { if (!self.closed) self.setState('open'); };
+          // EventSource reconnects by itself after a drop; it gives up (CLOSED) on an HTTP error.
+          es.onerror = () => {
+            if (self.closed) return;
+            if (es.readyState === EventSource.CLOSED) { onError(new Error('the Thing refused the event stream')); if (self.ctx.needsCredential()) self.setState('refused'); } else self.setState('connecting');
+          };
+        },
+        reopen() { this.close(); this.open(); },
+        close() { if (this.es) this.es.close(); this.es = null; },
+      };
+      this.sources.add(src);
+      if (this.state === 'open') src.open(); // else connect() opens it, once credentials are known
+    }
+  }
+
+  // bind fixes a form's target into a session's methods, so the views call o.op.method(args).
+  function bind(s, t) {
+    return {
+      readProperty: (n) => s.readProperty(n, t),
+      writeProperty: (n, v) => s.writeProperty(n, v, t),
+      observeProperty: (n, cb, err) => s.observeProperty(n, cb, err, t),
+      invokeAction: (n, input) => s.invokeAction(n, input, t),
+      queryAction: (h) => s.queryAction(h, t),
+      cancelAction: (h) => s.cancelAction(h, t),
+      subscribeEvent: (n, cb, err) => s.subscribeEvent(n, cb, err, t),
+    };
+  }
+
   // ---- The console: one Thing at a time.
   const app = {
     tdURL: '',
@@ -360,9 +477,10 @@
         if (scheme === 'bearer' || scheme === 'oauth2') {
           // Browsers cannot set headers on a WebSocket handshake: the token goes into the query
           // (RFC 6750 §2.3, "access_token" unless the TD names another parameter with in: query).
-          found = { kind: 'bearer', param: s.in === 'query' && s.name ? s.name : 'access_token' };
-        } else if (scheme === 'apikey' && (s.in === undefined || s.in === 'query') && s.name) {
-          found = { kind: 'apikey', param: s.name };
+          found = { kind: 'bearer', in: s.in === 'query' ? 'query' : 'header', header: s.in === 'header' && s.name ? s.name : 'Authorization', param: s.in === 'query' && s.name ? s.name : 'access_token' };
+        } else if (scheme === 'apikey' && (s.in === undefined || s.in === 'query' || s.in === 'header') && s.name) {
+          // A header key only reaches HTTP forms; on a WebSocket it goes into the query.
+          found = { kind: 'apikey', in: s.in === 'header' ? 'header' : 'query', header: s.name, param: s.name };
         } else {
           found = { unsupported: `the Thing needs "${scheme}" credentials${s.in ? ` in the ${s.in}` : ''}, which a browser cannot send on a WebSocket handshake` };
         }
@@ -373,7 +491,7 @@
   }
 
   const ctx = {
-    credential: () => (app.need && app.token !== null ? { name: app.need.param, value: app.token } : null),
+    credential: () => (app.need && app.token !== null ? { kind: app.need.kind, in: app.need.in, header: app.need.header, name: app.need.param, value: app.token } : null),
     needsCredential: () => Boolean(app.need && !app.need.unsupported),
     sessionState: () => renderConn(),
     sessionOpened: () => refreshAll(),
@@ -409,17 +527,17 @@
   // binding the console has, or null.
   function formFor(aff, kind, op) {
     for (const f of Array.isArray(aff.forms) ? aff.forms : []) {
-      if (!f || typeof f.href !== 'string') continue;
+      if (!f || typeof f !== 'object' || typeof f.href !== 'string') continue;
       const ops = f.op !== undefined ? asList(f.op) : kind === 'thing' ? [] : OPS[kind](aff);
       if (!ops.includes(op)) continue;
       let url;
-      try { url = new URL(f.href, app.td.base || app.tdURL); } catch { continue; }
-      const b = bindings.find((x) => x.accepts(f, url));
+      try { url = new URL(f.href, new URL(typeof app.td.base === 'string' && app.td.base ? app.td.base : app.tdURL, app.tdURL)); } catch { continue; }
+      const b = bindings.find((x) => x.accepts(f, url, op));
       if (!b) continue;
-      const key = url.href;
+      const key = `${b.name} ${b.key(url)}`;
       let s = app.sessions.get(key);
-      if (!s) { s = b.open(ctx, key); app.sessions.set(key, s); }
-      return { session: s, href: key };
+      if (!s) { s = b.open(ctx, b.key(url)); app.sessions.set(key, s); }
+      return bind(s, { href: url.href, form: f });
     }
     return null;
   }
@@ -428,7 +546,7 @@
     const r = {};
     for (const op of ['readproperty', 'writeproperty', 'observeproperty', 'invokeaction', 'queryaction', 'cancelaction', 'subscribeevent']) {
       const f = formFor(aff, kind, op);
-      if (f) r[op] = f.session;
+      if (f) r[op] = f;
     }
     return r;
   }
@@ -475,7 +593,9 @@
         say('Writing…');
         try {
           const r = await o.writeproperty.writeProperty(name, x);
-          if ('value' in r) { v.setValue(r.value, new Date()); say(`Written: ${show(r.value)}`); } else say('Accepted (the Thing did not confirm the value)');
+          if ('value' in r) { v.setValue(r.value, new Date()); say(`Written: ${show(r.value)}`); return; }
+          say('Accepted (the Thing did not confirm the value)');
+          v.refresh(); // read back what the Thing holds now
         } catch (e) { status.dataset.kind = 'write'; say(`Refused: ${e.message}`, true); }
       };
       if (inp.isSwitch) {
@@ -492,7 +612,7 @@
       b.addEventListener('click', v.refresh);
       tools.append(b);
     }
-    if (!o.readproperty && !o.writeproperty && !o.observeproperty) status.textContent = 'No form this console can use (it speaks the Web Thing Protocol).';
+    if (!o.readproperty && !o.writeproperty && !o.observeproperty) status.textContent = `No form this console can use (it speaks ${bindings.map((b) => b.name).join(' and ')}).`;
     else if (!o.observeproperty && o.readproperty) status.textContent = 'Not observable: use Refresh.';
     card.append(tools, status);
     if (o.observeproperty) {
@@ -507,7 +627,7 @@
     const runs = el('ol', { class: 'runs', 'aria-live': 'polite', 'aria-label': 'Invocations, newest first' });
     const status = el('p', { class: 'status', role: 'status' });
     if (!o.invokeaction) {
-      status.textContent = 'No form this console can use (it speaks the Web Thing Protocol).';
+      status.textContent = `No form this console can use (it speaks ${bindings.map((b) => b.name).join(' and ')}).`;
       card.append(status);
       return card;
     }
@@ -625,7 +745,7 @@
     app.need = securityNeeds(t);
     if (app.need && app.need.unsupported) { setNotice(`Cannot connect: ${app.need.unsupported}.`); renderConn(); return; }
     $('auth').hidden = true;
-    if (app.need && app.token === null) { askCredential(`This Thing requires ${app.need.kind === 'apikey' ? 'an API key' : 'a bearer token'}. It is kept in this page only and sent as the "${app.need.param}" query parameter of the WebSocket URL.`); renderConn(); return; }
+    if (app.need && app.token === null) { askCredential(`This Thing requires ${app.need.kind === 'apikey' ? 'an API key' : 'a bearer token'}. It is kept in this page only; WebSocket and event-stream URLs carry it as the "${app.need.param}" query parameter, since browsers cannot set headers there.`); renderConn(); return; }
     connectAll();
   }
 
