@@ -99,6 +99,9 @@
   }
   const structured = (s) => !s || s.type === 'object' || s.type === 'array' || (!s.type && !Array.isArray(s.enum));
 
+  // editing: live values must not overwrite what the user is typing.
+  const editing = (e) => e && document.activeElement === e;
+
   // ---- Inputs generated from a data schema. Each returns {node, get(), set(v), focus}; get
   // throws an Error whose message is shown inline when the text cannot become a value.
   function inputFor(s, label, opts) {
@@ -113,7 +116,7 @@
       return {
         node: el('div', { class: 'field' }, labelNode, sel),
         get: () => (sel.value === '' ? undefined : s.enum[Number(sel.value)]),
-        set: (v) => { const i = s.enum.findIndex((e) => JSON.stringify(e) === JSON.stringify(v)); if (i >= 0) sel.value = String(i); },
+        set: (v) => { const i = s.enum.findIndex((e) => JSON.stringify(e) === JSON.stringify(v)); if (i >= 0 && !editing(sel)) sel.value = String(i); },
         el: sel,
       };
     }
@@ -128,6 +131,10 @@
       let range;
       if (typeof s.minimum === 'number' && typeof s.maximum === 'number') {
         range = el('input', { type: 'range', min: s.minimum, max: s.maximum, step, 'aria-label': `${label} slider` });
+        // Start where the schema suggests, so the slider never shows a value the field does not hold.
+        const start = typeof s.default === 'number' ? s.default : s.minimum;
+        range.value = String(start);
+        if (!o.optional) num.value = String(start);
         range.addEventListener('input', () => { num.value = range.value; });
         num.addEventListener('input', () => { range.value = num.value; });
         parts.push(el('div', { class: 'pair' }, range, num));
@@ -140,13 +147,13 @@
           if (!Number.isFinite(v)) throw new Error(`${label}: "${num.value}" is not a number`);
           return v;
         },
-        set: (v) => { if (typeof v === 'number') { num.value = String(v); if (range) range.value = String(v); } },
+        set: (v) => { if (typeof v === 'number' && !editing(num) && !editing(range)) { num.value = String(v); if (range) range.value = String(v); } },
         el: num,
       };
     }
     if (s.type === 'string') {
       const t = el('input', { id, type: 'text', name: o.name, spellcheck: 'false' });
-      return { node: el('div', { class: 'field' }, labelNode, t), get: () => (t.value === '' && o.optional ? undefined : t.value), set: (v) => { if (typeof v === 'string') t.value = v; }, el: t };
+      return { node: el('div', { class: 'field' }, labelNode, t), get: () => (t.value === '' && o.optional ? undefined : t.value), set: (v) => { if (typeof v === 'string' && !editing(t)) t.value = v; }, el: t };
     }
     // Objects, arrays and anything else: JSON text, checked as it is typed.
     const errID = nextID('err');
@@ -169,7 +176,7 @@
         try { v = JSON.parse(ta.value); } catch (e) { throw new Error(`${label}: not valid JSON: ${e.message}`); }
         return v;
       },
-      set: (v) => { if (v !== undefined && document.activeElement !== ta) { ta.value = JSON.stringify(v, null, 1); check(); } },
+      set: (v) => { if (v !== undefined && !editing(ta)) { ta.value = JSON.stringify(v, null, 1); check(); } },
       el: ta,
     };
   }
@@ -211,7 +218,9 @@
   // session has a connection state (idle, connecting, open, closed, refused) reported through
   // ctx.sessionState, and implements readProperty, writeProperty, observeProperty, invokeAction,
   // queryAction, cancelAction and subscribeEvent; each call gets the form's target ({href, form})
-  // last. The first form of an affordance that a binding accepts wins (TD 1.1 §5.3.4.2).
+  // last. A consumer may use any form it supports (TD 1.1 §5.3.4.2): the console takes the first
+  // binding in this list that accepts one of the affordance's forms for the operation (one
+  // WebSocket carries everything and can observe), then the first such form.
   const bindings = [];
 
   // Web Thing Protocol (https://w3c.github.io/web-thing-protocol/): one WebSocket per endpoint,
@@ -502,7 +511,7 @@
     const c = $('conn');
     let state = 'idle';
     let text = 'Not connected';
-    if (states.includes('refused')) { state = 'refused'; text = '✗ Refused: the Thing did not accept the credentials'; askCredential('The Thing refused the connection. Check the token and connect again.'); }
+    if (states.includes('refused')) { state = 'refused'; text = '✗ Not connected: credentials refused or Thing unreachable'; askCredential('The connection failed: the Thing refused the credentials or cannot be reached. Check the token and connect again.'); }
     else if (states.includes('closed') || states.includes('failed')) {
       state = 'closed';
       const s = [...app.sessions.values()].find((x) => x.state === 'closed');
@@ -526,14 +535,17 @@
   // formFor returns {session, href} for the first form of an affordance that offers op through a
   // binding the console has, or null.
   function formFor(aff, kind, op) {
+    const usable = [];
     for (const f of Array.isArray(aff.forms) ? aff.forms : []) {
       if (!f || typeof f !== 'object' || typeof f.href !== 'string') continue;
       const ops = f.op !== undefined ? asList(f.op) : kind === 'thing' ? [] : OPS[kind](aff);
       if (!ops.includes(op)) continue;
-      let url;
-      try { url = new URL(f.href, new URL(typeof app.td.base === 'string' && app.td.base ? app.td.base : app.tdURL, app.tdURL)); } catch { continue; }
-      const b = bindings.find((x) => x.accepts(f, url, op));
-      if (!b) continue;
+      try { usable.push([f, new URL(f.href, new URL(typeof app.td.base === 'string' && app.td.base ? app.td.base : app.tdURL, app.tdURL))]); } catch { /* not a URL: unusable */ }
+    }
+    for (const b of bindings) {
+      const hit = usable.find(([f, url]) => b.accepts(f, url, op));
+      if (!hit) continue;
+      const [f, url] = hit;
       const key = `${b.name} ${b.key(url)}`;
       let s = app.sessions.get(key);
       if (!s) { s = b.open(ctx, b.key(url)); app.sessions.set(key, s); }
@@ -645,7 +657,7 @@
       }
       const state = el('span', { class: 'state' }, 'sent');
       const out = el('span', { class: 'output' });
-      const li = el('li', { class: 'run', 'data-state': 'sent' }, el('time', {}, clock()), ' ', state, ' ', out);
+      const li = el('li', { class: 'run', 'data-state': 'sent' }, el('time', {}, clock()), ' ', state, input === undefined ? '' : el('code', { class: 'input' }, ` ${show(input)}`), ' ', out);
       runs.prepend(li);
       while (runs.children.length > 20) runs.lastChild.remove();
       const set = (s, text) => { li.dataset.state = s; state.textContent = s; if (text !== undefined) out.textContent = text; };
