@@ -9,7 +9,9 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -555,4 +557,35 @@ func TestCorpusTD(t *testing.T) {
 	eval(t, ctx, `(() => { const s = document.querySelector('#thing'); s.value = '1'; return s.dispatchEvent(new Event('change')); })()`, &changed)
 	waitJS(t, ctx, `document.querySelector('#title').textContent === 'Second Thing'`, "the second Thing")
 	waitJS(t, ctx, `document.querySelector('[data-prop=count] .value').textContent === '7'`, "the second Thing's value")
+}
+
+// TestMalformedTD: a TD with members of the wrong JSON types renders what it can, says when no form
+// is usable, and a TD URL that does not answer is reported, not thrown.
+func TestMalformedTD(t *testing.T) {
+	mux := http.NewServeMux()
+	console.Mount(mux, "/console/")
+	mux.HandleFunc("GET /.well-known/wot", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/td+json")
+		io.WriteString(w, `{"title": 5, "description": {"x": 1}, "base": 7, "security": [null, "missing"],
+			"securityDefinitions": {"missing": null}, "forms": 3,
+			"properties": {"a": null, "b": {"title": ["x"], "type": "integer", "minimum": "low", "unit": {}, "forms": "x"},
+				"c": {"type": "object", "forms": [null, 1, {"href": 5}, {"href": "ws://[bad"}, {"href": "wss://h/x", "subprotocol": "webthingprotocol", "op": 42}]}},
+			"actions": [1, 2], "events": {"e": {"forms": [{"href": "mqtt://broker/e"}]}}}`)
+	})
+	hs := httptest.NewServer(mux)
+	t.Cleanup(hs.Close)
+	ctx := newTab(t)
+	run(t, ctx, chromedp.Navigate(hs.URL+"/console/"))
+	waitJS(t, ctx, `document.querySelectorAll('[data-prop]').length === 2`, "the two property objects rendered")
+	if got := text(t, ctx, "#title"); got != "Untitled Thing" {
+		t.Errorf("title %q, want Untitled Thing for a non-string title", got)
+	}
+	if got := text(t, ctx, "[data-prop=b] .status"); !strings.Contains(got, "No form this console can use") {
+		t.Errorf("status of a property without usable forms: %q", got)
+	}
+	if got := text(t, ctx, "#notice"); !strings.Contains(got, "No affordance has a form") {
+		t.Errorf("notice %q, want the explanation that nothing can be reached", got)
+	}
+	run(t, ctx, chromedp.Navigate(hs.URL+"/console/?td=/nothing-here"))
+	waitJS(t, ctx, `document.querySelector('#notice').textContent.includes('404')`, "the failed TD load reported")
 }
