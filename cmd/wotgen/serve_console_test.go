@@ -9,6 +9,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/wotgen/wotgen/runtime/wtp"
 )
 
 // TestServeConsole: serve prints the console's URL and serves the page there; -console=false
@@ -62,4 +66,22 @@ func TestServeConsole(t *testing.T) {
 			t.Errorf("exit %d; stderr %s", code, errOut.String())
 		}
 	}
+}
+
+// TestServeTokenInQuery: with -token the handshake also takes the token as the access_token query
+// parameter (RFC 6750 §2.3), which is how the console, a browser, sends it; a wrong one is refused.
+func TestServeTokenInQuery(t *testing.T) {
+	_, hs, served := startSim(t, []byte(lampTD), simOptions{token: "s3cret", seed: 1})
+	endpoint := checkServedTD(t, served, hs)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	opts := &websocket.DialOptions{Subprotocols: []string{wtp.Subprotocol}}
+	if _, resp, err := websocket.Dial(ctx, endpoint+"?access_token=wrong", opts); err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("handshake with a wrong token in the query: %v, want 401", err)
+	}
+	c, _, err := websocket.Dial(ctx, endpoint+"?access_token=s3cret", opts)
+	if err != nil {
+		t.Fatalf("handshake with the token in the query: %v", err)
+	}
+	c.CloseNow()
 }

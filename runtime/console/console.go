@@ -141,13 +141,24 @@ func Mount(mux *http.ServeMux, prefix string) {
 	mux.Handle(prefix, Handler(prefix))
 }
 
-// With returns a handler that serves the console under Prefix ("/console/") and passes every other
-// request to next (a Thing server).
+// With returns a handler that serves the console under Prefix ("/console/", and redirects
+// "/console" there) and passes every other request to next (a Thing server) untouched: no path
+// cleaning or redirects of a ServeMux come between a client and the Thing server.
 func With(next http.Handler) http.Handler {
-	mux := http.NewServeMux()
-	Mount(mux, Prefix)
-	mux.Handle("/", next)
-	return mux
+	page := Handler(Prefix)
+	bare := strings.TrimSuffix(Prefix, "/")
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasPrefix(r.URL.Path, Prefix):
+			page.ServeHTTP(w, r)
+		case r.URL.Path == bare && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+			u := *r.URL
+			u.Path = Prefix
+			http.Redirect(w, r, u.RequestURI(), http.StatusMovedPermanently)
+		default:
+			next.ServeHTTP(w, r)
+		}
+	})
 }
 
 // Size reports the bytes of the embedded files, as stored and gzip-compressed.

@@ -66,6 +66,15 @@ func TestServesEmbeddedFiles(t *testing.T) {
 	if b := body(t, get(t, h, "GET", "/", nil)); b != "thing:/" {
 		t.Errorf("/ reached %q, want the Thing server", b)
 	}
+	// Paths a ServeMux would clean or redirect reach the Thing server as they are.
+	for _, p := range []string{"//wtp", "/things/urn:a%2Fb", "/a/../wtp", "/consoles"} {
+		r := httptest.NewRequest("GET", "http://h"+p, nil)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != 200 || !strings.HasPrefix(w.Body.String(), "thing:") {
+			t.Errorf("GET %s: %d %q, want it passed to the Thing server", p, w.Code, w.Body.String())
+		}
+	}
 	for _, p := range []string{"/console/nope.js", "/console/index.html/x", "/console/static/console.js"} {
 		if res := get(t, h, "GET", p, nil); res.StatusCode != 404 {
 			t.Errorf("GET %s: %s, want 404", p, res.Status)
