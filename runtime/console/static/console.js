@@ -188,8 +188,8 @@
     if (!props || !props.length || props.some(([, p]) => structured(p))) return inputFor(s, 'Input (JSON)', {});
     const req = new Set(Array.isArray(s.required) ? s.required : []);
     const fields = props.map(([k, p]) => {
-      const f = inputFor(p, (p.title || k) + (req.has(k) ? ' *' : ''), { name: k, optional: !req.has(k) });
-      if (p.description) f.node.append(el('small', {}, p.description));
+      const f = inputFor(p, titleOf(p, k) + (req.has(k) ? ' *' : ''), { name: k, optional: !req.has(k) });
+      if (textOf(p, 'description', 'descriptions')) f.node.append(el('small', {}, textOf(p, 'description', 'descriptions')));
       if (p.default !== undefined) f.set(p.default);
       return [k, f];
     });
@@ -308,6 +308,7 @@
         return;
       }
       if (m.messageType !== 'notification' && m.messageType !== 'event') return;
+      if (m.thingID !== undefined && m.thingID !== this.ctx.thingID) return; // another Thing on a shared endpoint
       if (m.messageID) {
         if (this.seen.has(m.messageID)) return; // a catch-up replay of something already shown
         this.seen.add(m.messageID);
@@ -532,8 +533,8 @@
     if (wasHidden) $('token').focus();
   }
 
-  // formFor returns {session, href} for the first form of an affordance that offers op through a
-  // binding the console has, or null.
+  // formFor returns the session methods bound to the form that carries op for an affordance (see
+  // bindings for the choice), or null when the console has no binding for any of its forms.
   function formFor(aff, kind, op) {
     const usable = [];
     for (const f of Array.isArray(aff.forms) ? aff.forms : []) {
@@ -563,9 +564,18 @@
     return r;
   }
 
+  // Human-readable text in the browser's language when the TD has it (titles/descriptions maps,
+  // TD 1.1 §6.3.2), else the default title/description.
+  const LANGS = [...(navigator.languages || [navigator.language || 'en'])].flatMap((l) => [l, l.split('-')[0]]);
+  function textOf(x, one, many) {
+    const m = x[many];
+    if (m && typeof m === 'object') for (const l of LANGS) if (typeof m[l] === 'string' && m[l]) return m[l];
+    return typeof x[one] === 'string' && x[one] ? x[one] : '';
+  }
+  const titleOf = (x, fallback) => textOf(x, 'title', 'titles') || fallback;
   const describe = (aff, name) => [
-    el('h3', {}, typeof aff.title === 'string' && aff.title ? aff.title : name, aff.title && aff.title !== name ? el('span', { class: 'name' }, ` ${name}`) : null),
-    typeof aff.description === 'string' && aff.description ? el('p', { class: 'desc' }, aff.description) : null,
+    el('h3', {}, titleOf(aff, name), titleOf(aff, name) !== name ? el('span', { class: 'name' }, ` ${name}`) : null),
+    textOf(aff, 'description', 'descriptions') ? el('p', { class: 'desc' }, textOf(aff, 'description', 'descriptions')) : null,
   ];
 
   function propertyView(name, p) {
@@ -581,7 +591,6 @@
     v.setValue = (x, t) => {
       value.textContent = show(x);
       value.classList.toggle('json', x !== null && typeof x === 'object');
-      value.dataset.json = JSON.stringify(x === undefined ? null : x);
       when.textContent = `at ${clock(t)}`;
       if (v.input) v.input.set(x);
     };
@@ -593,7 +602,7 @@
     };
     const tools = el('div', { class: 'tools' });
     if (o.writeproperty) {
-      const inp = inputFor(p, `New ${typeof p.title === 'string' && p.title ? p.title : name}`, { name });
+      const inp = inputFor(p, `New ${titleOf(p, name)}`, { name });
       v.input = inp;
       const send = async () => {
         let x;
@@ -644,7 +653,7 @@
       return card;
     }
     const inp = actionInput(a.input);
-    const form = el('form', { class: 'invoke', novalidate: true }, inp ? inp.node : null, el('button', { type: 'submit' }, `Invoke ${typeof a.title === 'string' && a.title ? a.title : name}`));
+    const form = el('form', { class: 'invoke', novalidate: true }, inp ? inp.node : null, el('button', { type: 'submit' }, `Invoke ${titleOf(a, name)}`));
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       status.textContent = '';
@@ -708,7 +717,7 @@
 
   function logEvent(name, e, data, t) {
     const log = $('log');
-    const title = typeof e.title === 'string' && e.title ? e.title : name;
+    const title = titleOf(e, name);
     log.prepend(el('li', { 'data-event': name }, el('time', { datetime: t.toISOString() }, clock(t)), ' ', el('strong', {}, title), data === undefined ? '' : ': ', data === undefined ? '' : el('code', {}, show(data)), e.data && e.data.unit ? ` ${unitText(e.data.unit)}` : ''));
     while (log.children.length > 200) log.lastChild.remove();
   }
@@ -728,10 +737,10 @@
     app.tdURL = docURL;
     app.thingID = typeof t.id === 'string' && t.id ? t.id : docURL;
     ctx.thingID = app.thingID;
-    const title = typeof t.title === 'string' && t.title ? t.title : 'Untitled Thing';
+    const title = titleOf(t, 'Untitled Thing');
     $('title').textContent = title;
     document.title = `${title} — Thing console`;
-    $('description').textContent = typeof t.description === 'string' ? t.description : '';
+    $('description').textContent = textOf(t, 'description', 'descriptions');
     const section = (id, map, make) => {
       const box = $(id);
       box.replaceChildren();
@@ -748,7 +757,7 @@
     const list = el('ul', { class: 'evnames' });
     for (const [n, e] of evs) {
       const o = ops(e, 'event');
-      const li = el('li', {}, typeof e.title === 'string' && e.title ? e.title : n, typeof e.description === 'string' && e.description ? el('span', { class: 'desc' }, ` — ${e.description}`) : '');
+      const li = el('li', {}, titleOf(e, n), textOf(e, 'description', 'descriptions') ? el('span', { class: 'desc' }, ` — ${textOf(e, 'description', 'descriptions')}`) : '');
       if (o.subscribeevent) o.subscribeevent.subscribeEvent(n, (d, ts) => logEvent(n, e, d, ts), (err) => li.append(el('span', { class: 'bad' }, ` (subscribe failed: ${err.message})`)));
       else li.append(' (no form this console can use)');
       list.append(li);
@@ -786,7 +795,7 @@
     if (!things.length) { setNotice(`${url} holds no Thing Description.`); return; }
     const pick = $('picker');
     const sel = $('thing');
-    sel.replaceChildren(...things.map((t, i) => el('option', { value: String(i) }, typeof t.title === 'string' && t.title ? t.title : `Thing ${i + 1}`)));
+    sel.replaceChildren(...things.map((t, i) => el('option', { value: String(i) }, titleOf(t, `Thing ${i + 1}`))));
     pick.hidden = things.length < 2;
     sel.onchange = () => render(things[Number(sel.value)], url);
     render(things[0], url);
