@@ -63,20 +63,39 @@ func loadAssets() map[string]*asset {
 		if err != nil {
 			return err
 		}
-		var gz bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
-		zw.Write(body)
-		zw.Close()
-		sum := sha256.Sum256(body)
 		name := strings.TrimPrefix(p, "static/")
-		m[name] = &asset{name: name, contentType: types[path.Ext(p)], body: body, gz: gz.Bytes(),
-			etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
+		m[name] = newAsset(name, types[path.Ext(p)], body)
 		return nil
 	})
 	if err != nil {
 		panic("console: embedded files unreadable: " + err.Error()) // a broken build, not input
 	}
 	return m
+}
+
+func newAsset(name, contentType string, body []byte) *asset {
+	var gz bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&gz, gzip.BestCompression)
+	zw.Write(body)
+	zw.Close()
+	sum := sha256.Sum256(body)
+	return &asset{name: name, contentType: contentType, body: body, gz: gz.Bytes(), etag: `"` + hex.EncodeToString(sum[:8]) + `"`}
+}
+
+// defaultTD is the page's default TD location as the embedded page has it: relative, so that it
+// also holds behind a reverse proxy that serves everything under a path.
+const defaultTD = `<meta name="wot-td" content="../.well-known/wot">`
+
+// pageFor returns the page with the default TD location made relative to prefix: /.well-known/wot
+// of the server the page comes from.
+func pageFor(prefix string) *asset {
+	up := strings.Repeat("../", strings.Count(prefix, "/")-1)
+	page := assets["index.html"]
+	meta := `<meta name="wot-td" content="` + up + `.well-known/wot">`
+	if meta == defaultTD {
+		return page
+	}
+	return newAsset(page.name, page.contentType, bytes.Replace(page.body, []byte(defaultTD), []byte(meta), 1))
 }
 
 // Handler serves the console's files under prefix (for example "/console/"; it must start and end
@@ -86,6 +105,7 @@ func Handler(prefix string) http.Handler {
 	if !strings.HasPrefix(prefix, "/") || !strings.HasSuffix(prefix, "/") {
 		panic(`console: the prefix must start and end with "/", e.g. "/console/"`)
 	}
+	page := pageFor(prefix)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name, ok := strings.CutPrefix(r.URL.Path, prefix)
 		if !ok {
@@ -96,6 +116,9 @@ func Handler(prefix string) http.Handler {
 			name = "index.html"
 		}
 		a := assets[name]
+		if name == "index.html" {
+			a = page
+		}
 		if a == nil || name == "index.html" && r.URL.Path != prefix {
 			http.NotFound(w, r)
 			return

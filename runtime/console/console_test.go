@@ -115,6 +115,23 @@ func TestGzipAndETag(t *testing.T) {
 	}
 }
 
+// TestDefaultTDFollowsPrefix: the page looks for /.well-known/wot relative to itself, so it finds
+// the TD under any prefix and behind a proxy that adds a path.
+func TestDefaultTDFollowsPrefix(t *testing.T) {
+	if !strings.Contains(string(assets["index.html"].body), defaultTD) {
+		t.Fatal("index.html lacks the default TD meta element that pageFor rewrites")
+	}
+	for prefix, want := range map[string]string{
+		"/":               `content=".well-known/wot"`,
+		"/console/":       `content="../.well-known/wot"`,
+		"/admin/console/": `content="../../.well-known/wot"`,
+	} {
+		if b := body(t, get(t, Handler(prefix), "GET", prefix, nil)); !strings.Contains(b, want) {
+			t.Errorf("page under %s lacks %s", prefix, want)
+		}
+	}
+}
+
 func TestBadPrefixPanics(t *testing.T) {
 	for _, p := range []string{"console", "/console", ""} {
 		func() {

@@ -780,7 +780,10 @@
   // a JSON array).
   async function load(src) {
     setNotice('');
-    const url = new URL(src || '/.well-known/wot', location.href).toString();
+    // The default is relative to the page (the server fills it in for its prefix), so the console
+    // also works behind a reverse proxy that serves the Thing under a path.
+    const meta = document.querySelector('meta[name="wot-td"]');
+    const url = new URL(src || (meta && meta.content) || '/.well-known/wot', location.href).toString();
     let body;
     try {
       const headers = { Accept: 'application/td+json, application/json' };
