@@ -383,7 +383,11 @@
       const init = { method: (form && form['htv:methodName']) || method, headers, credentials: 'omit', cache: 'no-store' };
       if (body !== undefined) { headers['Content-Type'] = 'application/json'; init.body = JSON.stringify(body); }
       let r;
-      try { r = await fetch(this.url(href, false), init); } catch (e) { this.setState('closed'); throw new Error(`the Thing cannot be reached: ${e.message}`); }
+      try { r = await fetch(this.url(href, false), init); } catch (e) {
+        // No automatic retry over HTTP: the state says so and Reconnect reads everything again.
+        this.setState('failed');
+        throw new Error(`the Thing cannot be reached, or does not allow this page (CORS): ${e.message}`);
+      }
       if (r.status === 401 && this.ctx.needsCredential()) this.setState('refused'); else if (!this.closed) this.setState('open');
       const text = await r.text();
       let data;
@@ -689,7 +693,7 @@
     const c = o.cancelaction;
     let btn = null;
     if (c) {
-      btn = el('button', { type: 'button', class: 'cancel' }, 'Cancel');
+      btn = el('button', { type: 'button', class: 'cancel', 'aria-label': `Cancel the invocation of ${li.querySelector('time').textContent}` }, 'Cancel');
       btn.addEventListener('click', async () => {
         btn.disabled = true;
         try { await c.cancelAction(handle); done = true; set('cancelled', ''); btn.remove(); } catch (e) { btn.disabled = false; set(li.dataset.state, `cancel refused: ${e.message}`); }
