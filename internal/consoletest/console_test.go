@@ -292,6 +292,18 @@ func TestLampConsole(t *testing.T) {
 		t.Errorf("completed fade output = %q, want true", got)
 	}
 
+	// An input that breaks the action's schema is caught before it is sent.
+	run(t, ctx, setField(`[data-action=fade] input[name=level]`, "120"),
+		chromedp.Click(chromedp.CSS(`[data-action=fade] form.invoke button[type=submit]`)))
+	if got := text(t, ctx, "[data-action=fade] .status"); !strings.Contains(got, "Not sent") || !strings.Contains(got, "input.level must be at most 100") {
+		t.Errorf("status after an invalid fade input = %q, want it refused before sending", got)
+	}
+	var runsBefore int
+	eval(t, ctx, `document.querySelectorAll('[data-action=fade] .run').length`, &runsBefore)
+	if runsBefore != 1 {
+		t.Errorf("%d invocations listed after an invalid input, want it not sent (1)", runsBefore)
+	}
+
 	// Cancel a second fade.
 	run(t, ctx,
 		setField(`[data-action=fade] input[name=level]`, "90"),
