@@ -283,7 +283,7 @@ func (c *ConsumedThing) InvokeAction(ctx context.Context, name string, input any
 			return nil, err
 		}
 	}
-	resp, err := c.call(ctx, td.OpInvokeAction, name, newCallConfig(opts), func(r *Request) { r.Value = raw })
+	req, resp, err := c.callReq(ctx, td.OpInvokeAction, name, newCallConfig(opts), func(r *Request) { r.Value = raw })
 	if err != nil {
 		return nil, err
 	}
@@ -298,6 +298,14 @@ func (c *ConsumedThing) InvokeAction(ctx context.Context, name string, input any
 	st := *resp.Status
 	if st.Name == "" {
 		st.Name = name
+	}
+	if st.Href != "" {
+		// A relative status URL (an HTTP Location) is relative to the invocation's URL.
+		h, err := req.URL.Parse(st.Href)
+		if err != nil {
+			return nil, fmt.Errorf("wot: the Thing's status URL %q for action %q: %w", st.Href, name, err)
+		}
+		st.Href = h.String()
 	}
 	inv.Status = &st
 	return inv, nil
