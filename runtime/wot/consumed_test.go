@@ -397,7 +397,12 @@ func TestSubscriptionsThroughTheCore(t *testing.T) {
 	var mu sync.Mutex
 	var got []string
 	release := make(chan struct{})
+	started := make(chan struct{}, 1)
 	s, err := c.ObserveProperty(testCtx(t), "p", func(n Notification) {
+		select {
+		case started <- struct{}{}:
+		default:
+		}
 		<-release
 		mu.Lock()
 		got = append(got, string(n.Value))
@@ -407,10 +412,17 @@ func TestSubscriptionsThroughTheCore(t *testing.T) {
 		t.Fatal(err)
 	}
 	sink := a.sinks[0]
-	// Four fit; the fifth ends the subscription, after which nothing is accepted.
-	for i := range 5 {
-		ok := sink.Deliver(Notification{ID: string(rune('a' + i)), Kind: td.KindProperty, Name: "p", Value: json.RawMessage{byte('0' + i)}})
-		if ok != (i < 4) {
+	note := func(i int) Notification {
+		return Notification{ID: string(rune('a' + i)), Kind: td.KindProperty, Name: "p", Value: json.RawMessage{byte('0' + i)}}
+	}
+	// The first one is taken by the (stuck) callback; four more fit in the queue and the
+	// next one ends the subscription, after which nothing is accepted.
+	if !sink.Deliver(note(0)) {
+		t.Fatal("Deliver 0 refused")
+	}
+	<-started
+	for i := 1; i <= 5; i++ {
+		if ok := sink.Deliver(note(i)); ok != (i < 5) {
 			t.Fatalf("Deliver %d = %v", i, ok)
 		}
 	}
@@ -420,7 +432,7 @@ func TestSubscriptionsThroughTheCore(t *testing.T) {
 	if !errors.Is(s.Err(), ErrSlowConsumer) || !strings.Contains(s.Err().Error(), `property "p"`) {
 		t.Fatalf("Err = %v", s.Err())
 	}
-	if sink.LastID() != "d" {
+	if sink.LastID() != "e" {
 		t.Errorf("LastID = %q, want the last queued notification's", sink.LastID())
 	}
 	close(release)
@@ -429,8 +441,8 @@ func TestSubscriptionsThroughTheCore(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Done not closed")
 	}
-	if strings.Join(got, ",") != "0,1,2,3" {
-		t.Fatalf("delivered %v, want the four queued, in order", got)
+	if strings.Join(got, ",") != "0,1,2,3,4" {
+		t.Fatalf("delivered %v, want the running one and the four queued, in order", got)
 	}
 	waitFor(t, func() bool { a.mu.Lock(); defer a.mu.Unlock(); return a.stopped == 1 })
 

@@ -276,26 +276,38 @@ func (c *client) Do(ctx context.Context, r *wot.Request) (*wot.Response, error) 
 	switch r.Op {
 	case OpInvokeAction:
 		out.Value = resp.Output
-		if resp.Status != nil {
-			out.Status = fromWireStatus(resp.Status, r.Name)
-		}
+		out.Status = named(resp.Status, r.Name)
 	case OpQueryAction:
-		if resp.Status != nil {
-			name := ""
-			if r.Action != nil {
-				name = r.Action.Name
-			}
-			out.Status = fromWireStatus(resp.Status, name)
+		if r.Action != nil {
+			out.Status = named(resp.Status, r.Action.Name)
 		}
 	case OpQueryAllActions:
-		out.Statuses = fromWireStatuses(resp.Statuses)
+		// WTP statuses are keyed by action name; the core's carry it.
+		for name, list := range resp.Statuses {
+			for i := range list {
+				list[i].Name = name
+			}
+		}
+		out.Statuses = resp.Statuses
 	default:
 		out.Value = resp.Value
 	}
 	if resp.Error != nil {
-		return out, fromWireError(resp.Error) // multi-property operations carry partial values
+		return out, resp.Error // multi-property operations carry partial values
 	}
 	return out, nil
+}
+
+// named returns a copy of st with the action's name, which WTP statuses do not carry.
+func named(st *wot.ActionStatus, name string) *wot.ActionStatus {
+	if st == nil {
+		return nil
+	}
+	cp := *st
+	if cp.Name == "" {
+		cp.Name = name
+	}
+	return &cp
 }
 
 // Subscribe starts an observation or event subscription on the endpoint of r.
