@@ -93,8 +93,8 @@ type client struct {
 	subs   map[*wsub]*clientConn
 }
 
-// Open connects every distinct endpoint of target.Forms, so a wrong address or credentials
-// fail at Consume.
+// Open connects every distinct endpoint of target.Forms, concurrently, so a wrong address or
+// credentials fail at Consume.
 func (Binding) Open(ctx context.Context, target *wot.Target) (wot.Client, error) {
 	c := &client{
 		target: target,
@@ -134,8 +134,19 @@ func (Binding) Open(ctx context.Context, target *wot.Target) (wot.Client, error)
 	if c.opts.stateFunc != nil {
 		c.listener = newStateListener(c.opts.stateFunc)
 	}
-	for _, ep := range usable {
-		if _, err := c.conn(ctx, ep); err != nil {
+	// Connect every endpoint at once; the first failure (in form order) is reported.
+	errs := make([]error, len(usable))
+	var wg sync.WaitGroup
+	for i, ep := range usable {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = c.conn(ctx, ep)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
 			c.close(false)
 			return nil, err
 		}
