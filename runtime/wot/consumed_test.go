@@ -518,3 +518,22 @@ func TestOutgoingValidation(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The per-property fallback gives each property only the URI variables that apply to it.
+func TestMetaFallbackURIVariables(t *testing.T) {
+	a := &fakeBinding{name: "a", scheme: "fa"}
+	th := parseTD(t, `{`+tdHead+`, "properties": {
+	  "x": {"type": "number", "uriVariables": {"unit": {"type": "string"}}, "forms": [{"href": "fa://h/x{?unit}"}]},
+	  "y": {"type": "number", "forms": [{"href": "fa://h/y"}]}}}`)
+	c, err := Consume(testCtx(t), th, "", WithBindings(a))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.ReadAllProperties(testCtx(t), WithURIVariables(map[string]any{"unit": "K"})); err != nil {
+		t.Fatal(err)
+	}
+	if got := a.summary(); got != "readproperty x fa://h/x?unit=K\nreadproperty y fa://h/y" {
+		t.Fatalf("requests\n%s", got)
+	}
+}
