@@ -20,7 +20,7 @@ import (
 // be "restarted": every TCP connection cut and the listener reopened on the same port,
 // while the Things (and their notification history) live on.
 type liveServer struct {
-	t    *testing.T
+	t    testing.TB
 	srv  *Server
 	addr string
 	mu   sync.Mutex
@@ -53,7 +53,7 @@ func (l *trackingListener) cutAll() {
 	l.conns = nil
 }
 
-func newLiveServer(t *testing.T, things ...*Thing) *liveServer {
+func newLiveServer(t testing.TB, things ...*Thing) *liveServer {
 	t.Helper()
 	ls := &liveServer{t: t, srv: NewServer()}
 	for _, th := range things {
@@ -114,7 +114,7 @@ func (ls *liveServer) close() {
 func (ls *liveServer) url(path string) string { return "http://" + ls.addr + path }
 
 // newLiveThing builds a served Thing from testTD with its TD at /<path>.
-func newLiveThing(t *testing.T, id, path string, opts ...ThingOption) *Thing {
+func newLiveThing(t testing.TB, id, path string, opts ...ThingOption) *Thing {
 	t.Helper()
 	opts = append([]ThingOption{WithTDPath(path), WithHistorySize(512)}, opts...)
 	th, err := NewThing(consumerTD(t, id, "/wtp", ""), opts...)
