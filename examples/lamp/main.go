@@ -20,7 +20,7 @@ import (
 	"time"
 
 	"github.com/wotgen/wotgen/examples/lamp/device"
-	"github.com/wotgen/wotgen/runtime/wtp"
+	"github.com/wotgen/wotgen/runtime/wot"
 )
 
 func main() {
@@ -41,7 +41,7 @@ func run(addr, token string, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	hs := wtp.NewHTTPServer(addr, srv)
+	hs := wot.NewHTTPServer(addr, srv)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.ListenAndServe() }()
 	log.Info("lamp: serving", "td", "http://"+addr+"/", "wtp", "ws://"+addr+"/wtp", "auth", token != "")
