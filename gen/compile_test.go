@@ -87,6 +87,7 @@ func buildShared(root string, models []tmtest.Resolved) *sharedBuild {
 	write("go.mod", []byte("module "+tempModule+"\n\ngo 1.26\n\nrequire github.com/wotgen/wotgen v0.0.0\n\nreplace github.com/wotgen/wotgen => "+root+"\n"))
 
 	// Every valid corpus TD: one package each.
+	var reach []reachPackage
 	if c := testcorpus.Root(); c != "" {
 		files, _ := filepath.Glob(filepath.Join(c, "corpus", "td", "valid", "*.json"))
 		sort.Strings(files)
@@ -106,6 +107,14 @@ func buildShared(root string, models []tmtest.Resolved) *sharedBuild {
 				write("corpus/"+pkg+"/"+o.Name, o.Content)
 			}
 			b.corpus = append(b.corpus, filepath.Base(f))
+			if th, err := td.Parse(input); err == nil {
+				if p, err := Build(th, Options{Package: pkg}); err == nil {
+					reach = append(reach, reachPackageOf(pkg, filepath.Base(f), p))
+				}
+			}
+		}
+		if err := writeReachProgram(reach, write); err != nil {
+			b.buildErr += err.Error() + "\n"
 		}
 	}
 
