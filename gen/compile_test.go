@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wotgen/wotgen/gen/ir"
 	"github.com/wotgen/wotgen/gen/tm"
 	"github.com/wotgen/wotgen/gen/tm/tmtest"
 	"github.com/wotgen/wotgen/gen/validate"
@@ -238,20 +237,6 @@ func TestThingModelsRoundTrip(t *testing.T) {
 		t.Fatal("no Thing Model went through")
 	}
 	t.Logf("%d corpus Thing Models: derived, validated, generated, compiled and vetted", len(b.models))
-}
-
-// typesOf returns the IR of a generated hostile or corpus input (helper for tests).
-func typesOf(t *testing.T, input []byte) *ir.Package {
-	t.Helper()
-	th, err := td.Parse(input)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := Build(th, Options{Package: "x"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 // TestMain removes the shared temporary module after the tests.
