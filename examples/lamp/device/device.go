@@ -74,6 +74,10 @@ func New(o Options) (*Lamp, *wot.Server, error) {
 	return l, srv, nil
 }
 
+// Exposed returns the generated Thing behind the lamp, for pushing changes without going through a
+// handler (benchmarks do).
+func (l *Lamp) Exposed() *lampwot.Thing { return l.thing }
+
 // temperatureAt is the lamp head's temperature at a brightness: 20 °C off, 70 °C at full power.
 func temperatureAt(level lampwot.Level) float64 { return 20 + float64(level)/2 }
 
