@@ -19,7 +19,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/wotgen/wotgen/runtime/wtp"
+	"github.com/wotgen/wotgen/runtime/wot"
 )
 
 func main() {
@@ -35,11 +35,11 @@ func main() {
 func run(addr string, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv, err := newGateway(wtp.WithLogger(log))
+	srv, err := newGateway(wot.WithLogger(log))
 	if err != nil {
 		return err
 	}
-	hs := wtp.NewHTTPServer(addr, srv)
+	hs := wot.NewHTTPServer(addr, srv)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.ListenAndServe() }()
 	log.Info("gateway: serving", "wtp", "ws://"+addr+"/wtp", "things", 1+len(plugIDs))

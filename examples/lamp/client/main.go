@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/wotgen/wotgen/examples/lamp/lampwot"
-	"github.com/wotgen/wotgen/runtime/wtp"
+	"github.com/wotgen/wotgen/runtime/wot"
 )
 
 func main() {
@@ -36,9 +36,9 @@ func main() {
 
 // check runs every step against the lamp at url and returns the first misbehaviour.
 func check(ctx context.Context, url, token string, w io.Writer) error {
-	var opts []wtp.DialOption
+	var opts []wot.DialOption
 	if token != "" {
-		opts = append(opts, wtp.WithBearerToken(token))
+		opts = append(opts, wot.WithBearerToken(token))
 	}
 	c, err := lampwot.Dial(ctx, url, opts...)
 	if err != nil {
@@ -86,10 +86,10 @@ func check(ctx context.Context, url, token string, w io.Writer) error {
 	say("wrote: on=%v level=20", !on)
 
 	// Invalid values never leave the client, and the Thing rejects them too (400 with the path).
-	if err := c.WriteLevel(ctx, 120); !wtp.IsBadRequest(err) {
+	if err := c.WriteLevel(ctx, 120); !wot.IsBadRequest(err) {
 		return fmt.Errorf("writing level=120: got %v, want a 400 before sending", err)
 	}
-	if _, err := c.Thing().WriteProperty(ctx, "level", 120); !wtp.IsBadRequest(err) {
+	if _, err := c.Thing().WriteProperty(ctx, "level", 120); !wot.IsBadRequest(err) {
 		return fmt.Errorf("the Thing accepted level=120 (err %v); want 400", err)
 	} else {
 		say("level=120 rejected: %v", err)
@@ -109,7 +109,7 @@ func check(ctx context.Context, url, token string, w io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("invoke fade: %w", err)
 	}
-	if st, err := fade.Status(ctx); err != nil || (st.State != wtp.ActionPending && st.State != wtp.ActionRunning && st.State != wtp.ActionCompleted) {
+	if st, err := fade.Status(ctx); err != nil || (st.State != wot.ActionPending && st.State != wot.ActionRunning && st.State != wot.ActionCompleted) {
 		return fmt.Errorf("fade status: %v (%v)", st, err)
 	}
 	ok, err := fade.Wait(ctx)
