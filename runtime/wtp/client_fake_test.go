@@ -156,7 +156,7 @@ func consumerNoLeaks(t *testing.T) {
 		var leaked []string
 		for _, g := range strings.Split(string(buf[:n]), "\n\n") {
 			if strings.Contains(g, "wotgen/runtime/wtp.(*clientConn)") ||
-				strings.Contains(g, "wotgen/runtime/wtp.(*Subscription)") ||
+				strings.Contains(g, "wotgen/runtime/wot.(*Subscription)") ||
 				strings.Contains(g, "wotgen/runtime/wtp.(*stateListener)") {
 				leaked = append(leaked, g)
 			}

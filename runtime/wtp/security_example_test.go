@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/wotgen/wotgen/runtime/td"
+	"github.com/wotgen/wotgen/runtime/wot"
 	"github.com/wotgen/wotgen/runtime/wtp"
 )
 
@@ -47,8 +48,8 @@ func Example_wss() {
 	}
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(pem)
-	c, err := wtp.Dial(context.Background(), "https://farm.example.org/things/valve-7",
-		wtp.WithBearerToken(os.Getenv("VALVE_TOKEN")), wtp.WithTLSConfig(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}))
+	c, err := wot.Dial(context.Background(), "https://farm.example.org/things/valve-7",
+		wot.WithBearerToken(os.Getenv("VALVE_TOKEN")), wot.WithTLSConfig(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}))
 	if err != nil {
 		log.Fatal(err)
 	}

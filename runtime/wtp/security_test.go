@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/wotgen/wotgen/runtime/wot"
 )
 
 // Security tests of issue 11 that the server and consumer tests do not already cover. See
@@ -175,7 +177,7 @@ func TestSecurityBearerInQueryForBrowsers(t *testing.T) {
 	// The package's consumer, given the TD, sends the token where the TD says.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := Dial(ctx, hs.URL+"/things/valve-7", WithBearerToken(secBearer), WithLogger(debugLogger(&cliLogs)))
+	c, err := wot.Dial(ctx, hs.URL+"/things/valve-7", wot.WithBearerToken(secBearer), wot.WithConsumerLogger(debugLogger(&cliLogs)))
 	if err != nil {
 		t.Fatalf("Dial with the token in the query: %v", err)
 	}
@@ -184,8 +186,8 @@ func TestSecurityBearerInQueryForBrowsers(t *testing.T) {
 	}
 	c.Close()
 	// And a wrong token fails without showing the token it sent.
-	_, err = Dial(ctx, hs.URL+"/things/valve-7", WithBearerToken(strings.Replace(secBearer, "SECRET", "GUESS", 1)),
-		WithReconnect(ReconnectPolicy{MaxAttempts: 1}), WithLogger(debugLogger(&cliLogs)))
+	_, err = wot.Dial(ctx, hs.URL+"/things/valve-7", wot.WithBearerToken(strings.Replace(secBearer, "SECRET", "GUESS", 1)),
+		WithReconnect(ReconnectPolicy{MaxAttempts: 1}), wot.WithConsumerLogger(debugLogger(&cliLogs)))
 	if err == nil {
 		t.Fatal("Dial with a wrong token succeeded")
 	}
@@ -214,7 +216,7 @@ func TestSecurityWSSWithBearer(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := Dial(ctx, hs.URL+"/things/valve-7", WithBearerToken(secBearer), WithTLSConfig(tlsCfg))
+	c, err := wot.Dial(ctx, hs.URL+"/things/valve-7", wot.WithBearerToken(secBearer), wot.WithTLSConfig(tlsCfg))
 	if err != nil {
 		t.Fatalf("Dial over https/wss: %v", err)
 	}
@@ -226,7 +228,7 @@ func TestSecurityWSSWithBearer(t *testing.T) {
 		t.Fatalf("read over wss: %s %v", v, err)
 	}
 	// Without the CA the certificate is refused.
-	if _, err := Dial(ctx, hs.URL+"/things/valve-7", WithBearerToken(secBearer), WithTLSConfig(&tls.Config{MinVersion: tls.VersionTLS12}),
+	if _, err := wot.Dial(ctx, hs.URL+"/things/valve-7", wot.WithBearerToken(secBearer), wot.WithTLSConfig(&tls.Config{MinVersion: tls.VersionTLS12}),
 		WithReconnect(ReconnectPolicy{MaxAttempts: 1})); err == nil {
 		t.Fatal("Dial trusted an unknown certificate")
 	}
@@ -370,14 +372,14 @@ func TestSecurityHostileSchemasInTD(t *testing.T) {
 			_, hs := serve(t, []*Thing{th})
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			c, err := Dial(ctx, hs.URL+"/things/valve-7", WithValidation(true))
+			c, err := wot.Dial(ctx, hs.URL+"/things/valve-7", wot.WithOutgoingValidation(true))
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer c.Close()
 			// The consumer either cannot compile the schema (it sends unvalidated and the
 			// Thing decides) or refuses the value with a 400; it never panics.
-			if _, err := c.WriteProperty(ctx, "targetFlow", 5); err != nil && !IsBadRequest(err) {
+			if _, err := c.WriteProperty(ctx, "targetFlow", 5); err != nil && !wot.IsBadRequest(err) {
 				t.Errorf("write with a hostile schema in the TD: %v", err)
 			}
 		})
