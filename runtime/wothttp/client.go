@@ -66,7 +66,7 @@ func (Binding) Open(ctx context.Context, target *wot.Target) (wot.Client, error)
 	if target == nil || target.TD == nil || target.Config == nil {
 		return nil, errors.New("wothttp: Open needs a target with its TD and Config")
 	}
-	base, err := httpClientOf(target.Config)
+	base, err := target.Config.HTTPClient()
 	if err != nil {
 		return nil, err
 	}
@@ -275,7 +275,7 @@ func (c *client) newRequest(ctx context.Context, f *td.Form, op string, u *url.U
 	for _, h := range hs {
 		req.Header.Set(h[0], h[1]) // form headers replace the defaults of the same name
 	}
-	if err := authorize(c.cfg, req, c.td, f); err != nil {
+	if err := c.cfg.Authorize(req, c.td, f); err != nil {
 		return nil, err
 	}
 	return req, nil

@@ -144,20 +144,24 @@ func decodeAllStatuses(data []byte, base *url.URL) (map[string][]wot.ActionStatu
 }
 
 // actionURL is where queryaction and cancelaction go: the instance's Href (the Location of
-// the invocation), else the form's URL (a form with an {actionID}-style URI variable the
-// core expanded).
+// the invocation; a relative one resolves against the request URL), else the form's URL
+// when the form is one for the operation (an {actionID}-style URI variable the core
+// expanded). An invokeaction form is no status URL.
 func actionURL(r *wot.Request) (*url.URL, error) {
 	if r.Action != nil && r.Action.Href != "" {
 		u, err := url.Parse(r.Action.Href)
+		if err == nil && !u.IsAbs() && r.URL != nil {
+			u = r.URL.ResolveReference(u)
+		}
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("wothttp: %s %q: the action instance's href %q is not an absolute http(s) URL", r.Op, r.Name, r.Action.Href)
+			return nil, fmt.Errorf("wothttp: %s %q: the action instance's href %q is not an http(s) URL", r.Op, r.Name, r.Action.Href)
 		}
 		return u, nil
 	}
-	if r.URL != nil {
+	if r.URL != nil && r.Form.Form != nil && r.Form.Op.Contains(r.Op) {
 		return r.URL, nil
 	}
-	return nil, fmt.Errorf("wothttp: %s %q: the action instance has no href (the Thing gave no Location) and the TD no form for it", r.Op, r.Name)
+	return nil, fmt.Errorf("wothttp: %s %q: the action instance has no status URL (the Thing gave no Location) and the TD has no %s form for it", r.Op, r.Name, r.Op)
 }
 
 // actionIDOf is the last path segment of an ActionStatus URL, the instance id.

@@ -18,40 +18,18 @@ const DefaultMaxBodySize = 16 << 20
 // maxRedirects is how many redirects a request follows.
 const maxRedirects = 5
 
-// coreConfig is what the client uses of wot.Config beyond its fields.
-type coreConfig interface {
-	Authorize(req *http.Request, t *td.Thing, f *td.Form) error
-	HTTPClient() (*http.Client, error)
-	Setting(key any) any
-}
+func init() { wot.Register(Binding{}) }
 
-func httpClientOf(cfg *wot.Config) (*http.Client, error) {
-	if cc, ok := any(cfg).(coreConfig); ok {
-		hc, err := cc.HTTPClient()
-		if err != nil {
-			return nil, err
-		}
-		if hc != nil {
-			return hc, nil
-		}
-	}
-	return &http.Client{}, nil
-}
-
-func authorize(cfg *wot.Config, req *http.Request, t *td.Thing, f *td.Form) error {
-	if cc, ok := any(cfg).(coreConfig); ok {
-		return cc.Authorize(req, t, f)
-	}
-	return nil
-}
+// WithMaxBodySize bounds the body of every answer and the data of every server-sent event
+// the HTTP binding reads (default DefaultMaxBodySize, 16 MiB): a Thing that sends more gets
+// an error instead of the consumer's memory.
+func WithMaxBodySize(n int64) wot.DialOption { return wot.DialSetting(maxBodyKey{}, n) }
 
 type maxBodyKey struct{}
 
 func maxBodyOf(cfg *wot.Config) int64 {
-	if cc, ok := any(cfg).(coreConfig); ok {
-		if n, ok := cc.Setting(maxBodyKey{}).(int64); ok && n > 0 {
-			return n
-		}
+	if n, ok := cfg.Setting(maxBodyKey{}).(int64); ok && n > 0 {
+		return n
 	}
 	return DefaultMaxBodySize
 }

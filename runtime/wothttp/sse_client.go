@@ -160,7 +160,11 @@ func (c *client) readSSE(ctx context.Context, r *wot.Request, sink wot.Sink, res
 		var v json.RawMessage
 		if len(ev.Data) > 0 {
 			if !json.Valid(ev.Data) {
-				continue // not the form's JSON: nothing a subscriber can decode
+				// Not the form's JSON: nothing a subscriber could decode.
+				if l := c.cfg.Logger; l != nil {
+					l.Warn("wothttp: dropped a server-sent event whose data is not JSON", "op", r.Op, "name", name, "id", ev.ID, "data", snippet(ev.Data))
+				}
+				continue
 			}
 			v = json.RawMessage(ev.Data)
 		}
