@@ -13,8 +13,8 @@ import (
 	"github.com/wotgen/wotgen/runtime/wot"
 )
 
-// Reconnection and retry bounds of the streams.
-const (
+// Reconnection and retry bounds of the streams (variables so tests can shorten them).
+var (
 	minBackoff     = 250 * time.Millisecond
 	maxBackoff     = 30 * time.Second
 	maxStreamFails = 8 // consecutive failed connection attempts before a subscription fails
