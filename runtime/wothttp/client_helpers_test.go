@@ -60,7 +60,7 @@ func newServer(t *testing.T, h http.Handler) *httptest.Server {
 }
 
 // consume parses tdJSON (with %s replaced by base) and consumes it with the HTTP binding only.
-func consume(t *testing.T, base, tdJSON string, opts ...wot.DialOption) *wot.ConsumedThing {
+func consume(t testing.TB, base, tdJSON string, opts ...wot.DialOption) *wot.ConsumedThing {
 	t.Helper()
 	thing, err := td.Parse([]byte(strings.ReplaceAll(tdJSON, "%s", base)))
 	if err != nil {
