@@ -21,6 +21,7 @@ import (
 	"github.com/wotgen/wotgen/internal/sample"
 	"github.com/wotgen/wotgen/internal/testcorpus"
 	"github.com/wotgen/wotgen/runtime/td"
+	"github.com/wotgen/wotgen/runtime/wot"
 	"github.com/wotgen/wotgen/runtime/wtp"
 )
 
@@ -756,7 +757,7 @@ func TestServeFromURL(t *testing.T) {
 	}
 }
 
-// TestServeWithConsumer drives the simulator with the runtime's consumer (wtp.Dial on the served TD
+// TestServeWithConsumer drives the simulator with the runtime's consumer (wot.Dial on the served TD
 // URL), as a team developing a consumer would: for the lamp and corpus TDs of different shapes it
 // reads every readable property (each value validates against its schema), writes every writable one
 // and reads it back, and queries and cancels an asynchronous action.
@@ -775,9 +776,9 @@ func TestServeWithConsumer(t *testing.T) {
 			_, hs, served := startSim(t, raw, simOptions{delay: time.Minute, async: true, seed: 4})
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			c, err := wtp.Dial(ctx, hs.URL+"/")
+			c, err := wot.Dial(ctx, hs.URL+"/")
 			if err != nil {
-				t.Fatalf("wtp.Dial: %v", err)
+				t.Fatalf("wot.Dial: %v", err)
 			}
 			defer c.Close()
 			gen := sample.New(8)
@@ -831,14 +832,14 @@ func TestServeWithConsumer(t *testing.T) {
 					t.Errorf("invoke %q: answered synchronously with -async", an)
 					continue
 				}
-				st, err := c.QueryAction(ctx, inv.ActionID)
-				if err != nil || (st.State != wtp.ActionPending && st.State != wtp.ActionRunning) {
+				st, err := c.QueryAction(ctx, inv.Status)
+				if err != nil || (st.State != wot.ActionPending && st.State != wot.ActionRunning) {
 					t.Errorf("query %q: %+v, %v", an, st, err)
 				}
-				if err := c.CancelAction(ctx, inv.ActionID); err != nil {
+				if err := c.CancelAction(ctx, inv.Status); err != nil {
 					t.Errorf("cancel %q: %v", an, err)
 				}
-				if st, err := c.QueryAction(ctx, inv.ActionID); err == nil && st.State != wtp.ActionFailed {
+				if st, err := c.QueryAction(ctx, inv.Status); err == nil && st.State != wot.ActionFailed {
 					t.Errorf("query %q after cancel: %+v", an, st)
 				}
 			}

@@ -60,12 +60,15 @@ type Form struct {
 // Client performs the operations of one consumed Thing over one binding.
 type Client interface {
 	// Do performs a request/response operation (everything but observe/subscribe and
-	// their undo operations). Errors the Thing reports are *Error with its status.
+	// their undo operations). Errors the Thing reports are *Error with its status; a
+	// multi-property operation that failed part way returns the values it got with the error.
+	// An HTTP-based binding adds Config.Header and calls Config.Authorize for each request.
 	Do(ctx context.Context, r *Request) (*Response, error)
 	// Subscribe starts observeproperty, observeallproperties, subscribeevent or
 	// subscribeallevents and returns once the Thing accepted it; notifications go to sink
 	// until stop is called or the binding fails the sink. stop ends it on the wire
-	// (unobserve/unsubscribe, or closing the stream).
+	// (unobserve/unsubscribe, or closing the stream). ctx bounds setting it up only (it
+	// carries WithRequestTimeout); the subscription outlives it.
 	Subscribe(ctx context.Context, r *Request, sink Sink) (stop func(context.Context) error, err error)
 	// Close releases the client's connections.
 	Close() error

@@ -468,18 +468,25 @@ func (c *ConsumedThing) do(ctx context.Context, r route, req *Request) (*Respons
 
 // call selects, prepares and performs op on name.
 func (c *ConsumedThing) call(ctx context.Context, op, name string, cc *callConfig, fill func(*Request)) (*Response, error) {
+	_, resp, err := c.callReq(ctx, op, name, cc, fill)
+	return resp, err
+}
+
+// callReq is call, also returning the request it sent.
+func (c *ConsumedThing) callReq(ctx context.Context, op, name string, cc *callConfig, fill func(*Request)) (*Request, *Response, error) {
 	r := c.routeFor(op, name)
 	if r.err != nil {
-		return nil, fmt.Errorf("wot: %s: %w", c.thingID, r.err)
+		return nil, nil, fmt.Errorf("wot: %s: %w", c.thingID, r.err)
 	}
 	req, err := c.prepare(r, op, name, cc)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if fill != nil {
 		fill(req)
 	}
-	return c.do(ctx, r, req)
+	resp, err := c.do(ctx, r, req)
+	return req, resp, err
 }
 
 // redact drops user info, query and fragment from a URL for messages.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sort"
 
+	"github.com/wotgen/wotgen/runtime/internal/uritemplate"
 	"github.com/wotgen/wotgen/runtime/td"
 )
 
@@ -123,7 +124,7 @@ func (c *ConsumedThing) readEach(ctx context.Context, names []string, cc *callCo
 			firstErr = cmpOr(firstErr, fmt.Errorf("wot: %s: %w", c.thingID, r.err))
 			continue
 		}
-		v, err := c.ReadProperty(ctx, n, WithURIVariables(cc.uriVars))
+		v, err := c.ReadProperty(ctx, n, WithURIVariables(c.varsFor(td.KindProperty, n, r.form.Href, cc.uriVars)))
 		if err != nil {
 			firstErr = cmpOr(firstErr, fmt.Errorf("reading property %q: %w", n, err))
 			if ctx.Err() != nil {
@@ -182,10 +183,11 @@ func (c *ConsumedThing) writeMany(ctx context.Context, op string, values map[str
 	}
 	out := make(map[string]json.RawMessage, len(names))
 	for _, n := range names {
-		if r := c.routeFor(td.OpWriteProperty, n); r.err != nil {
+		r := c.routeFor(td.OpWriteProperty, n)
+		if r.err != nil {
 			return out, fmt.Errorf("wot: %s: %w", c.thingID, r.err)
 		}
-		v, err := c.WriteProperty(ctx, n, raws[n], WithURIVariables(cc.uriVars))
+		v, err := c.WriteProperty(ctx, n, raws[n], WithURIVariables(c.varsFor(td.KindProperty, n, r.form.Href, cc.uriVars)))
 		if err != nil {
 			return out, fmt.Errorf("writing property %q: %w", n, err)
 		}
@@ -194,6 +196,23 @@ func (c *ConsumedThing) writeMany(ctx context.Context, op string, values map[str
 		}
 	}
 	return out, nil
+}
+
+// varsFor keeps the URI variables of a meta operation that apply to one affordance's form
+// (declared by it or used by its href), for the per-property fallback.
+func (c *ConsumedThing) varsFor(k td.Kind, name, href string, vars map[string]any) map[string]any {
+	if len(vars) == 0 {
+		return nil
+	}
+	schemas := c.uriVariableSchemas(k, name)
+	used := uritemplate.Variables(href)
+	out := map[string]any{}
+	for n, v := range vars {
+		if _, ok := schemas[n]; ok || containsString(used, n) {
+			out[n] = v
+		}
+	}
+	return out
 }
 
 func valuesOf(resp *Response) map[string]json.RawMessage {
@@ -283,7 +302,7 @@ func (c *ConsumedThing) InvokeAction(ctx context.Context, name string, input any
 			return nil, err
 		}
 	}
-	resp, err := c.call(ctx, td.OpInvokeAction, name, newCallConfig(opts), func(r *Request) { r.Value = raw })
+	req, resp, err := c.callReq(ctx, td.OpInvokeAction, name, newCallConfig(opts), func(r *Request) { r.Value = raw })
 	if err != nil {
 		return nil, err
 	}
@@ -298,6 +317,14 @@ func (c *ConsumedThing) InvokeAction(ctx context.Context, name string, input any
 	st := *resp.Status
 	if st.Name == "" {
 		st.Name = name
+	}
+	if st.Href != "" {
+		// A relative status URL (an HTTP Location) is relative to the invocation's URL.
+		h, err := req.URL.Parse(st.Href)
+		if err != nil {
+			return nil, fmt.Errorf("wot: the Thing's status URL %q for action %q: %w", st.Href, name, err)
+		}
+		st.Href = h.String()
 	}
 	inv.Status = &st
 	return inv, nil

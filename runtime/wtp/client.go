@@ -93,8 +93,8 @@ type client struct {
 	subs   map[*wsub]*clientConn
 }
 
-// Open connects every distinct endpoint of target.Forms, so a wrong address or credentials
-// fail at Consume.
+// Open connects every distinct endpoint of target.Forms, concurrently, so a wrong address or
+// credentials fail at Consume.
 func (Binding) Open(ctx context.Context, target *wot.Target) (wot.Client, error) {
 	c := &client{
 		target: target,
@@ -134,8 +134,19 @@ func (Binding) Open(ctx context.Context, target *wot.Target) (wot.Client, error)
 	if c.opts.stateFunc != nil {
 		c.listener = newStateListener(c.opts.stateFunc)
 	}
-	for _, ep := range usable {
-		if _, err := c.conn(ctx, ep); err != nil {
+	// Connect every endpoint at once; the first failure (in form order) is reported.
+	errs := make([]error, len(usable))
+	var wg sync.WaitGroup
+	for i, ep := range usable {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = c.conn(ctx, ep)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
 			c.close(false)
 			return nil, err
 		}
@@ -276,26 +287,38 @@ func (c *client) Do(ctx context.Context, r *wot.Request) (*wot.Response, error) 
 	switch r.Op {
 	case OpInvokeAction:
 		out.Value = resp.Output
-		if resp.Status != nil {
-			out.Status = fromWireStatus(resp.Status, r.Name)
-		}
+		out.Status = named(resp.Status, r.Name)
 	case OpQueryAction:
-		if resp.Status != nil {
-			name := ""
-			if r.Action != nil {
-				name = r.Action.Name
-			}
-			out.Status = fromWireStatus(resp.Status, name)
+		if r.Action != nil {
+			out.Status = named(resp.Status, r.Action.Name)
 		}
 	case OpQueryAllActions:
-		out.Statuses = fromWireStatuses(resp.Statuses)
+		// WTP statuses are keyed by action name; the core's carry it.
+		for name, list := range resp.Statuses {
+			for i := range list {
+				list[i].Name = name
+			}
+		}
+		out.Statuses = resp.Statuses
 	default:
 		out.Value = resp.Value
 	}
 	if resp.Error != nil {
-		return out, fromWireError(resp.Error) // multi-property operations carry partial values
+		return out, resp.Error // multi-property operations carry partial values
 	}
 	return out, nil
+}
+
+// named returns a copy of st with the action's name, which WTP statuses do not carry.
+func named(st *wot.ActionStatus, name string) *wot.ActionStatus {
+	if st == nil {
+		return nil
+	}
+	cp := *st
+	if cp.Name == "" {
+		cp.Name = name
+	}
+	return &cp
 }
 
 // Subscribe starts an observation or event subscription on the endpoint of r.

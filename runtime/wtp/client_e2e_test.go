@@ -20,7 +20,7 @@ import (
 // be "restarted": every TCP connection cut and the listener reopened on the same port,
 // while the Things (and their notification history) live on.
 type liveServer struct {
-	t    *testing.T
+	t    testing.TB
 	srv  *Server
 	addr string
 	mu   sync.Mutex
@@ -53,7 +53,7 @@ func (l *trackingListener) cutAll() {
 	l.conns = nil
 }
 
-func newLiveServer(t *testing.T, things ...*Thing) *liveServer {
+func newLiveServer(t testing.TB, things ...*Thing) *liveServer {
 	t.Helper()
 	ls := &liveServer{t: t, srv: NewServer()}
 	for _, th := range things {
@@ -114,7 +114,7 @@ func (ls *liveServer) close() {
 func (ls *liveServer) url(path string) string { return "http://" + ls.addr + path }
 
 // newLiveThing builds a served Thing from testTD with its TD at /<path>.
-func newLiveThing(t *testing.T, id, path string, opts ...ThingOption) *Thing {
+func newLiveThing(t testing.TB, id, path string, opts ...ThingOption) *Thing {
 	t.Helper()
 	opts = append([]ThingOption{WithTDPath(path), WithHistorySize(512)}, opts...)
 	th, err := NewThing(consumerTD(t, id, "/wtp", ""), opts...)
@@ -354,9 +354,9 @@ func TestConsumerE2ETwoThingsOneConnection(t *testing.T) {
 	if onlyConn(t, ca) != onlyConn(t, cb) {
 		t.Fatal("two Things on one endpoint with the same credentials must share one connection")
 	}
-	consumerWaitFor(t, func() bool { return ls.srv.Stats().Connections >= 1 })
+	consumerWaitFor(t, func() bool { return ServerStats(ls.srv).Connections >= 1 })
 	time.Sleep(20 * time.Millisecond)
-	if st := ls.srv.Stats(); st.Connections != 1 {
+	if st := ServerStats(ls.srv); st.Connections != 1 {
 		t.Fatalf("server sees %d connections, want 1", st.Connections)
 	}
 	var na, nb noteCollector
@@ -519,9 +519,9 @@ func TestConsumerE2ECredentials(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("Consume with a wrong token = %v, want a 401 error", err)
 	}
-	consumerWaitFor(t, func() bool { return ls.srv.Stats().Connections >= 1 })
+	consumerWaitFor(t, func() bool { return ServerStats(ls.srv).Connections >= 1 })
 	time.Sleep(20 * time.Millisecond)
-	if st := ls.srv.Stats(); st.Connections != 1 {
+	if st := ServerStats(ls.srv); st.Connections != 1 {
 		t.Fatalf("server sees %d connections, want 1", st.Connections)
 	}
 }

@@ -457,3 +457,46 @@ func stateRecorder() (func() ConnState, wot.DialOption) {
 			mu.Unlock()
 		})
 }
+
+// A TD whose forms name two endpoints: Consume connects both; if one is unreachable it fails
+// and leaves no connection behind.
+func TestConsumerConnectsEveryEndpoint(t *testing.T) {
+	fs1 := newFakeServer(t, answerAll)
+	fs2 := newFakeServer(t, answerAll)
+	doc := func(second string) *td.Thing {
+		return parseConsumerTD(t, `{"@context": "https://www.w3.org/2022/wot/td/v1.1", "id": "urn:two", "title": "T",
+		 "securityDefinitions": {"n": {"scheme": "nosec"}}, "security": "n",
+		 "properties": {
+		  "a": {"type": "integer", "forms": [{"href": "`+fs1.wsURL()+`", "subprotocol": "webthingprotocol"}]},
+		  "b": {"type": "integer", "forms": [{"href": "`+second+`", "subprotocol": "webthingprotocol"}]}}}`)
+	}
+	c, err := wot.Consume(consumerCtx(t, 5*time.Second), doc(fs2.wsURL()), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fs1.accepted.Load() != 1 || fs2.accepted.Load() != 1 {
+		t.Fatalf("accepted %d and %d WebSockets at Consume, want 1 each", fs1.accepted.Load(), fs2.accepted.Load())
+	}
+	for _, n := range []string{"a", "b"} {
+		if v, err := c.ReadProperty(consumerCtx(t, 2*time.Second), n); err != nil || string(v) != "42" {
+			t.Fatalf("read %s = %s, %v", n, v, err)
+		}
+	}
+	c.Close()
+	if _, err := wot.Consume(consumerCtx(t, 5*time.Second), doc("ws://127.0.0.1:1/wtp"), ""); err == nil || !strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Fatalf("Consume with an unreachable endpoint = %v", err)
+	}
+	consumerNoLeaks(t)
+	if n := defaultPool.size(); n != 0 {
+		t.Fatalf("%d pooled connections after the failed Consume", n)
+	}
+}
+
+func parseConsumerTD(t *testing.T, doc string) *td.Thing {
+	t.Helper()
+	th, err := td.Parse([]byte(doc))
+	if err != nil {
+		t.Fatalf("test TD: %v", err)
+	}
+	return th
+}

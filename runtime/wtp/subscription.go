@@ -100,7 +100,7 @@ func (c *clientConn) subscribe(ctx context.Context, s *wsub) error {
 
 	resp, err := c.roundTrip(ctx, &Message{ThingID: s.key.thingID, Operation: subscribeOp(s.key), Name: s.key.name})
 	if err == nil && resp.Error != nil {
-		err = fromWireError(resp.Error)
+		err = resp.Error
 	}
 	if err != nil {
 		c.detach(s)
@@ -169,7 +169,7 @@ func (c *clientConn) syncTopicLocked(ctx context.Context, k topicKey) error {
 	}
 	resp, err := c.roundTrip(ctx, &Message{ThingID: k.thingID, Operation: unsubscribeOp(k), Name: k.name})
 	if err == nil && resp.Error != nil {
-		err = fromWireError(resp.Error)
+		err = resp.Error
 	}
 	if err != nil {
 		return err
@@ -215,7 +215,7 @@ func (c *clientConn) resubscribe(s *session) {
 func (c *clientConn) resubscribeTopic(ctx context.Context, k topicKey, lastID string) bool {
 	resp, err := c.roundTrip(ctx, &Message{ThingID: k.thingID, Operation: subscribeOp(k), Name: k.name, LastNotificationID: lastID})
 	if err == nil && resp.Error != nil {
-		err = fromWireError(resp.Error)
+		err = resp.Error
 	}
 	if err == nil {
 		return true
