@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -12,7 +11,7 @@ import (
 
 	"github.com/wotgen/wotgen/runtime/console"
 	"github.com/wotgen/wotgen/runtime/td"
-	"github.com/wotgen/wotgen/runtime/wtp"
+	"github.com/wotgen/wotgen/runtime/wot"
 )
 
 func init() {
@@ -101,11 +100,10 @@ func runServe(ctx context.Context, args []string, s stdio) int {
 	if *withConsole {
 		handler = console.With(sim)
 	}
-	hs := wtp.NewHTTPServer(ln.Addr().String(), handler)
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(s.out, "wotgen serve: simulating %q (%s)\n", sim.desc.Title, sim.thing.ID())
 	fmt.Fprintf(s.out, "  TD:        %s/  (also %s/.well-known/wot)\n", base, base)
-	fmt.Fprintf(s.out, "  endpoint:  ws://%s%s\n", ln.Addr(), simEndpoint)
+	fmt.Fprintf(s.out, "  endpoint:  ws://%s%s (Web Thing Protocol); HTTP: the forms of the TD\n", ln.Addr(), simEndpoint)
 	if *withConsole {
 		fmt.Fprintf(s.out, "  console:   %s%s\n", base, console.Prefix)
 	}
@@ -114,8 +112,6 @@ func runServe(ctx context.Context, args []string, s stdio) int {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- hs.Serve(ln) }()
 	simDone := make(chan struct{})
 	go func() { sim.run(ctx); close(simDone) }()
 	if s.in != nil {
@@ -135,26 +131,22 @@ func runServe(ctx context.Context, args []string, s stdio) int {
 			waitAnnounce = w
 		}
 	}
-	select {
-	case <-ctx.Done():
-	case err := <-serveErr:
-		if !errors.Is(err, http.ErrServerClosed) {
-			fmt.Fprintf(s.err, "wotgen serve: %v\n", err)
-			code = exitFindings
-		}
+	// Serving stops after the simulation and the goodbye packets: those go out while the server
+	// still answers.
+	serving, stopServing := context.WithCancel(context.Background())
+	go func() {
+		<-ctx.Done()
+		<-simDone
+		waitAnnounce()
+		fmt.Fprintln(s.err, "wotgen serve: shutting down")
+		stopServing()
+	}()
+	if err := wot.Serve(serving, ln, handler); err != nil {
+		fmt.Fprintf(s.err, "wotgen serve: %v\n", err)
+		code = exitFindings
 	}
 	cancel()
 	<-simDone
-	waitAnnounce() // goodbye packets go out before the server stops answering
-	fmt.Fprintln(s.err, "wotgen serve: shutting down")
-	sctx, scancel := context.WithTimeout(context.Background(), shutdownGrace)
-	defer scancel()
-	if err := sim.srv.Shutdown(sctx); err != nil {
-		fmt.Fprintf(s.err, "wotgen serve: closing connections: %v\n", err)
-	}
-	if err := hs.Shutdown(sctx); err != nil {
-		fmt.Fprintf(s.err, "wotgen serve: stopping the HTTP server: %v\n", err)
-	}
 	return code
 }
 

@@ -239,7 +239,7 @@ func genClientThingOps(f *jen.File, p *ir.Package) {
 	if th.HasOp(opReadMultipleProperties) && len(props) > 0 {
 		clientMethod(f, ir.Sanitize("ReadMultipleProperties reads the named properties (JSON names) in one request; the others stay zero."), "ReadMultipleProperties").
 			Params(ctxParam(), jen.Id("names").Op("...").String()).Params(jen.Op("*").Id(ps), jen.Error()).Block(
-			jen.List(jen.Id("values"), jen.Err()).Op(":=").Id("c").Dot("thing").Dot("ReadMultipleProperties").Call(jen.Id("ctx"), jen.Id("names").Op("...")),
+			jen.List(jen.Id("values"), jen.Err()).Op(":=").Id("c").Dot("thing").Dot("ReadMultipleProperties").Call(jen.Id("ctx"), jen.Id("names")),
 			jen.Return(jen.Id("decode"+ps).Call(jen.Id("values"), jen.Err())),
 		)
 	}

@@ -171,7 +171,7 @@ func (c *Client) ReadAllProperties(ctx context.Context) (*ThermostatProperties, 
 
 // ReadMultipleProperties reads the named properties (JSON names) in one request; the others stay zero.
 func (c *Client) ReadMultipleProperties(ctx context.Context, names ...string) (*ThermostatProperties, error) {
-	values, err := c.thing.ReadMultipleProperties(ctx, names...)
+	values, err := c.thing.ReadMultipleProperties(ctx, names)
 	return decodeThermostatProperties(values, err)
 }
 

@@ -201,7 +201,7 @@ func (c *Client) ReadAllProperties(ctx context.Context) (*LampProperties, error)
 
 // ReadMultipleProperties reads the named properties (JSON names) in one request; the others stay zero.
 func (c *Client) ReadMultipleProperties(ctx context.Context, names ...string) (*LampProperties, error) {
-	values, err := c.thing.ReadMultipleProperties(ctx, names...)
+	values, err := c.thing.ReadMultipleProperties(ctx, names)
 	return decodeLampProperties(values, err)
 }
 
