@@ -401,7 +401,7 @@ func TestListenAndServe(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-	case <-time.After(ShutdownTimeout + time.Second):
+	case <-time.After(shutdownTimeout + time.Second):
 		t.Fatal("Serve did not return after its context ended")
 	}
 	if !s.Closed() {
