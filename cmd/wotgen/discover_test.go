@@ -16,7 +16,7 @@ import (
 
 	"github.com/wotgen/wotgen/internal/netnstest"
 	"github.com/wotgen/wotgen/runtime/td"
-	"github.com/wotgen/wotgen/runtime/wtp"
+	"github.com/wotgen/wotgen/runtime/wot"
 )
 
 func discoverCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -169,7 +169,7 @@ func TestServeAnnounceDiscoverNetns(t *testing.T) {
 		t.Errorf("generated client from the discovered TD lacks WriteLevel: %v", err)
 	}
 
-	c, err := wtp.Dial(ctx, lamp.URL)
+	c, err := wot.Dial(ctx, lamp.URL)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -342,7 +342,7 @@ func TestServeLamp(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		q := cl.ok(&wtp.Message{Operation: td.OpQueryAction, ActionID: id})
-		if q.Status.State == wtp.ActionCompleted {
+		if q.Status.State == wot.ActionCompleted {
 			if string(q.Status.Output) != "true" && string(q.Status.Output) != "false" {
 				t.Errorf("fade output %s is not a boolean", q.Status.Output)
 			}
@@ -405,7 +405,7 @@ func TestServeAsyncCancel(t *testing.T) {
 			t.Fatalf("%s: not answered with an action status: %+v", name, r)
 		}
 		q := cl.ok(&wtp.Message{Operation: td.OpQueryAction, ActionID: r.Status.ActionID})
-		if q.Status.State != wtp.ActionPending && q.Status.State != wtp.ActionRunning {
+		if q.Status.State != wot.ActionPending && q.Status.State != wot.ActionRunning {
 			t.Errorf("%s: state %s while running", name, q.Status.State)
 		}
 		all := cl.ok(&wtp.Message{Operation: td.OpQueryAllActions})
@@ -414,7 +414,7 @@ func TestServeAsyncCancel(t *testing.T) {
 		}
 		cl.ok(&wtp.Message{Operation: td.OpCancelAction, ActionID: r.Status.ActionID})
 		q = cl.do(&wtp.Message{Operation: td.OpQueryAction, ActionID: r.Status.ActionID})
-		if q.Error == nil && q.Status.State != wtp.ActionFailed {
+		if q.Error == nil && q.Status.State != wot.ActionFailed {
 			t.Errorf("%s: after cancelaction the instance is %+v", name, q.Status)
 		}
 	}
@@ -508,9 +508,9 @@ func waitAction(t *testing.T, cl *wtpClient, id string) json.RawMessage {
 	for time.Now().Before(deadline) {
 		q := cl.ok(&wtp.Message{Operation: td.OpQueryAction, ActionID: id})
 		switch q.Status.State {
-		case wtp.ActionCompleted:
+		case wot.ActionCompleted:
 			return q.Status.Output
-		case wtp.ActionFailed:
+		case wot.ActionFailed:
 			t.Fatalf("action %s failed: %v", id, q.Status.Error)
 		}
 		time.Sleep(5 * time.Millisecond)

@@ -139,17 +139,17 @@ func newGateway(opts ...wot.ServerOption) (*wot.Server, error) {
 		return nil, err
 	}
 	th.thing = tt
-	if err := srv.AddThing(tt.WTP()); err != nil {
+	if err := srv.AddThing(tt.Exposed()); err != nil {
 		return nil, err
 	}
 	for _, id := range plugIDs {
 		p := &plug{}
-		pt, err := plugwot.NewThing(p, wot.WithThingID(id))
+		pt, err := plugwot.NewThing(p, wot.WithID(id))
 		if err != nil {
 			return nil, fmt.Errorf("plug %s: %w", id, err)
 		}
 		p.thing = pt
-		if err := srv.AddThing(pt.WTP()); err != nil {
+		if err := srv.AddThing(pt.Exposed()); err != nil {
 			return nil, err
 		}
 	}

@@ -9,15 +9,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
 	"github.com/wotgen/wotgen/runtime/wot"
 )
@@ -39,22 +36,6 @@ func run(addr string, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	hs := wot.NewHTTPServer(addr, srv)
-	errc := make(chan error, 1)
-	go func() { errc <- hs.ListenAndServe() }()
-	log.Info("gateway: serving", "wtp", "ws://"+addr+"/wtp", "things", 1+len(plugIDs))
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		log.Warn("gateway: shutdown", "err", err)
-	}
-	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	log.Info("gateway: serving", "td", "http://"+addr+"/.well-known/wot", "wtp", "ws://"+addr+"/wtp", "things", 1+len(plugIDs))
+	return wot.ListenAndServe(ctx, addr, srv)
 }

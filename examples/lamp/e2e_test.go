@@ -202,7 +202,7 @@ func TestServerValidatesBeforeHandler(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := wot.NewServer()
-	if err := srv.AddThing(thing.WTP()); err != nil {
+	if err := srv.AddThing(thing.Exposed()); err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv)

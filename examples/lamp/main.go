@@ -29,7 +29,7 @@ func main() {
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	_, srv, err := device.New(device.Options{Token: token, Logger: log})
+	_, srv, err := device.New(device.Options{Token: *token, Logger: log})
 	if err == nil {
 		log.Info("lamp: serving", "td", "http://"+*addr+"/", "console", "http://"+*addr+console.Prefix, "auth", *token != "")
 		err = wot.ListenAndServe(ctx, *addr, console.With(srv))

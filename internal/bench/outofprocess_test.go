@@ -214,7 +214,7 @@ func TestOutOfProcess(t *testing.T) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "| scenario | raw | generated lamp | ratio |\n|---|---|---|---|\n")
 	for _, sc := range oopScenarios {
-		raw, gen := median(results[sc.name]["raw"], sc.better), median(results[sc.name]["lamp"], sc.better)
+		raw, gen := medianOf(results[sc.name]["raw"], sc.better), medianOf(results[sc.name]["lamp"], sc.better)
 		switch sc.better {
 		case "rate":
 			fmt.Fprintf(&b, "| %s | %.0f ops/s | %.0f ops/s | **%.2f×** |\n", sc.name, raw, gen, gen/raw)
@@ -226,8 +226,8 @@ func TestOutOfProcess(t *testing.T) {
 	t.Logf("medians of %d alternating rounds:\n%s", rounds, b.String())
 }
 
-// median of the measured number (rate or value) over rounds; 0 when none.
-func median(rs []oopResult, better string) float64 {
+// medianOf is the median of the measured number (rate or value) over rounds; 0 when none.
+func medianOf(rs []oopResult, better string) float64 {
 	var xs []float64
 	for _, r := range rs {
 		if better == "rate" {
