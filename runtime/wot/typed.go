@@ -130,7 +130,7 @@ func WriteFunc[T any](f func(context.Context, T) error) WriteHandler {
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
 		var v T
 		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, BadRequest("the value does not decode: %v", err)
+			return nil, BadRequest("value: %v", err)
 		}
 		if err := check(v); err != nil {
 			return nil, err
@@ -154,7 +154,7 @@ func ActionFunc[In, Out any](f func(context.Context, In) (Out, error)) ActionHan
 				raw = json.RawMessage("null")
 			}
 			if err := json.Unmarshal(raw, &in); err != nil {
-				return nil, BadRequest("the input does not decode: %v", err)
+				return nil, BadRequest("input: %v", err)
 			}
 			if err := check(in); err != nil {
 				return nil, err
