@@ -136,7 +136,8 @@ func (s *Server) Close() error {
 	return nil
 }
 
-func (s *Server) now() time.Time { return s.cfg.Now().UTC() }
+// now is truncated to the stored precision, so event payloads and reads agree on times.
+func (s *Server) now() time.Time { return s.cfg.Now().UTC().Truncate(time.Microsecond) }
 
 func (s *Server) purgeLoop(ctx context.Context) {
 	defer s.wg.Done()
