@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -107,7 +108,8 @@ type instance struct {
 }
 
 // startInstance starts a directory on the database dsn. The store and server close at test end.
-func startInstance(t testing.TB, dsn string, cfg Config) *instance {
+// wrap, when given, wraps the handler (e.g. to count requests).
+func startInstance(t testing.TB, dsn string, cfg Config, wrap ...func(http.Handler) http.Handler) *instance {
 	t.Helper()
 	st, err := OpenStore(context.Background(), dsn)
 	if err != nil {
@@ -121,7 +123,11 @@ func startInstance(t testing.TB, dsn string, cfg Config) *instance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv)
+	var h http.Handler = srv
+	for _, w := range wrap {
+		h = w(h)
+	}
+	hs := httptest.NewServer(h)
 	in := &instance{srv: srv, store: st, http: hs, url: hs.URL + "/"}
 	t.Cleanup(in.stop)
 	return in
