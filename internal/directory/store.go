@@ -97,8 +97,9 @@ var (
 // Store keeps TDs and change events in SQLite or PostgreSQL. All state lives in the database, so
 // several directory instances can share one PostgreSQL database behind a load balancer.
 type Store struct {
-	db *sql.DB
-	d  dialect
+	db    *sql.DB
+	d     dialect
+	label string // for errors: the file, or the PostgreSQL URL without password
 }
 
 // IsPostgresDSN reports whether dsn names a PostgreSQL database rather than a SQLite file.
@@ -117,7 +118,11 @@ func OpenStore(ctx context.Context, dsn string) (*Store, error) {
 		}
 		db.SetMaxOpenConns(16)
 		db.SetMaxIdleConns(16)
-		s = &Store{db: db, d: postgresDialect}
+		label := dsn
+		if u, err := url.Parse(dsn); err == nil {
+			label = u.Redacted()
+		}
+		s = &Store{db: db, d: postgresDialect, label: "PostgreSQL " + label}
 	} else {
 		if dsn == "" {
 			return nil, errors.New("no database: give a SQLite file path or a postgres:// URL")
@@ -132,7 +137,7 @@ func OpenStore(ctx context.Context, dsn string) (*Store, error) {
 			return nil, fmt.Errorf("open SQLite file %s: %w", dsn, err)
 		}
 		db.SetMaxOpenConns(8)
-		s = &Store{db: db, d: sqliteDialect}
+		s = &Store{db: db, d: sqliteDialect, label: "SQLite file " + dsn}
 	}
 	if err := s.migrate(ctx); err != nil {
 		s.db.Close()
@@ -148,7 +153,11 @@ func (s *Store) migrate(ctx context.Context) error {
 				// Two instances creating the schema at once: the other one won.
 				continue
 			}
-			return fmt.Errorf("create %s schema: %w", s.d.name, err)
+			hint := "check that its directory exists and is writable"
+			if s.d.name == "postgres" {
+				hint = "check the URL, that the server runs and that the database exists"
+			}
+			return fmt.Errorf("%s: %w (%s)", s.label, err, hint)
 		}
 	}
 	return nil
