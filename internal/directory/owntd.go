@@ -33,7 +33,9 @@ func (s *Server) handleOwnTD(w http.ResponseWriter, r *http.Request) {
 type obj = map[string]any
 
 // DirectoryTD returns the TD of a directory served at base, for tests and tools.
-func DirectoryTD(base string, bearerWrites bool) map[string]any { return directoryTD(base, bearerWrites) }
+func DirectoryTD(base string, bearerWrites bool) map[string]any {
+	return directoryTD(base, bearerWrites)
+}
 
 func directoryTD(base string, bearerWrites bool) obj {
 	problem := []obj{{"success": false, "contentType": "application/problem+json"}}
