@@ -527,7 +527,8 @@ func TestPagination(t *testing.T) {
 
 func TestSearch(t *testing.T) {
 	forEachStore(t, func(t *testing.T, k storeKind) {
-		in := startInstance(t, k.open(t), Config{})
+		dsn := k.open(t)
+		in := startInstance(t, dsn, Config{})
 		ctx := context.Background()
 		c := newClient(t, in)
 		for i, tag := range []string{"kitchen", "garden", "kitchen"} {
@@ -565,6 +566,12 @@ func TestSearch(t *testing.T) {
 		c.Delete(ctx, "urn:s:0")
 		c.Patch(ctx, "urn:s:1", map[string]any{"tag": "kitchen"})
 		check(`$[?(@.tag=='kitchen')].id`, "urn:s:1", "urn:s:2")
+		// A write through another instance on the same database is seen at once.
+		other := newClient(t, startInstance(t, dsn, Config{}))
+		if _, err := other.Create(ctx, mustThing(t, tdJSON("urn:s:9", "Lamp 9", `"tag": "kitchen"`))); err != nil {
+			t.Fatal(err)
+		}
+		check(`$[?(@.tag=='kitchen')].id`, "urn:s:1", "urn:s:2", "urn:s:9")
 		code, hdr, _ := raw(t, "GET", in.url+"search/jsonpath?query=%24", "", nil)
 		if code != 200 || hdr.Get("Content-Type") != "application/json" {
 			t.Fatalf("search: %d %v", code, hdr)

@@ -401,6 +401,25 @@ func (s *Store) All(ctx context.Context) ([]Entry, int64, error) {
 	return out, seq, tx.Commit()
 }
 
+// GetMany returns the stored entries among ids, expired ones included (the caller filters).
+func (s *Store) GetMany(ctx context.Context, ids []string) ([]Entry, error) {
+	var out []Entry
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), 500)]
+		ids = ids[len(chunk):]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		got, err := s.list(ctx, s.q(`SELECT `+entryCols+` FROM things WHERE id IN (?`+strings.Repeat(", ?", len(chunk)-1)+`)`), args...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, got...)
+	}
+	return out, nil
+}
+
 // isolationFor gives PostgreSQL a snapshot for multi-statement reads; SQLite read transactions
 // already see one snapshot.
 func isolationFor(d dialect) sql.IsolationLevel {
