@@ -113,7 +113,7 @@ func TestThroughput(t *testing.T) {
 				_, err := c.Search(ctx, query)
 				return err
 			})
-			rate(fmt.Sprintf("%s (%d clients)", q.name, workers), searches, d)
+			rate(fmt.Sprintf("%s (%d clients)", q.name, workers), int64(searches), d)
 		}
 		// Writes invalidate the cache: a write followed by a search pays the reload.
 		start = time.Now()
