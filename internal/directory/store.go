@@ -356,7 +356,7 @@ func (s *Store) list(ctx context.Context, query string, args ...any) ([]Entry, e
 
 // Count returns the number of live entries and the collection version (the listing etag).
 func (s *Store) Count(ctx context.Context, now time.Time) (n int, version int64, err error) {
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: s.d.name == "postgres"})
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return 0, 0, err
 	}
@@ -373,7 +373,7 @@ func (s *Store) Count(ctx context.Context, now time.Time) (n int, version int64,
 // All returns every entry, expired ones included (the caller filters), and the event number the
 // snapshot corresponds to.
 func (s *Store) All(ctx context.Context) ([]Entry, int64, error) {
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: s.d.name == "postgres", Isolation: isolationFor(s.d)})
+	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: isolationFor(s.d)})
 	if err != nil {
 		return nil, 0, err
 	}
@@ -421,7 +421,7 @@ func (s *Store) GetMany(ctx context.Context, ids []string) ([]Entry, error) {
 }
 
 // isolationFor gives PostgreSQL a snapshot for multi-statement reads; SQLite read transactions
-// already see one snapshot.
+// already see one (ReadOnly makes them deferred BEGINs, not the writers' BEGIN IMMEDIATE).
 func isolationFor(d dialect) sql.IsolationLevel {
 	if d.name == "postgres" {
 		return sql.LevelRepeatableRead
