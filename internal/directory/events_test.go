@@ -114,10 +114,13 @@ func TestEvents(t *testing.T) {
 	})
 }
 
-// TestRestart stops a directory and starts a new one on the same SQLite file: nothing is lost, and
-// event numbering and history continue.
+// TestRestart stops a directory and starts a new one on the same database (for SQLite: the same
+// file): nothing is lost, and event numbering and history continue.
 func TestRestart(t *testing.T) {
-	dsn := storeKinds(t)[0].open(t)
+	forEachStore(t, func(t *testing.T, k storeKind) { testRestart(t, k.open(t)) })
+}
+
+func testRestart(t *testing.T, dsn string) {
 	ctx := context.Background()
 	in := startInstance(t, dsn, Config{})
 	c := newClient(t, in)

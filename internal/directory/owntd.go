@@ -83,7 +83,7 @@ func directoryTD(base string, bearerWrites bool) obj {
 		"base": base,
 		"securityDefinitions": obj{
 			"nosec_sc":  obj{"scheme": "nosec"},
-			"bearer_sc": obj{"scheme": "bearer", "in": "header", "name": "Authorization", "format": "jwt", "description": "a static token given to the directory with -token"},
+			"bearer_sc": obj{"scheme": "bearer", "in": "header", "name": "Authorization", "description": "the static token the directory was started with (-token)"},
 		},
 		"security": []string{"nosec_sc"},
 		"properties": obj{

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // DiscoveryContext is the context an Enriched TD lists
@@ -30,11 +31,19 @@ const (
 // timeFormat is RFC 3339 with an explicit offset, as the spec requires for registration times.
 func formatTime(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
+// maxIDLength bounds ids: PostgreSQL cannot index much longer keys, and no real id comes close.
+const maxIDLength = 1024
+
+// validID rejects ids no store can hold: empty, too long, not UTF-8, or with a NUL.
+func validID(id string) bool {
+	return id != "" && len(id) <= maxIDLength && utf8.ValidString(id) && !strings.ContainsRune(id, 0)
+}
+
 // thingID extracts the id from /things/{id}: the escaped path is unescaped once.
 func thingID(r *http.Request) (string, bool) {
 	raw := strings.TrimPrefix(r.URL.EscapedPath(), "/things/")
 	id, err := url.PathUnescape(raw)
-	if err != nil || id == "" {
+	if err != nil || !validID(id) {
 		return "", false
 	}
 	return id, true
@@ -144,8 +153,8 @@ func (s *Server) check(body []byte, now time.Time) (*submission, error) {
 	sub := &submission{}
 	if v, ok := findMember(ms, "id"); ok {
 		id, ok := rawString(v)
-		if !ok || id == "" {
-			return nil, invalid(codeID, "/id", "id must be a non-empty string")
+		if !ok || !validID(id) {
+			return nil, invalid(codeID, "/id", "id must be a non-empty string of at most %d bytes without NUL characters", maxIDLength)
 		}
 		sub.id = id
 	}
