@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/wotgen/wotgen/internal/directory"
@@ -52,7 +53,7 @@ func runDirectory(ctx context.Context, args []string, s stdio) int {
 		"the directory's own TD at /.well-known/wot. Writes need -token when it is set; reads are open.", s)
 	addr := fs.String("addr", "127.0.0.1:8081", "listen `address` (host:port; :0 picks a free port)")
 	db := fs.String("db", "wotgen-directory.db", "SQLite `file`, or a postgres://user@host/db URL to share one database between several instances")
-	token := fs.String("token", "", "bearer `token` required for create, update and delete (empty: writes are open)")
+	token := fs.String("token", "", "bearer `token` required for create, update and delete (default $WOTGEN_DIRECTORY_TOKEN, which keeps it out of process lists; empty: writes are open)")
 	base := fs.String("base", "", "public base `URL` put in the directory's own TD (default: from each request's Host)")
 	maxTTL := fs.Duration("max-ttl", 0, "longest registration lifetime accepted, e.g. 24h (0: no limit)")
 	maxBody := fs.Int64("max-body", directory.DefaultMaxBodyBytes, "largest request body in `bytes`")
@@ -65,6 +66,9 @@ func runDirectory(ctx context.Context, args []string, s stdio) int {
 		fmt.Fprintf(s.err, "wotgen directory: unexpected argument %q: the directory takes flags only\n", fs.Arg(0))
 		fs.Usage()
 		return exitUsage
+	}
+	if *token == "" {
+		*token = os.Getenv("WOTGEN_DIRECTORY_TOKEN")
 	}
 	if *maxBody <= 0 || *pageSize <= 0 || *poll <= 0 || *maxTTL < 0 {
 		fmt.Fprintln(s.err, "wotgen directory: -max-body, -page-size and -poll must be positive, -max-ttl not negative")

@@ -82,12 +82,20 @@ func TestDirectoryCommand(t *testing.T) {
 	if code := stop(); code != exitOK {
 		t.Fatalf("exit %d, want 0", code)
 	}
-	// Restarted on the same file, it still has the TD.
+	// Restarted on the same file, it still has the TD; the token may come from the environment.
+	t.Setenv("WOTGEN_DIRECTORY_TOKEN", "from-env")
 	base, stop = startDirectory(t, "-db", db)
 	defer stop()
 	c, _ = discovery.NewDirectory(base)
 	if got, err := c.Get(ctx, "urn:cli:1"); err != nil || got.Title != "CLI" {
 		t.Fatalf("after restart: %v %v", got, err)
+	}
+	if err := c.Delete(ctx, "urn:cli:1"); !discovery.IsDirectoryStatus(err, 401) {
+		t.Fatalf("delete without the token from WOTGEN_DIRECTORY_TOKEN: %v, want 401", err)
+	}
+	c, _ = discovery.NewDirectory(base, discovery.WithDirectoryBearerToken("from-env"))
+	if err := c.Delete(ctx, "urn:cli:1"); err != nil {
+		t.Fatal(err)
 	}
 }
 
