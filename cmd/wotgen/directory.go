@@ -19,7 +19,8 @@ func init() {
 // directoryAnnounce is the hook for announcing a running directory on the local network with
 // DNS-SD (https://www.w3.org/TR/wot-discovery/#introduction-dns-sd-sec: service _wot._tcp, subtype
 // _directory, TXT td=/.well-known/wot type=Directory scheme=http). runDirectory calls it once the
-// listener is bound and calls the returned stop before it exits; nil means no announcement.
+// listener is bound and calls the returned stop before the server shuts down; nil means no
+// announcement. discovery.Announce with Type discovery.TypeDirectory implements it.
 var directoryAnnounce func(ctx context.Context, a directoryAnnouncement) (stop func(), err error)
 
 // directoryAnnouncement is what an announcer needs to know about the directory.
@@ -103,21 +104,24 @@ func runDirectory(ctx context.Context, args []string, s stdio) int {
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
 
+	stopAnnounce := func() {}
 	if directoryAnnounce != nil {
 		stop, err := directoryAnnounce(ctx, directoryAnnouncement{Addr: ln.Addr(), TDPath: "/.well-known/wot", Scheme: "http", Title: "wotgen Thing Description Directory", Out: s})
 		if err != nil {
 			fmt.Fprintf(s.err, "wotgen directory: announce: %v (serving without announcement)\n", err)
 		} else {
-			defer stop()
+			stopAnnounce = stop
 		}
 	}
 
 	select {
 	case err := <-served:
+		stopAnnounce()
 		fmt.Fprintf(s.err, "wotgen directory: %v\n", err)
 		return exitFindings
 	case <-ctx.Done():
 	}
+	stopAnnounce() // goodbyes go out while the directory still answers
 	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := hs.Shutdown(shut); err != nil && !errors.Is(err, context.DeadlineExceeded) {

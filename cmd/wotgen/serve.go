@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/wotgen/wotgen/runtime/console"
 	"github.com/wotgen/wotgen/runtime/td"
 	"github.com/wotgen/wotgen/runtime/wtp"
 )
@@ -32,7 +33,12 @@ Emit events and change properties on demand (read-only ones too), either over HT
 or by typing lines on standard input:
     emit NAME [JSON]
     set NAME [JSON]
-With -token, the control endpoints need the same "Authorization: Bearer TOKEN" header.`
+With -token, the control endpoints need the same "Authorization: Bearer TOKEN" header.
+
+The Thing console at http://ADDR/console/ shows every property live and lets you write properties,
+invoke actions and watch events from a browser (-console=false turns it off). With -token it asks for
+the token and sends it as the access_token query parameter, since browsers cannot set headers on a
+WebSocket handshake.`
 
 // shutdownGrace is how long serve waits for connections and running actions on SIGINT/SIGTERM.
 const shutdownGrace = 5 * time.Second
@@ -47,6 +53,8 @@ func runServe(ctx context.Context, args []string, s stdio) int {
 	async := fs.Bool("async", false, "answer actions whose TD does not say \"synchronous\" at once and run them in the background (queryable, cancellable)")
 	seed := fs.Uint64("seed", 1, "seed of the sample values (the same seed gives the same values)")
 	verbose := fs.Bool("v", false, "log connections and protocol details too")
+	announce := fs.Bool("announce", false, "announce the Thing on the local network with DNS-SD (_wot._tcp, td=/.well-known/wot) until it stops; needs -addr on a multicast-capable interface, e.g. 0.0.0.0:8080")
+	withConsole := fs.Bool("console", true, "serve the Thing console, a browser page that operates the Thing, at /console/")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
 	}
@@ -89,11 +97,18 @@ func runServe(ctx context.Context, args []string, s stdio) int {
 		fmt.Fprintf(s.err, "wotgen serve: cannot listen on %s: %v (pick another -addr)\n", *addr, err)
 		return exitFindings
 	}
-	hs := wtp.NewHTTPServer(ln.Addr().String(), sim)
+	var handler http.Handler = sim
+	if *withConsole {
+		handler = console.With(sim)
+	}
+	hs := wtp.NewHTTPServer(ln.Addr().String(), handler)
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(s.out, "wotgen serve: simulating %q (%s)\n", sim.desc.Title, sim.thing.ID())
 	fmt.Fprintf(s.out, "  TD:        %s/  (also %s/.well-known/wot)\n", base, base)
 	fmt.Fprintf(s.out, "  endpoint:  ws://%s%s\n", ln.Addr(), simEndpoint)
+	if *withConsole {
+		fmt.Fprintf(s.out, "  console:   %s%s\n", base, console.Prefix)
+	}
 	fmt.Fprintf(s.out, "  control:   POST %s/simulator/events/NAME, POST %s/simulator/properties/NAME, or stdin lines \"emit NAME [JSON]\", \"set NAME [JSON]\"\n", base, base)
 	fmt.Fprintf(s.out, "  stop:      Ctrl-C\n")
 
@@ -109,6 +124,17 @@ func runServe(ctx context.Context, args []string, s stdio) int {
 	}
 
 	code := exitOK
+	waitAnnounce := func() {}
+	if *announce { // DNS-SD: see serve_announce.go
+		w, err := announceServe(ctx, ln, sim.desc.Title, s)
+		if err != nil {
+			fmt.Fprintf(s.err, "wotgen serve: -announce: %v\n", err)
+			code = exitFindings
+			cancel()
+		} else {
+			waitAnnounce = w
+		}
+	}
 	select {
 	case <-ctx.Done():
 	case err := <-serveErr:
@@ -119,6 +145,7 @@ func runServe(ctx context.Context, args []string, s stdio) int {
 	}
 	cancel()
 	<-simDone
+	waitAnnounce() // goodbye packets go out before the server stops answering
 	fmt.Fprintln(s.err, "wotgen serve: shutting down")
 	sctx, scancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer scancel()

@@ -190,7 +190,9 @@ func newSimulator(t *td.Thing, raw []byte, o simOptions) (*simulator, []string, 
 	s := &simulator{opts: o, desc: d, thing: thing, log: o.log, gen: sample.New(o.seed)}
 	sopts := []wtp.ServerOption{wtp.WithLogger(o.log)}
 	if o.token != "" {
-		s.auth = wtp.BearerAuth(o.token)
+		// The header, or the access_token query parameter (RFC 6750 §2.3) that the Thing console
+		// uses: browsers cannot set headers on a WebSocket handshake.
+		s.auth = wtp.BearerQueryAuth("", o.token)
 		sopts = append(sopts, wtp.WithAuthenticator(s.auth))
 	}
 	s.srv = wtp.NewServer(sopts...)

@@ -3,8 +3,8 @@
 //
 //	go run ./examples/lamp -addr 127.0.0.1:8080 [-token T]
 //
-// The TD is at / and /.well-known/wot, the WTP endpoint where its forms say (/wtp). Try it with
-// go run ./examples/lamp/client -url http://127.0.0.1:8080/ [-token T].
+// The TD is at / and /.well-known/wot, the WTP endpoint where its forms say (/wtp), and the Thing
+// console at /console/. Try it with go run ./examples/lamp/client -url http://127.0.0.1:8080/ [-token T].
 package main
 
 import (
@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/wotgen/wotgen/examples/lamp/device"
+	"github.com/wotgen/wotgen/runtime/console"
 	"github.com/wotgen/wotgen/runtime/wtp"
 )
 
@@ -41,10 +42,10 @@ func run(addr, token string, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	hs := wtp.NewHTTPServer(addr, srv)
+	hs := wtp.NewHTTPServer(addr, console.With(srv)) // the Thing console at /console/
 	errc := make(chan error, 1)
 	go func() { errc <- hs.ListenAndServe() }()
-	log.Info("lamp: serving", "td", "http://"+addr+"/", "wtp", "ws://"+addr+"/wtp", "auth", token != "")
+	log.Info("lamp: serving", "td", "http://"+addr+"/", "wtp", "ws://"+addr+"/wtp", "console", "http://"+addr+console.Prefix, "auth", token != "")
 	select {
 	case err := <-errc:
 		return err

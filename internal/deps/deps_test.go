@@ -23,6 +23,8 @@ var rules = []struct {
 		"the runtime is what users' binaries link; it must not pull in the generator"},
 	{module + "/runtime/td", []string{"github.com/santhosh-tekuri/jsonschema", "github.com/coder/websocket"},
 		"runtime/td is the stdlib-only document model"},
+	{module + "/runtime/console", []string{module, "github.com"},
+		"the console is a plain http.Handler over embedded files (stdlib only), mountable by any binding"},
 	{module + "/gen", []string{module + "/runtime/wtp", "github.com/coder/websocket"},
 		"the generator emits code that calls runtime/wtp but never runs it"},
 }

@@ -30,6 +30,9 @@ type Directory struct {
 	maxBody int64
 }
 
+// A Directory is a Lister, so Discover can list a directory through it (Filter.DirectoryClients).
+var _ Lister = (*Directory)(nil)
+
 // DirectoryOption configures NewDirectory.
 type DirectoryOption func(*Directory)
 

@@ -34,8 +34,9 @@ var _ lampwot.Handler = (*Lamp)(nil)
 
 // Options configure New.
 type Options struct {
-	// Token, when set, requires "Authorization: Bearer <Token>" on the WebSocket handshake (HTTP 401
-	// before any upgrade otherwise) and declares a bearer security scheme in the TD.
+	// Token, when set, requires "Authorization: Bearer <Token>" (or, from browsers, the query
+	// parameter access_token=<Token>) on the WebSocket handshake (HTTP 401 before any upgrade
+	// otherwise) and declares a bearer security scheme in the TD.
 	Token string
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
@@ -55,7 +56,9 @@ func New(o Options) (*Lamp, *wtp.Server, error) {
 			"bearer_sc": {Scheme: "bearer", In: "header", Name: "Authorization"},
 		}
 		desc.Security = td.StringList{"bearer_sc"}
-		sopts = append(sopts, wtp.WithAuthenticator(wtp.BearerAuth(o.Token)))
+		// The header, or the access_token query parameter (RFC 6750 §2.3) for browsers, which
+		// cannot set headers on a WebSocket handshake (the Thing console sends it that way).
+		sopts = append(sopts, wtp.WithAuthenticator(wtp.BearerQueryAuth("", o.Token)))
 	}
 	if o.Logger != nil {
 		sopts = append(sopts, wtp.WithLogger(o.Logger))

@@ -1,0 +1,316 @@
+// Package discovery finds Things: the introductions of W3C WoT Discovery
+// (https://www.w3.org/TR/wot-discovery/#introduction-mech) — direct URLs, /.well-known/wot (§6.2)
+// and DNS-SD over multicast DNS (§6.3) — and the exploration of Thing Description Directories
+// (§7.3), merged by Discover into one stream of TDs, in the shape of the WoT Scripting API's
+// discover() (https://www.w3.org/TR/wot-scripting-api/#the-discover-method). Announce makes a
+// served Thing findable over DNS-SD.
+package discovery
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"iter"
+	"net"
+	"reflect"
+	"sync"
+	"time"
+
+	"github.com/wotgen/wotgen/runtime/td"
+)
+
+// Source says through which introduction a TD was found.
+type Source string
+
+const (
+	SourceMDNS      Source = "mdns"      // DNS-SD over multicast DNS
+	SourceURL       Source = "url"       // a URL given by the caller (direct or /.well-known/wot)
+	SourceDirectory Source = "directory" // listed by a Thing Description Directory
+)
+
+// Lister is a Thing Description Directory client Discover can list: anything that yields the TDs
+// a directory holds, pageSize at a time (0: the directory's own page size), following its pages
+// (WoT Discovery §7.3.2.1.5).
+type Lister interface {
+	List(ctx context.Context, pageSize int) iter.Seq2[*td.Thing, error]
+}
+
+// Filter selects the sources of a discovery and what is kept.
+type Filter struct {
+	// MDNS browses the local link for _wot._tcp instances (Things and directories).
+	MDNS bool
+	// Interfaces for MDNS; default every interface that is up and multicast-capable.
+	Interfaces []net.Interface
+	// URLs are introductions given directly: a TD's URL, or a host's origin, whose /.well-known/wot
+	// is fetched. A URL may serve a JSON array of TDs.
+	URLs []string
+	// Directories are base URLs of Thing Description Directories (their /things is listed).
+	Directories []string
+	// DirectoryClients are further directories, listed through their own client.
+	DirectoryClients []Lister
+	// Query is a JSONPath query (RFC 9535) sent to the directories of Directories and to those found
+	// through MDNS or URLs, instead of listing everything (WoT Discovery §7.3.2.3). It must select
+	// whole TDs. DirectoryClients apply their own filtering.
+	Query string
+	// NoExpand keeps directories found through MDNS or URLs unlisted: only their own TD is yielded.
+	// By default each is listed once (one level: directories listed by a directory are not).
+	NoExpand bool
+	// Timeout ends the discovery; 0 means it ends with ctx or when every source is done (MDNS is
+	// never done on its own, so set a Timeout or cancel ctx with it).
+	Timeout time.Duration
+	// Fragment keeps only TDs that have each of its top-level members with an equal value (the
+	// Scripting API's ThingFilter.fragment; numbers compare as JSON numbers).
+	Fragment map[string]any
+	// Fetch bounds every HTTP request (size, time, redirects) and can add headers.
+	Fetch td.FetchOptions
+}
+
+// Result is one discovered TD.
+type Result struct {
+	Thing  *td.Thing
+	URL    string // where the TD can be fetched: the introduction URL, or the directory's URL for the TD (empty for DirectoryClients)
+	Source Source
+	Via    string // the introduction: a DNS-SD instance name, a given URL, or a directory URL
+}
+
+// Error is a failure of one source or one introduction; Discover goes on after it.
+type Error struct {
+	Source Source
+	Via    string
+	Err    error
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s %s: %v", e.Source, e.Via, e.Err) }
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrNoSource is returned when a Filter names no source at all.
+var ErrNoSource = errors.New("discovery: no source: set MDNS, URLs, Directories or DirectoryClients")
+
+// Discover runs every source of f at once and yields each TD found, de-duplicated by TD id (by URL
+// for TDs without id), as soon as it arrives. Failures are yielded as *Error values and the
+// discovery goes on. It ends when every source is done, f.Timeout passes, ctx ends or the loop
+// breaks; in every case all its goroutines and sockets are gone when the range statement returns.
+//
+// An iterator rather than a process object with Next/Stop (the Scripting API's
+// ThingDiscoveryProcess): breaking out of the loop is stop(), the end of the loop is done, and
+// errors arrive in order with the results, so there is no state left to query or to leak.
+func Discover(ctx context.Context, f Filter) iter.Seq2[Result, error] {
+	return func(yield func(Result, error) bool) {
+		if !f.MDNS && len(f.URLs) == 0 && len(f.Directories) == 0 && len(f.DirectoryClients) == 0 {
+			yield(Result{}, ErrNoSource)
+			return
+		}
+		var fragment map[string]any
+		if len(f.Fragment) > 0 {
+			b, err := json.Marshal(f.Fragment)
+			if err == nil {
+				err = json.Unmarshal(b, &fragment)
+			}
+			if err != nil {
+				yield(Result{}, fmt.Errorf("discovery: fragment filter is not JSON: %w", err))
+				return
+			}
+		}
+		var cancel context.CancelFunc
+		if f.Timeout > 0 {
+			ctx, cancel = context.WithTimeout(ctx, f.Timeout)
+		} else {
+			ctx, cancel = context.WithCancel(ctx)
+		}
+		r := &discoverRun{ctx: ctx, f: f, out: make(chan item), listed: map[string]bool{}, fetches: make(chan struct{}, maxFetches)}
+		r.start()
+		go func() { r.wg.Wait(); close(r.out) }()
+		defer func() {
+			cancel()
+			for range r.out { // every producer ends once ctx is done; wait for all of them
+			}
+		}()
+		seen := map[string]bool{}
+		for it := range r.out {
+			if it.err != nil {
+				if ctx.Err() != nil && errors.Is(it.err, ctx.Err()) {
+					continue // the end of the discovery, not a failure
+				}
+				if !yield(Result{}, it.err) {
+					return
+				}
+				continue
+			}
+			key := "url:" + it.res.URL
+			if it.res.Thing.ID != "" {
+				key = "id:" + it.res.Thing.ID
+			}
+			if seen[key] || !matches(it.res.Thing, fragment) {
+				continue
+			}
+			seen[key] = true
+			if !yield(it.res, nil) {
+				return
+			}
+		}
+	}
+}
+
+type item struct {
+	res Result
+	err error
+}
+
+// discoverRun is one Discover call: producers send on out until ctx ends.
+type discoverRun struct {
+	ctx context.Context
+	f   Filter
+	out chan item
+	wg  sync.WaitGroup
+
+	fetches chan struct{} // one token per TD fetch in flight
+
+	mu     sync.Mutex
+	listed map[string]bool // directory listing URLs already expanded, so loops end
+}
+
+// maxFetches bounds the TD fetches in flight, so a network announcing thousands of instances does
+// not open thousands of connections at once.
+const maxFetches = 16
+
+func (r *discoverRun) spawn(fn func()) {
+	r.wg.Add(1)
+	go func() { defer r.wg.Done(); fn() }()
+}
+
+// emit sends one item; false once the discovery is over.
+func (r *discoverRun) emit(it item) bool {
+	select {
+	case r.out <- it:
+		return true
+	case <-r.ctx.Done():
+		return false
+	}
+}
+
+func (r *discoverRun) fail(src Source, via string, err error) bool {
+	return r.emit(item{err: &Error{Source: src, Via: via, Err: err}})
+}
+
+func (r *discoverRun) start() {
+	if r.f.MDNS {
+		r.spawn(r.browse)
+	}
+	for _, u := range r.f.URLs {
+		r.spawn(func() { r.fetch(SourceURL, u, u, false) })
+	}
+	for _, d := range r.f.Directories {
+		r.spawn(func() {
+			l, err := newDirLister(d, r.f.Query, r.f.Fetch)
+			if err != nil {
+				r.fail(SourceDirectory, d, err)
+				return
+			}
+			r.list(SourceDirectory, d, l)
+		})
+	}
+	for i, d := range r.f.DirectoryClients {
+		r.spawn(func() { r.list(SourceDirectory, fmt.Sprintf("client %d", i), d) })
+	}
+}
+
+func (r *discoverRun) browse() {
+	for inst, err := range Browse(r.ctx, BrowseOptions{Interfaces: r.f.Interfaces}) {
+		if err != nil {
+			if !r.fail(SourceMDNS, "_wot._tcp", err) {
+				return
+			}
+			continue
+		}
+		if inst.Scheme != "http" && inst.Scheme != "https" {
+			if !r.fail(SourceMDNS, inst.Name, fmt.Errorf("TD at %s: only http and https TDs can be fetched", inst.URL)) {
+				return
+			}
+			continue
+		}
+		r.spawn(func() { r.fetch(SourceMDNS, inst.Name, inst.URL, inst.Type == TypeDirectory) })
+	}
+}
+
+// fetch retrieves the TDs at an introduction URL and lists the directories among them: those whose
+// @type says so, and the TD of an instance announced with TXT type=Directory.
+func (r *discoverRun) fetch(src Source, via, rawURL string, announcedDir bool) {
+	select {
+	case r.fetches <- struct{}{}:
+	case <-r.ctx.Done():
+		return
+	}
+	things, final, err := FetchTDs(r.ctx, rawURL, r.f.Fetch)
+	<-r.fetches
+	if err != nil && !r.fail(src, via, err) {
+		return
+	}
+	for _, t := range things {
+		if !r.emit(item{res: Result{Thing: t, URL: final.String(), Source: src, Via: via}}) {
+			return
+		}
+		if !(IsDirectory(t) || announcedDir && len(things) == 1) || r.f.NoExpand {
+			continue
+		}
+		l, err := directoryFromTD(t, final, r.f.Query, r.f.Fetch)
+		if err != nil {
+			r.fail(src, via, err)
+			continue
+		}
+		r.mu.Lock()
+		dup := r.listed[l.things.String()]
+		r.listed[l.things.String()] = true
+		r.mu.Unlock()
+		if !dup {
+			r.spawn(func() { r.list(SourceDirectory, l.things.String(), l) })
+		}
+	}
+}
+
+// list yields what a directory holds.
+func (r *discoverRun) list(src Source, via string, d Lister) {
+	l, own := d.(*dirLister)
+	if own {
+		r.mu.Lock()
+		r.listed[l.things.String()] = true
+		r.mu.Unlock()
+	}
+	for t, err := range d.List(r.ctx, 0) {
+		if err != nil {
+			if !r.fail(src, via, err) {
+				return
+			}
+			continue
+		}
+		res := Result{Thing: t, Source: src, Via: via}
+		if own {
+			res.URL = l.thingURL(t)
+		}
+		if !r.emit(item{res: res}) {
+			return
+		}
+	}
+}
+
+// matches applies the Scripting API's ThingFilter.fragment: every top-level member of fragment
+// must be in the TD with a deeply equal JSON value.
+func matches(t *td.Thing, fragment map[string]any) bool {
+	if len(fragment) == 0 {
+		return true
+	}
+	b, err := json.Marshal(t)
+	if err != nil {
+		return false
+	}
+	var doc map[string]any
+	if json.Unmarshal(b, &doc) != nil {
+		return false
+	}
+	for k, want := range fragment {
+		if got, ok := doc[k]; !ok || !reflect.DeepEqual(got, want) {
+			return false
+		}
+	}
+	return true
+}
