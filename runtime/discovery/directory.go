@@ -1,0 +1,711 @@
+package discovery
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"iter"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wotgen/wotgen/runtime/td"
+)
+
+// Directory is a client of a Thing Description Directory's HTTP API
+// (https://www.w3.org/TR/wot-discovery/#exploration-directory-api). Its methods are safe for
+// concurrent use. Errors the directory reports are *DirectoryError values.
+type Directory struct {
+	base    *url.URL
+	hc      *http.Client
+	token   string
+	maxBody int64
+}
+
+// A Directory is a Lister, so Discover can list a directory through it (Filter.DirectoryClients).
+var _ Lister = (*Directory)(nil)
+
+// DirectoryOption configures NewDirectory.
+type DirectoryOption func(*Directory)
+
+// WithDirectoryHTTPClient sets the HTTP client (TLS, proxies, timeouts). The default is a client
+// without an overall timeout, because event streams are long-lived; bound calls with their context.
+func WithDirectoryHTTPClient(c *http.Client) DirectoryOption {
+	return func(d *Directory) { d.hc = c }
+}
+
+// WithDirectoryBearerToken sends Authorization: Bearer token on every request.
+func WithDirectoryBearerToken(token string) DirectoryOption {
+	return func(d *Directory) { d.token = token }
+}
+
+// WithDirectoryMaxResponse bounds the size of a response body the client reads (default 64 MiB).
+func WithDirectoryMaxResponse(n int64) DirectoryOption {
+	return func(d *Directory) { d.maxBody = n }
+}
+
+// NewDirectory returns a client for the directory whose API is rooted at baseURL (the URL before
+// /things, e.g. "http://127.0.0.1:8081/").
+func NewDirectory(baseURL string, opts ...DirectoryOption) (*Directory, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("discovery: directory URL %q must be an absolute http(s) URL", baseURL)
+	}
+	if !strings.HasSuffix(u.Path, "/") {
+		u.Path += "/"
+		u.RawPath = ""
+	}
+	d := &Directory{base: u, hc: http.DefaultClient, maxBody: 64 << 20}
+	for _, o := range opts {
+		o(d)
+	}
+	return d, nil
+}
+
+// DirectoryError is an error answer of the directory: its status and RFC 9457 problem details.
+type DirectoryError struct {
+	StatusCode int
+	Type       string `json:"type"`
+	Title      string `json:"title"`
+	Detail     string `json:"detail"`
+	Instance   string `json:"instance"`
+	// ValidationErrors lists why a TD was refused
+	// (https://www.w3.org/TR/wot-discovery/#validation).
+	ValidationErrors []DirectoryValidationError `json:"validationErrors"`
+}
+
+// DirectoryValidationError is one problem with a submitted TD. Pointer and Code are wotgen's
+// extensions: the RFC 6901 pointer and the rule code of `wotgen validate`.
+type DirectoryValidationError struct {
+	Field       string `json:"field"`
+	Description string `json:"description"`
+	Pointer     string `json:"pointer,omitempty"`
+	Code        string `json:"code,omitempty"`
+}
+
+func (e *DirectoryError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "directory: %d %s", e.StatusCode, http.StatusText(e.StatusCode))
+	if e.Detail != "" {
+		b.WriteString(": " + e.Detail)
+	}
+	for i, v := range e.ValidationErrors {
+		if i == 5 {
+			fmt.Fprintf(&b, "; and %d more", len(e.ValidationErrors)-5)
+			break
+		}
+		fmt.Fprintf(&b, "; %s: %s", v.Field, v.Description)
+	}
+	return b.String()
+}
+
+// IsDirectoryStatus reports whether err is a *DirectoryError with the given HTTP status.
+func IsDirectoryStatus(err error, status int) bool {
+	var de *DirectoryError
+	return errors.As(err, &de) && de.StatusCode == status
+}
+
+func (d *Directory) resolve(ref string) string {
+	u, err := d.base.Parse(ref)
+	if err != nil {
+		return d.base.String() + ref
+	}
+	return u.String()
+}
+
+func thingPath(id string) string { return "things/" + url.PathEscape(id) }
+
+// do sends a request and returns the response when its status is one of ok; otherwise it reads the
+// problem details into a *DirectoryError.
+func (d *Directory) do(ctx context.Context, method, ref, contentType string, body []byte, header http.Header, ok ...int) (*http.Response, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, d.resolve(ref), rd)
+	if err != nil {
+		return nil, fmt.Errorf("discovery: %w", err)
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if d.token != "" {
+		req.Header.Set("Authorization", "Bearer "+d.token)
+	}
+	resp, err := d.hc.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("discovery: %s %s: %w", method, req.URL.Redacted(), err)
+	}
+	for _, s := range ok {
+		if resp.StatusCode == s {
+			return resp, nil
+		}
+	}
+	defer resp.Body.Close()
+	de := &DirectoryError{StatusCode: resp.StatusCode}
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if json.Unmarshal(data, de) != nil || de.Title == "" && de.Detail == "" {
+		de.Detail = strings.TrimSpace(string(data))
+		if len(de.Detail) > 200 {
+			de.Detail = de.Detail[:200] + "…"
+		}
+	}
+	de.StatusCode = resp.StatusCode
+	return nil, de
+}
+
+func (d *Directory) readAll(resp *http.Response) ([]byte, error) {
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, d.maxBody+1))
+	if err != nil {
+		return nil, fmt.Errorf("discovery: read %s: %w", resp.Request.URL.Redacted(), err)
+	}
+	if int64(len(data)) > d.maxBody {
+		return nil, fmt.Errorf("discovery: response of %s is larger than %d bytes", resp.Request.URL.Redacted(), d.maxBody)
+	}
+	return data, nil
+}
+
+func drain(resp *http.Response) {
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	resp.Body.Close()
+}
+
+// Create stores t under its id (PUT /things/{id}); created is false when it replaced a stored TD.
+func (d *Directory) Create(ctx context.Context, t *td.Thing) (created bool, err error) {
+	if t == nil || t.ID == "" {
+		return false, errors.New("discovery: Create needs a TD with an id; use Register for anonymous TDs")
+	}
+	body, err := json.Marshal(t)
+	if err != nil {
+		return false, fmt.Errorf("discovery: encode TD: %w", err)
+	}
+	return d.CreateJSON(ctx, t.ID, body)
+}
+
+// CreateJSON is Create for a TD already encoded as JSON.
+func (d *Directory) CreateJSON(ctx context.Context, id string, tdJSON []byte) (created bool, err error) {
+	resp, err := d.do(ctx, http.MethodPut, thingPath(id), "application/td+json", tdJSON, nil, http.StatusCreated, http.StatusNoContent)
+	if err != nil {
+		return false, err
+	}
+	drain(resp)
+	return resp.StatusCode == http.StatusCreated, nil
+}
+
+// Register stores an anonymous TD (POST /things) and returns the id the directory gave it.
+func (d *Directory) Register(ctx context.Context, t *td.Thing) (id string, err error) {
+	if t == nil {
+		return "", errors.New("discovery: Register needs a TD")
+	}
+	if t.ID != "" {
+		return "", fmt.Errorf("discovery: Register takes anonymous TDs; this one has id %q, so use Create", t.ID)
+	}
+	body, err := json.Marshal(t)
+	if err != nil {
+		return "", fmt.Errorf("discovery: encode TD: %w", err)
+	}
+	return d.RegisterJSON(ctx, body)
+}
+
+// RegisterJSON is Register for a TD already encoded as JSON.
+func (d *Directory) RegisterJSON(ctx context.Context, tdJSON []byte) (id string, err error) {
+	resp, err := d.do(ctx, http.MethodPost, "things", "application/td+json", tdJSON, nil, http.StatusCreated)
+	if err != nil {
+		return "", err
+	}
+	drain(resp)
+	return d.idFromLocation(resp)
+}
+
+// idFromLocation reads the new id from Location: a URL under things/ (the rest, unescaped), or, as
+// some directories send, the id itself as an absolute non-HTTP URI (e.g. urn:uuid:…).
+func (d *Directory) idFromLocation(resp *http.Response) (string, error) {
+	loc := resp.Header.Get("Location")
+	if loc == "" {
+		return "", errors.New("discovery: the directory answered 201 without a Location header")
+	}
+	if u, err := url.Parse(loc); err == nil && u.Scheme != "" && u.Scheme != "http" && u.Scheme != "https" {
+		return loc, nil
+	}
+	u, err := resp.Request.URL.Parse(loc)
+	if err != nil {
+		return "", fmt.Errorf("discovery: bad Location %q: %w", loc, err)
+	}
+	prefix := d.resolve("things/")
+	if rest, ok := strings.CutPrefix(u.String(), prefix); ok && rest != "" {
+		if id, err := url.PathUnescape(rest); err == nil {
+			return id, nil
+		}
+	}
+	return "", fmt.Errorf("discovery: Location %q is not under %s", loc, prefix)
+}
+
+// Get returns the enriched TD with id (registration information is in Extra["registration"]; see
+// RegistrationOf).
+func (d *Directory) Get(ctx context.Context, id string) (*td.Thing, error) {
+	data, err := d.GetJSON(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	t, err := td.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("discovery: TD %s from the directory: %w", id, err)
+	}
+	return t, nil
+}
+
+// GetJSON returns the enriched TD with id as the directory sent it.
+func (d *Directory) GetJSON(ctx context.Context, id string) ([]byte, error) {
+	resp, err := d.do(ctx, http.MethodGet, thingPath(id), "", nil, nil, http.StatusOK)
+	if err != nil {
+		return nil, err
+	}
+	return d.readAll(resp)
+}
+
+// Update replaces the stored TD with t (PUT /things/{t.ID}); a TD not yet stored is created.
+func (d *Directory) Update(ctx context.Context, t *td.Thing) error {
+	_, err := d.Create(ctx, t)
+	return err
+}
+
+// Patch applies a JSON Merge Patch (RFC 7396) to the stored TD. patch is any value that encodes to a
+// JSON object (a json.RawMessage is sent as is); an empty object renews a registration with a ttl.
+func (d *Directory) Patch(ctx context.Context, id string, patch any) error {
+	body, ok := patch.(json.RawMessage)
+	if !ok {
+		var err error
+		if body, err = json.Marshal(patch); err != nil {
+			return fmt.Errorf("discovery: encode patch: %w", err)
+		}
+	}
+	resp, err := d.do(ctx, http.MethodPatch, thingPath(id), "application/merge-patch+json", body, nil, http.StatusNoContent, http.StatusOK)
+	if err != nil {
+		return err
+	}
+	drain(resp)
+	return nil
+}
+
+// Delete removes the TD with id.
+func (d *Directory) Delete(ctx context.Context, id string) error {
+	resp, err := d.do(ctx, http.MethodDelete, thingPath(id), "", nil, nil, http.StatusNoContent, http.StatusOK)
+	if err != nil {
+		return err
+	}
+	drain(resp)
+	return nil
+}
+
+// ListPage is one page of a listing.
+type ListPage struct {
+	Things []json.RawMessage
+	// Next is the next page's URL reference (from Link rel="next"), "" on the last page.
+	Next string
+}
+
+// Page reads one page: ref is "" for the first page (with pageSize TDs, 0 for the directory's
+// choice) or the Next of the previous page.
+func (d *Directory) Page(ctx context.Context, ref string, pageSize int) (ListPage, error) {
+	if ref == "" {
+		ref = "things"
+		if pageSize > 0 {
+			ref += "?limit=" + strconv.Itoa(pageSize)
+		}
+	}
+	resp, err := d.do(ctx, http.MethodGet, ref, "", nil, http.Header{"Accept": {"application/ld+json, application/json"}}, http.StatusOK)
+	if err != nil {
+		return ListPage{}, err
+	}
+	next := nextLink(resp.Header.Values("Link"))
+	data, err := d.readAll(resp)
+	if err != nil {
+		return ListPage{}, err
+	}
+	var page ListPage
+	if err := json.Unmarshal(data, &page.Things); err != nil {
+		// format=collection pages are objects with members.
+		var c struct {
+			Members []json.RawMessage `json:"members"`
+			Next    string            `json:"next"`
+		}
+		if err2 := json.Unmarshal(data, &c); err2 != nil {
+			return ListPage{}, fmt.Errorf("discovery: listing is neither a JSON array nor a ThingCollection: %w", err)
+		}
+		page.Things = c.Members
+		if next == "" {
+			next = c.Next
+		}
+	}
+	if next != "" {
+		// Resolve against the URL that answered, as RFC 8288 links are.
+		if u, err := resp.Request.URL.Parse(next); err == nil {
+			next = u.String()
+		}
+	}
+	page.Next = next
+	return page, nil
+}
+
+// nextLink finds rel="next" in Link headers, whether sent as several headers or one comma-joined.
+func nextLink(values []string) string {
+	for _, v := range values {
+		for _, part := range splitLinks(v) {
+			part = strings.TrimSpace(part)
+			end := strings.IndexByte(part, '>')
+			if !strings.HasPrefix(part, "<") || end < 0 {
+				continue
+			}
+			for _, p := range strings.Split(part[end+1:], ";") {
+				k, val, _ := strings.Cut(strings.TrimSpace(p), "=")
+				if strings.EqualFold(k, "rel") {
+					for _, rel := range strings.Fields(strings.Trim(val, `"`)) {
+						if strings.EqualFold(rel, "next") {
+							return part[1:end]
+						}
+					}
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// splitLinks splits a Link header at commas outside <…> and quotes.
+func splitLinks(v string) []string {
+	var out []string
+	inURL, inQuote, start := false, false, 0
+	for i, r := range v {
+		switch {
+		case r == '<' && !inQuote:
+			inURL = true
+		case r == '>' && !inQuote:
+			inURL = false
+		case r == '"' && !inURL:
+			inQuote = !inQuote
+		case r == ',' && !inURL && !inQuote:
+			out = append(out, v[start:i])
+			start = i + 1
+		}
+	}
+	return append(out, v[start:])
+}
+
+// List iterates over every TD of the directory, pageSize at a time (0: the directory's page size),
+// following the rel="next" links. It stops at the first error, which it yields.
+func (d *Directory) List(ctx context.Context, pageSize int) iter.Seq2[*td.Thing, error] {
+	return func(yield func(*td.Thing, error) bool) {
+		if pageSize <= 0 {
+			pageSize = 100
+		}
+		ref := ""
+		for {
+			page, err := d.Page(ctx, ref, pageSize)
+			if err != nil {
+				yield(nil, err)
+				return
+			}
+			for _, raw := range page.Things {
+				t, err := td.Parse(raw)
+				if err != nil {
+					err = fmt.Errorf("discovery: TD in listing: %w", err)
+				}
+				if !yield(t, err) || err != nil {
+					return
+				}
+			}
+			if page.Next == "" || len(page.Things) == 0 {
+				return
+			}
+			ref = page.Next
+		}
+	}
+}
+
+// Search runs an RFC 9535 JSONPath query (GET /search/jsonpath) over the array of all TDs and
+// returns the selected nodes: whole TDs or fragments, depending on the query.
+func (d *Directory) Search(ctx context.Context, query string) ([]json.RawMessage, error) {
+	resp, err := d.do(ctx, http.MethodGet, "search/jsonpath?query="+url.QueryEscape(query), "", nil, nil, http.StatusOK)
+	if err != nil {
+		return nil, err
+	}
+	data, err := d.readAll(resp)
+	if err != nil {
+		return nil, err
+	}
+	var out []json.RawMessage
+	if err := json.Unmarshal(data, &out); err != nil {
+		return nil, fmt.Errorf("discovery: search result is not a JSON array: %w", err)
+	}
+	return out, nil
+}
+
+// RegistrationInfo is the registration member of an enriched TD
+// (https://www.w3.org/TR/wot-discovery/#exploration-directory-api-registration-info). Zero times are
+// absent members.
+type RegistrationInfo struct {
+	Created   time.Time `json:"created"`
+	Modified  time.Time `json:"modified"`
+	Expires   time.Time `json:"expires"`
+	Retrieved time.Time `json:"retrieved"`
+	TTL       *float64  `json:"ttl"`
+}
+
+// RegistrationOf reads the registration member of a TD returned by a directory; ok is false when
+// it has none.
+func RegistrationOf(t *td.Thing) (info RegistrationInfo, ok bool, err error) {
+	raw, ok := t.Extra["registration"]
+	if !ok {
+		return info, false, nil
+	}
+	var r struct {
+		Created, Modified, Expires, Retrieved string
+		TTL                                   *float64
+	}
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return info, true, fmt.Errorf("discovery: registration: %w", err)
+	}
+	for _, f := range []struct {
+		s string
+		t *time.Time
+	}{{r.Created, &info.Created}, {r.Modified, &info.Modified}, {r.Expires, &info.Expires}, {r.Retrieved, &info.Retrieved}} {
+		if f.s == "" {
+			continue
+		}
+		if *f.t, err = time.Parse(time.RFC3339Nano, f.s); err != nil {
+			return info, true, fmt.Errorf("discovery: registration time %q: %w", f.s, err)
+		}
+	}
+	info.TTL = r.TTL
+	return info, true, nil
+}
+
+// Directory event types (https://www.w3.org/TR/wot-discovery/#exploration-directory-api-notification).
+const (
+	EventThingCreated = "thing_created"
+	EventThingUpdated = "thing_updated"
+	EventThingDeleted = "thing_deleted"
+)
+
+// DirectoryEventsOptions select a notification stream.
+type DirectoryEventsOptions struct {
+	// Type is one of the EventThing* types; "" subscribes to all.
+	Type string
+	// Diff asks for the full TD on creation and a merge patch on update instead of the id alone.
+	Diff bool
+	// LastEventID resumes after an event received earlier (e.g. before a restart); "" starts with
+	// the events that follow the subscription.
+	LastEventID string
+	// MaxRetry caps the delay between reconnections (default 30 s).
+	MaxRetry time.Duration
+}
+
+// DirectoryEvent is one notification. Data is the JSON the directory sent: at least {"id": …}.
+type DirectoryEvent struct {
+	ID      string
+	Type    string
+	ThingID string
+	Data    json.RawMessage
+}
+
+// DirectoryEvents is a notification stream that reconnects after a drop, sending Last-Event-ID so
+// the directory replays what was missed. Read it with Next; Close ends it.
+type DirectoryEvents struct {
+	d      *Directory
+	opts   DirectoryEventsOptions
+	ctx    context.Context
+	cancel context.CancelFunc
+	ch     chan DirectoryEvent
+	err    error // set before ch is closed
+
+	mu     sync.Mutex
+	lastID string // the last event id seen: sent as Last-Event-ID on reconnection
+}
+
+// Events subscribes to the directory's notifications. The stream runs until ctx ends, Close is
+// called, or the directory refuses the subscription (a 4xx answer).
+func (d *Directory) Events(ctx context.Context, opts DirectoryEventsOptions) (*DirectoryEvents, error) {
+	switch opts.Type {
+	case "", EventThingCreated, EventThingUpdated, EventThingDeleted:
+	default:
+		return nil, fmt.Errorf("discovery: unknown event type %q: use %s, %s or %s", opts.Type, EventThingCreated, EventThingUpdated, EventThingDeleted)
+	}
+	if opts.MaxRetry <= 0 {
+		opts.MaxRetry = 30 * time.Second
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	s := &DirectoryEvents{d: d, opts: opts, ctx: ctx, cancel: cancel, ch: make(chan DirectoryEvent, 64), lastID: opts.LastEventID}
+	// Connect once synchronously so a refused subscription is an error here.
+	resp, err := s.connect()
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	go s.run(resp)
+	return s, nil
+}
+
+// Next returns the next event; after the stream ends it returns the reason (io.EOF after Close).
+func (s *DirectoryEvents) Next(ctx context.Context) (DirectoryEvent, error) {
+	select {
+	case ev, ok := <-s.ch:
+		if !ok {
+			return DirectoryEvent{}, s.err
+		}
+		return ev, nil
+	case <-ctx.Done():
+		return DirectoryEvent{}, ctx.Err()
+	}
+}
+
+// LastEventID is the id of the last event delivered to the stream, for resuming later.
+func (s *DirectoryEvents) LastEventID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastID
+}
+
+// Close ends the stream.
+func (s *DirectoryEvents) Close() error {
+	s.cancel()
+	return nil
+}
+
+func (s *DirectoryEvents) connect() (*http.Response, error) {
+	ref := "events"
+	if s.opts.Type != "" {
+		ref += "/" + s.opts.Type
+	}
+	if s.opts.Diff {
+		ref += "?diff=true"
+	}
+	h := http.Header{"Accept": {"text/event-stream"}}
+	if last := s.LastEventID(); last != "" {
+		h.Set("Last-Event-ID", last)
+	}
+	resp, err := s.d.do(s.ctx, http.MethodGet, ref, "", nil, h, http.StatusOK)
+	if err != nil {
+		return nil, err
+	}
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "text/event-stream" {
+		resp.Body.Close()
+		return nil, fmt.Errorf("discovery: %s answered %q, not text/event-stream", resp.Request.URL.Redacted(), mt)
+	}
+	return resp, nil
+}
+
+func (s *DirectoryEvents) run(resp *http.Response) {
+	defer close(s.ch)
+	retry := time.Second
+	failures := 0
+	for {
+		if resp != nil {
+			if got, r := s.read(resp); got {
+				failures = 0
+				if r > 0 {
+					retry = r
+				}
+			} else if r > 0 {
+				retry = r
+			}
+		}
+		if s.ctx.Err() != nil {
+			s.err = io.EOF
+			return
+		}
+		// Back off: the server's retry hint first, doubling on repeated failures.
+		wait := min(retry<<min(failures, 5), s.opts.MaxRetry)
+		failures++
+		t := time.NewTimer(wait)
+		select {
+		case <-s.ctx.Done():
+			t.Stop()
+			s.err = io.EOF
+			return
+		case <-t.C:
+		}
+		var err error
+		resp, err = s.connect()
+		var de *DirectoryError
+		if errors.As(err, &de) && de.StatusCode >= 400 && de.StatusCode < 500 && de.StatusCode != http.StatusTooManyRequests {
+			s.err = err
+			return
+		}
+	}
+}
+
+// read parses one connection's stream (https://html.spec.whatwg.org/multipage/server-sent-events.html#event-stream-interpretation)
+// until it ends. got reports whether any event arrived; retry is the last retry: field.
+func (s *DirectoryEvents) read(resp *http.Response) (got bool, retry time.Duration) {
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), int(min(s.d.maxBody, 1<<31-1)))
+	var id, typ string
+	var data strings.Builder
+	hasID := false
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" {
+			if data.Len() > 0 {
+				ev := DirectoryEvent{Type: typ, Data: json.RawMessage(strings.TrimSuffix(data.String(), "\n"))}
+				if ev.Type == "" {
+					ev.Type = "message"
+				}
+				s.mu.Lock()
+				if hasID {
+					s.lastID = id
+				}
+				ev.ID = s.lastID
+				s.mu.Unlock()
+				var m struct {
+					ID string `json:"id"`
+				}
+				if json.Unmarshal(ev.Data, &m) == nil {
+					ev.ThingID = m.ID
+				}
+				select {
+				case s.ch <- ev:
+					got = true
+				case <-s.ctx.Done():
+					return got, retry
+				}
+			}
+			typ, hasID = "", false
+			data.Reset()
+			continue
+		}
+		if strings.HasPrefix(line, ":") {
+			continue
+		}
+		field, value, _ := strings.Cut(line, ":")
+		value = strings.TrimPrefix(value, " ")
+		switch field {
+		case "event":
+			typ = value
+		case "data":
+			data.WriteString(value)
+			data.WriteByte('\n')
+		case "id":
+			if !strings.ContainsRune(value, 0) {
+				id, hasID = value, true
+			}
+		case "retry":
+			if ms, err := strconv.Atoi(value); err == nil && ms >= 0 {
+				retry = time.Duration(ms) * time.Millisecond
+			}
+		}
+	}
+	return got, retry
+}
