@@ -193,86 +193,8 @@ type Config struct {
 type DialOption func(*Config)
 
 // ---------------------------------------------------------------------------------------
-// Exposed side (home: thing.go, thing_ops.go, history.go, actions.go, server.go, auth.go)
-//
-// Thing (moved from runtime/wtp.Thing; same options, handlers, store, history, async action
-// store with per-principal visibility):
-//   NewThing(t *td.Thing, opts ...ThingOption) (*Thing, error); ID(); TD()
-//   HandleRead / HandleWrite / HandleAction / HandleObserve / HandleSubscribe
-//   SetProperty / NotifyPropertyChange / EmitEvent
-// Operations for server bindings (caller identity from the context, see WithCaller; every
-// error is an *Error with the status to send; user code runs with panics turned into 500s):
-//   ReadProperty(ctx, name) (json.RawMessage, error)                       // 404 unknown, 400 write-only
-//   WriteProperty(ctx, name, v json.RawMessage) (confirmed json.RawMessage, error) // validates: 400; read-only: 400 (HTTP sends 405)
-//   ReadProperties(ctx, names []string) (map[string]json.RawMessage, error) // nil names: every readable property
-//   WriteProperties(ctx, values map[string]json.RawMessage) (map[string]json.RawMessage, error)
-//   InvokeAction(ctx, name, input json.RawMessage) (*Invocation, error)  // synchronous: runs the handler (ctx cancels it); asynchronous: starts it, returns Status
-//   QueryAction(ctx, actionID) (ActionStatus, error); CancelAction(ctx, actionID) error
-//   QueryAllActions(ctx) (map[string][]ActionStatus, error)               // newest first, only what the caller may see
-//   Subscribe(ctx, s Subscriber, kind td.Kind, names []string, tag any, lastID string) error
-//       runs the observe/subscribe hooks, records (s, kind, name) → tag (last subscription
-//       wins), then replays history entries after lastID that s has not been sent; later
-//       notifications go to s.Notify with the tag. nil names: every observable property /
-//       every event. Notify is called under the Thing's lock, in history order.
-//   Unsubscribe(s Subscriber, kind td.Kind, names []string) (nil names: all of that kind)
-//   Forget(s Subscriber)   // a session ended
-//
-// Server (the http.Handler shared by all bindings): NewServer(opts ...ServerOption);
-// AddThing(*Thing) error; ServeHTTP; Shutdown(ctx); Close(); Things() []*Thing.
-// It serves each Thing's TD (at its TD path and /.well-known/wot) with every binding's forms
-// added, base and hrefs rewritten to where it is served, and "@context" starting with the TD
-// 1.0 URI (for node-wot); it authenticates every request routed to a binding
-// (WithAuthenticator; 401 + WWW-Authenticate before any binding code) and puts the principal
-// into the request context; WithAuthorizer is checked by the Thing operations.
-// Options: WithAuthenticator, WithAuthorizer, WithLogger, WithExternalURL, WithOriginPatterns,
-// WithServerBindings(bs ...ServerBinding) (default: every registered server binding),
-// WithoutBinding(name string), ServerSetting(key, value any) for binding-specific options
-// (WTP's read limit, rate limit, …).
-
-// Subscriber receives a session's notifications on the exposed side (a WTP connection, an
-// SSE stream). Notify must not block: queue and return.
-type Subscriber interface {
-	Notify(n *Notification, tag any)
-}
-
-// Caller identifies who performs an operation, for the Authorizer and for the visibility
-// of asynchronous actions. Session is a comparable value naming the session (a WTP
-// connection); nil when the binding has none (HTTP): an unauthenticated caller without a
-// session then reaches action instances only through their (unguessable) ids.
-type Caller struct {
-	Principal string
-	Session   any
-}
-
-// WithCaller returns ctx carrying c; bindings call it for every request.
-//
-// func WithCaller(ctx context.Context, c Caller) context.Context
-// func CallerFrom(ctx context.Context) Caller
-// func PrincipalFrom(ctx context.Context) string
-
-// ServerBinding is the server side of a protocol binding.
-type ServerBinding interface {
-	// Name is the binding's short name ("wtp", "http").
-	Name() string
-	// Start is called once when the Server is created (before any request), with the server
-	// to look Things up in and its configuration (ServerSetting values, logger).
-	Start(s *Server) error
-	// AddForms adds the binding's forms for t to d, the TD being served (a copy), whose
-	// base is the server's external URL (http or https, no trailing slash).
-	AddForms(d *td.Thing, t *Thing, base *url.URL)
-	// Serve handles r if it is the binding's (returns false, having written nothing, when it
-	// is not). r's context carries the authenticated principal.
-	Serve(w http.ResponseWriter, r *http.Request) bool
-	// Shutdown ends the binding's sessions (going away) and waits for them, or for ctx.
-	Shutdown(ctx context.Context) error
-}
+// Exposed side: implemented in thing.go, thing_ops.go, history.go, actions.go, caller.go,
+// server.go, server_td.go, server_registry.go, listen.go and auth.go.
 
 // Registration (home: registry.go):
 // func Register(b Binding)             // consumer side, from a binding's init
-// func RegisterServer(b func() ServerBinding) // server side: a constructor, one instance per Server
-
-// Server is declared here so the contract compiles; its home is server.go.
-type Server struct{ _ struct{} }
-
-// Thing is declared here so the contract compiles; its home is thing.go.
-type Thing struct{ _ struct{} }

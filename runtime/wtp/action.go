@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/wotgen/wotgen/runtime/wot"
 	"sync"
 	"time"
 )
@@ -24,7 +25,7 @@ type Action[Out any] struct {
 	inv *Invocation
 
 	mu   sync.Mutex
-	last *ActionStatus // newest status seen
+	last *wot.ActionStatus // newest status seen
 }
 
 // NewAction wraps the result of InvokeAction.
@@ -47,23 +48,23 @@ func (a *Action[Out]) ID() string {
 
 // Status queries the Thing for the instance's current status. A synchronous action
 // reports completed with its output.
-func (a *Action[Out]) Status(ctx context.Context) (*ActionStatus, error) {
+func (a *Action[Out]) Status(ctx context.Context) (*wot.ActionStatus, error) {
 	if a.inv == nil {
 		return nil, errors.New("wtp: Action has no invocation; create it with NewAction(c, inv) from InvokeAction's result")
 	}
 	if !a.inv.Async() {
-		return &ActionStatus{State: ActionCompleted, Output: a.inv.Output}, nil
+		return &wot.ActionStatus{State: wot.ActionCompleted, Output: a.inv.Output}, nil
 	}
 	a.mu.Lock()
 	last := a.last
 	a.mu.Unlock()
-	if last != nil && (last.State == ActionCompleted || last.State == ActionFailed) {
+	if last != nil && (last.State == wot.ActionCompleted || last.State == wot.ActionFailed) {
 		st := *last
 		return &st, nil // final: no need to ask (the Thing may have pruned it since)
 	}
 	st, err := a.c.queryAction(ctx, a.inv.Name, a.inv.ActionID)
 	if err != nil {
-		if IsNotFound(err) {
+		if wot.IsNotFound(err) {
 			return nil, fmt.Errorf("wtp: action %q instance %s is gone from the Thing (cancelled, or pruned before it was queried): %w", a.inv.Name, a.inv.ActionID, err)
 		}
 		return nil, err
@@ -76,7 +77,7 @@ func (a *Action[Out]) Status(ctx context.Context) (*ActionStatus, error) {
 }
 
 // Wait blocks until the action completes (returning its output decoded into Out) or fails
-// (returning the Thing's *Error), or until ctx ends.
+// (returning the Thing's *wot.Error), or until ctx ends.
 func (a *Action[Out]) Wait(ctx context.Context) (Out, error) {
 	var zero Out
 	delay := waitPollMin
@@ -86,14 +87,14 @@ func (a *Action[Out]) Wait(ctx context.Context) (Out, error) {
 			return zero, err
 		}
 		switch st.State {
-		case ActionCompleted:
+		case wot.ActionCompleted:
 			return decodeOutput[Out](a.name(), st.Output)
-		case ActionFailed:
+		case wot.ActionFailed:
 			if st.Error != nil {
 				return zero, st.Error
 			}
-			return zero, Internal("action %q failed without details", a.name())
-		case ActionPending, ActionRunning:
+			return zero, wot.Internal("action %q failed without details", a.name())
+		case wot.ActionPending, wot.ActionRunning:
 		default:
 			return zero, fmt.Errorf("wtp: action %q: the Thing reported the unknown state %q", a.name(), st.State)
 		}
@@ -112,7 +113,7 @@ func (a *Action[Out]) Wait(ctx context.Context) (Out, error) {
 // gone). A synchronous action has nothing left to cancel.
 func (a *Action[Out]) Cancel(ctx context.Context) error {
 	if a.inv == nil || !a.inv.Async() {
-		return BadRequest("action %q ran synchronously and has already finished; there is nothing to cancel", a.name())
+		return wot.BadRequest("action %q ran synchronously and has already finished; there is nothing to cancel", a.name())
 	}
 	return a.c.cancelAction(ctx, a.inv.Name, a.inv.ActionID)
 }

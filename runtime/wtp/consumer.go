@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/wotgen/wotgen/runtime/wot"
 	"net/url"
 	"strings"
 	"sync"
@@ -290,7 +291,7 @@ func (c *ConsumedThing) forgetSub(s *Subscription) {
 
 // --- routing ---
 
-// affordance checks that name exists in the TD (a 404 *Error otherwise, like the Thing
+// affordance checks that name exists in the TD (a 404 *wot.Error otherwise, like the Thing
 // would answer). Without a real TD (Dial with a ws URL) everything is allowed.
 func (c *ConsumedThing) affordance(kind, name string) error {
 	if c.direct != nil {
@@ -306,7 +307,7 @@ func (c *ConsumedThing) affordance(kind, name string) error {
 		_, ok = c.td.Events[name]
 	}
 	if !ok {
-		return NotFound("Thing %s has no %s %q", c.thingID, kind, name)
+		return wot.NotFound("Thing %s has no %s %q", c.thingID, kind, name)
 	}
 	return nil
 }
@@ -328,7 +329,7 @@ func (c *ConsumedThing) endpointFor(op, name string) (*remoteEndpoint, error) {
 }
 
 // request sends m over the endpoint of (op, name) and returns the response; a problem
-// the Thing reports is returned as *Error together with the response (multi-property
+// the Thing reports is returned as *wot.Error together with the response (multi-property
 // operations carry partial values in it).
 func (c *ConsumedThing) request(ctx context.Context, name string, m *Message) (*Message, error) {
 	ep, err := c.endpointFor(m.Operation, name)
@@ -373,7 +374,7 @@ func (c *ConsumedThing) ReadProperty(ctx context.Context, name string) (json.Raw
 		return nil, err
 	}
 	if c.direct == nil && c.td.Properties[name].IsWriteOnly() {
-		return nil, BadRequest("property %q of %s is write-only; it cannot be read", name, c.thingID)
+		return nil, wot.BadRequest("property %q of %s is write-only; it cannot be read", name, c.thingID)
 	}
 	resp, err := c.request(ctx, name, &Message{Operation: OpReadProperty, Name: name})
 	if err != nil {
@@ -393,7 +394,7 @@ func (c *ConsumedThing) WriteProperty(ctx context.Context, name string, v any) (
 		return nil, err
 	}
 	if c.direct == nil && c.td.Properties[name].IsReadOnly() {
-		return nil, BadRequest("property %q of %s is read-only; it cannot be written", name, c.thingID)
+		return nil, wot.BadRequest("property %q of %s is read-only; it cannot be written", name, c.thingID)
 	}
 	raw, err := c.outgoing("property", name, "value", v)
 	if err != nil {
@@ -471,11 +472,11 @@ func (c *ConsumedThing) ReadAllProperties(ctx context.Context) (map[string]json.
 // ReadAllProperties).
 func (c *ConsumedThing) ReadMultipleProperties(ctx context.Context, names ...string) (map[string]json.RawMessage, error) {
 	if len(names) == 0 {
-		return nil, BadRequest("readmultipleproperties needs at least one property name")
+		return nil, wot.BadRequest("readmultipleproperties needs at least one property name")
 	}
 	for _, n := range names {
 		if c.direct == nil && c.td.Properties[n] == nil {
-			return nil, BadRequest("Thing %s has no property %q", c.thingID, n) // 400 for multi-property ops (spec §10 item 17)
+			return nil, wot.BadRequest("Thing %s has no property %q", c.thingID, n) // 400 for multi-property ops (spec §10 item 17)
 		}
 	}
 	resp, err := c.request(ctx, "", &Message{Operation: OpReadMultipleProperties, Names: names})
@@ -496,15 +497,15 @@ func (c *ConsumedThing) WriteMultipleProperties(ctx context.Context, values map[
 
 func (c *ConsumedThing) writeMany(ctx context.Context, op string, values map[string]any) (map[string]json.RawMessage, error) {
 	if len(values) == 0 && op == OpWriteMultipleProperties {
-		return nil, BadRequest("writemultipleproperties needs at least one value")
+		return nil, wot.BadRequest("writemultipleproperties needs at least one value")
 	}
 	raws := make(map[string]json.RawMessage, len(values))
 	for n, v := range values {
 		if c.direct == nil && c.td.Properties[n] == nil {
-			return nil, BadRequest("Thing %s has no property %q", c.thingID, n) // 400 for multi-property ops (spec §10 item 17)
+			return nil, wot.BadRequest("Thing %s has no property %q", c.thingID, n) // 400 for multi-property ops (spec §10 item 17)
 		}
 		if c.direct == nil && c.td.Properties[n].IsReadOnly() {
-			return nil, BadRequest("property %q of %s is read-only; it cannot be written", n, c.thingID)
+			return nil, wot.BadRequest("property %q of %s is read-only; it cannot be written", n, c.thingID)
 		}
 		raw, err := c.outgoing("property", n, "values."+n, v)
 		if err != nil {
@@ -532,7 +533,7 @@ type Invocation struct {
 	Name     string
 	Output   json.RawMessage
 	ActionID string
-	Status   *ActionStatus
+	Status   *wot.ActionStatus
 }
 
 // Async reports whether the Thing runs the action asynchronously (it returned a status).
@@ -570,7 +571,7 @@ func (c *ConsumedThing) InvokeAction(ctx context.Context, name string, input any
 
 // QueryAction returns the status of an asynchronous action instance. A finished
 // instance the Thing no longer keeps (or a cancelled one) is a 404 (IsNotFound).
-func (c *ConsumedThing) QueryAction(ctx context.Context, actionID string) (*ActionStatus, error) {
+func (c *ConsumedThing) QueryAction(ctx context.Context, actionID string) (*wot.ActionStatus, error) {
 	return c.queryAction(ctx, "", actionID)
 }
 
@@ -579,9 +580,9 @@ func (c *ConsumedThing) CancelAction(ctx context.Context, actionID string) error
 	return c.cancelAction(ctx, "", actionID)
 }
 
-func (c *ConsumedThing) queryAction(ctx context.Context, name, actionID string) (*ActionStatus, error) {
+func (c *ConsumedThing) queryAction(ctx context.Context, name, actionID string) (*wot.ActionStatus, error) {
 	if actionID == "" {
-		return nil, BadRequest("queryaction needs an actionID")
+		return nil, wot.BadRequest("queryaction needs an actionID")
 	}
 	ep, err := c.actionEndpoint(OpQueryAction, name)
 	if err != nil {
@@ -603,7 +604,7 @@ func (c *ConsumedThing) queryAction(ctx context.Context, name, actionID string) 
 
 func (c *ConsumedThing) cancelAction(ctx context.Context, name, actionID string) error {
 	if actionID == "" {
-		return BadRequest("cancelaction needs an actionID")
+		return wot.BadRequest("cancelaction needs an actionID")
 	}
 	ep, err := c.actionEndpoint(OpCancelAction, name)
 	if err != nil {
@@ -636,13 +637,13 @@ func (c *ConsumedThing) actionEndpoint(op, name string) (*remoteEndpoint, error)
 
 // QueryAllActions returns the status of every action instance the Thing keeps, per
 // action name, newest first.
-func (c *ConsumedThing) QueryAllActions(ctx context.Context) (map[string][]ActionStatus, error) {
+func (c *ConsumedThing) QueryAllActions(ctx context.Context) (map[string][]wot.ActionStatus, error) {
 	resp, err := c.request(ctx, "", &Message{Operation: OpQueryAllActions})
 	if err != nil {
 		return nil, err
 	}
 	if resp.Statuses == nil {
-		return map[string][]ActionStatus{}, nil
+		return map[string][]wot.ActionStatus{}, nil
 	}
 	return resp.Statuses, nil
 }
@@ -673,7 +674,7 @@ func (c *ConsumedThing) State() ConnState {
 func marshalOutgoing(v any) (json.RawMessage, error) {
 	if raw, ok := v.(json.RawMessage); ok {
 		if !json.Valid(raw) {
-			return nil, BadRequest("the value is not valid JSON")
+			return nil, wot.BadRequest("the value is not valid JSON")
 		}
 		return raw, nil
 	}

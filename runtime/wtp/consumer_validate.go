@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/wotgen/wotgen/runtime/wot"
 	"io"
 	"sync"
 
@@ -88,7 +89,7 @@ func (sc *schemaCache) get(key string, schema *td.DataSchema) (outValidator, err
 }
 
 // outgoing marshals v and, with WithValidation, checks it against the TD's schema for
-// the property (value) or action (input). A violation is a 400 *Error, exactly what the
+// the property (value) or action (input). A violation is a 400 *wot.Error, exactly what the
 // Thing would answer, without the round trip.
 func (c *ConsumedThing) outgoing(kind, name, member string, v any) (json.RawMessage, error) {
 	raw, err := marshalOutgoing(v)
@@ -125,7 +126,7 @@ func (c *ConsumedThing) outgoing(kind, name, member string, v any) (json.RawMess
 		return raw, nil
 	}
 	if err := val.validate(raw); err != nil {
-		return nil, BadRequest("%s for %s %q does not match the TD's schema: %v", member, kind, name, err)
+		return nil, wot.BadRequest("%s for %s %q does not match the TD's schema: %v", member, kind, name, err)
 	}
 	return raw, nil
 }

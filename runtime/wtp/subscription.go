@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/wotgen/wotgen/runtime/wot"
 	"sync"
 	"time"
 )
@@ -87,7 +88,7 @@ func (s *Subscription) Stop(ctx context.Context) error {
 }
 
 // Err returns why the subscription ended on its own: an error wrapping ErrSlowConsumer
-// or ErrConnectionLost, or the Thing's *Error when it refused to restore the
+// or ErrConnectionLost, or the Thing's *wot.Error when it refused to restore the
 // subscription after a reconnect. It is nil while the subscription is active and after
 // Stop.
 func (s *Subscription) Err() error {
@@ -247,7 +248,7 @@ func (c *clientConn) subscribe(ctx context.Context, s *Subscription) error {
 	}
 	if err != nil {
 		c.detach(s)
-		var pe *Error
+		var pe *wot.Error
 		if !errors.As(err, &pe) {
 			// The request may have reached the Thing: undo it unless still wanted.
 			if e := c.syncTopicLocked(ctx, s.key); e != nil {
@@ -363,7 +364,7 @@ func (c *clientConn) resubscribeTopic(ctx context.Context, k topicKey, lastID st
 	if err == nil {
 		return true
 	}
-	var pe *Error
+	var pe *wot.Error
 	if !errors.As(err, &pe) {
 		c.log.Warn("wtp: restoring a subscription failed; will retry after the next reconnect", "name", k.name, "err", err)
 		return false

@@ -1,32 +1,23 @@
-package wtp
+package wot
 
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/wotgen/wotgen/runtime/td"
 )
 
-// noteKind says whether a notification reports a property change or an event.
-type noteKind uint8
-
-const (
-	noteProperty noteKind = iota + 1
-	noteEvent
-)
-
-// note is one property change or event occurrence. Its messageID is fixed when it happens
-// and travels to every connection and into the history (spec §3, messageID policy).
+// note is one property change or event occurrence in a Thing's history. Its Notification
+// (and so its ID) is fixed when it happens and goes to every subscriber and into the
+// history: the ID is where a consumer resumes (WTP lastNotificationID, SSE event id).
 type note struct {
-	seq       uint64 // position in the Thing's history, increasing from 1
-	id        string // messageID
-	kind      noteKind
-	name      string
-	payload   json.RawMessage // the property value or event data
-	timestamp time.Time
+	seq uint64 // position in the Thing's history, increasing from 1
+	n   Notification
 }
 
 // history is a bounded ring of the most recent notes of one Thing, with an index from
-// messageID to position for lastNotificationID catch-up. It is bounded by count and by the
-// bytes of the payloads it holds. It is guarded by Thing.mu.
+// notification ID to position for catch-up. It is bounded by count and by the bytes of the
+// payloads it holds. It is guarded by Thing.mu.
 type history struct {
 	ring     []*note // capacity = size; ring[(seq-1) % size]
 	byID     map[string]uint64
@@ -43,10 +34,10 @@ func newHistory(size, maxBytes int) history {
 }
 
 // add records a new note and returns it. With size 0 nothing is kept, but notes still get
-// increasing positions, which per-connection delivery tracking relies on.
-func (h *history) add(kind noteKind, name string, payload json.RawMessage, ts time.Time) *note {
+// increasing positions, which per-subscriber delivery tracking relies on.
+func (h *history) add(kind td.Kind, name string, payload json.RawMessage, ts time.Time) *note {
 	h.last++
-	n := &note{seq: h.last, id: NewUUID(), kind: kind, name: name, payload: payload, timestamp: ts}
+	n := &note{seq: h.last, n: Notification{ID: newUUID(), Kind: kind, Name: name, Value: payload, Time: ts}}
 	if h.size == 0 {
 		return n
 	}
@@ -57,7 +48,7 @@ func (h *history) add(kind noteKind, name string, payload json.RawMessage, ts ti
 		h.evict() // the slot we are about to reuse
 	}
 	h.ring[h.slot(n.seq)] = n
-	h.byID[n.id] = n.seq
+	h.byID[n.n.ID] = n.seq
 	h.bytes += len(payload)
 	for h.bytes > h.maxBytes && h.first < n.seq {
 		h.evict() // keep the newest note even if it alone is over the limit
@@ -71,14 +62,14 @@ func (h *history) slot(seq uint64) int { return int((seq - 1) % uint64(h.size)) 
 func (h *history) evict() {
 	i := h.slot(h.first)
 	if old := h.ring[i]; old != nil {
-		delete(h.byID, old.id)
-		h.bytes -= len(old.payload)
+		delete(h.byID, old.n.ID)
+		h.bytes -= len(old.n.Value)
 		h.ring[i] = nil
 	}
 	h.first++
 }
 
-// position returns the history position of the note with messageID id, if still held.
+// position returns the history position of the note with the given ID, if still held.
 func (h *history) position(id string) (uint64, bool) {
 	seq, ok := h.byID[id]
 	return seq, ok

@@ -1,4 +1,4 @@
-package wtp
+package wot
 
 import (
 	"bytes"

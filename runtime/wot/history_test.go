@@ -1,26 +1,28 @@
-package wtp
+package wot
 
 import (
 	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/wotgen/wotgen/runtime/td"
 )
 
 func TestHistory(t *testing.T) {
 	collect := func(h *history, after uint64) string {
 		var out []string
-		h.after(after, func(n *note) { out = append(out, string(n.payload)) })
+		h.after(after, func(n *note) { out = append(out, string(n.n.Value)) })
 		return fmt.Sprint(out)
 	}
 	h := newHistory(3, 1<<20)
 	var ids []string
 	for i := 1; i <= 5; i++ {
-		n := h.add(noteProperty, "p", json.RawMessage(fmt.Sprint(i)), time.Now())
-		if n.seq != uint64(i) || !isUUID(n.id) {
+		n := h.add(td.KindProperty, "p", json.RawMessage(fmt.Sprint(i)), time.Now())
+		if n.seq != uint64(i) || !isUUID(n.n.ID) {
 			t.Fatalf("note %+v", n)
 		}
-		ids = append(ids, n.id)
+		ids = append(ids, n.n.ID)
 	}
 	if got := collect(&h, 0); got != "[3 4 5]" {
 		t.Fatalf("held %s", got)
@@ -38,19 +40,19 @@ func TestHistory(t *testing.T) {
 	// Byte bound: the oldest go first, the newest always stays.
 	h = newHistory(100, 10)
 	for _, p := range []string{`"aaaa"`, `"bbbb"`, `"cccccccccccc"`} {
-		h.add(noteEvent, "e", json.RawMessage(p), time.Now())
+		h.add(td.KindEvent, "e", json.RawMessage(p), time.Now())
 	}
 	if got := collect(&h, 0); got != `["cccccccccccc"]` || h.bytes != 14 {
 		t.Fatalf("held %s (%d bytes)", got, h.bytes)
 	}
-	h.add(noteEvent, "e", json.RawMessage(`1`), time.Now())
+	h.add(td.KindEvent, "e", json.RawMessage(`1`), time.Now())
 	if got := collect(&h, 0); got != `[1]` || len(h.byID) != 1 {
 		t.Fatalf("held %s, index %d", got, len(h.byID))
 	}
 
 	// Size 0 keeps nothing but still numbers notes.
 	h = newHistory(0, 10)
-	if n := h.add(noteEvent, "e", nil, time.Now()); n.seq != 1 || collect(&h, 0) != "[]" {
+	if n := h.add(td.KindEvent, "e", nil, time.Now()); n.seq != 1 || collect(&h, 0) != "[]" {
 		t.Fatal("size 0")
 	}
 }

@@ -1,7 +1,6 @@
-package wtp
+package wot
 
 import (
-	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
@@ -12,9 +11,10 @@ import (
 	"github.com/wotgen/wotgen/runtime/td"
 )
 
-// Authenticator verifies the credentials of a WebSocket handshake (spec §2.4). It returns
-// the principal (who is connecting) or an error; the upgrade is then refused with 401
-// (or the status of a returned *Error, e.g. Forbidden for 403).
+// Authenticator verifies the credentials of a request (for WTP, the WebSocket handshake).
+// It returns the principal (who is calling) or an error; the request is then refused with
+// 401 and the Challenger's WWW-Authenticate (or the status of a returned *Error, e.g.
+// Forbidden for 403), before any binding sees it.
 type Authenticator interface {
 	Authenticate(r *http.Request) (principal string, err error)
 }
@@ -31,7 +31,7 @@ type AuthenticatorFunc func(r *http.Request) (string, error)
 func (f AuthenticatorFunc) Authenticate(r *http.Request) (string, error) { return f(r) }
 
 // errBadCredentials is deliberately vague: it must not tell a guesser which part was wrong.
-var errBadCredentials = errors.New("wtp: missing or wrong credentials")
+var errBadCredentials = errors.New("wot: missing or wrong credentials")
 
 // secretEqual compares in constant time, independent of the lengths too (both sides are
 // hashed first), so response timing reveals nothing about the secret.
@@ -48,8 +48,8 @@ func BearerAuth(token string) Authenticator { return bearerAuth{token: token} }
 
 // BearerQueryAuth accepts the token in the Authorization header or in the query parameter
 // name (default "access_token", RFC 6750 §2.3): browsers cannot set headers on a
-// WebSocket handshake (TD bearer scheme with "in": "query"). URLs end up in logs, so
-// prefer headers where the consumer can send them. The principal is "bearer".
+// WebSocket handshake or an EventSource (TD bearer scheme with "in": "query"). URLs end up
+// in logs, so prefer headers where the consumer can send them. The principal is "bearer".
 func BearerQueryAuth(name, token string) Authenticator {
 	if name == "" {
 		name = "access_token"
@@ -91,7 +91,7 @@ type apiKeyAuth struct{ in, name, key string }
 
 // APIKeyAuth accepts an API key (TD scheme "apikey") in a header, a query parameter or a
 // cookie: in is "header", "query" or "cookie" (TD default "query"), name is the header,
-// parameter or cookie name. Prefer headers: URLs end up in logs (spec §2.4).
+// parameter or cookie name. Prefer headers: URLs end up in logs.
 // The principal is "apikey".
 func APIKeyAuth(in, name, key string) Authenticator {
 	if in == "" {
@@ -112,7 +112,7 @@ func (a apiKeyAuth) Authenticate(r *http.Request) (string, error) {
 			got = c.Value
 		}
 	default:
-		return "", fmt.Errorf("wtp: API key location %q is not supported; use header, query or cookie", a.in)
+		return "", fmt.Errorf("wot: API key location %q is not supported; use header, query or cookie", a.in)
 	}
 	if got == "" || !secretEqual(got, a.key) {
 		return "", errBadCredentials
@@ -124,7 +124,7 @@ func (a apiKeyAuth) Challenge() string {
 	return fmt.Sprintf(`APIKey realm="wot", in=%q, name=%q`, a.in, a.name)
 }
 
-// AnyAuth accepts a handshake that any of the authenticators accepts (a TD with several
+// AnyAuth accepts a request that any of the authenticators accepts (a TD with several
 // alternative security schemes).
 func AnyAuth(as ...Authenticator) Authenticator { return anyAuth(as) }
 
@@ -166,23 +166,23 @@ func AuthFromScheme(s *td.SecurityScheme, secret string) (Authenticator, error) 
 		case "query":
 			return BearerQueryAuth(s.Name, secret), nil
 		}
-		return nil, fmt.Errorf("wtp: bearer tokens in %q are not supported; use in: header or in: query", s.In)
+		return nil, fmt.Errorf("wot: bearer tokens in %q are not supported; use in: header or in: query", s.In)
 	case td.SchemeBasic:
 		user, pass, ok := strings.Cut(secret, ":")
 		if !ok {
-			return nil, errors.New(`wtp: basic credentials must be given as "user:password"`)
+			return nil, errors.New(`wot: basic credentials must be given as "user:password"`)
 		}
 		return BasicAuth(user, pass), nil
 	case td.SchemeAPIKey:
 		if s.Name == "" {
-			return nil, errors.New("wtp: the apikey scheme has no name; set the header, query or cookie name in the TD")
+			return nil, errors.New("wot: the apikey scheme has no name; set the header, query or cookie name in the TD")
 		}
 		return APIKeyAuth(s.In, s.Name, secret), nil
 	}
-	return nil, fmt.Errorf("wtp: security scheme %q is not supported by the handshake authenticator; use nosec, basic, bearer or apikey, or write an Authenticator", s.Scheme)
+	return nil, fmt.Errorf("wot: security scheme %q is not supported by the request authenticator; use nosec, basic, bearer or apikey, or write an Authenticator", s.Scheme)
 }
 
-// AuthFromTD builds the handshake Authenticator for a TD's top-level security: every
+// AuthFromTD builds the Authenticator for a TD's top-level security: every
 // scheme listed must pass (TD semantics), "combo" schemes combine their oneOf/allOf members,
 // and nosec needs nothing. secrets maps securityDefinitions names to the expected secret
 // (see AuthFromScheme). It returns nil when nothing needs checking.
@@ -192,13 +192,13 @@ func AuthFromTD(t *td.Thing, secrets map[string]string) (Authenticator, error) {
 
 func authFromNames(t *td.Thing, names []string, secrets map[string]string, all bool, depth int) (Authenticator, error) {
 	if depth > 8 {
-		return nil, errors.New("wtp: combo security schemes nest too deeply (a cycle?)")
+		return nil, errors.New("wot: combo security schemes nest too deeply (a cycle?)")
 	}
 	var list []Authenticator
 	for _, name := range names {
 		s := t.SecurityDefinitions[name]
 		if s == nil {
-			return nil, fmt.Errorf("wtp: security %q is not in securityDefinitions", name)
+			return nil, fmt.Errorf("wot: security %q is not in securityDefinitions", name)
 		}
 		var a Authenticator
 		var err error
@@ -215,7 +215,7 @@ func authFromNames(t *td.Thing, names []string, secrets map[string]string, all b
 		default:
 			secret, ok := secrets[name]
 			if !ok {
-				return nil, fmt.Errorf("wtp: no secret given for security scheme %q (%s)", name, s.Scheme)
+				return nil, fmt.Errorf("wot: no secret given for security scheme %q (%s)", name, s.Scheme)
 			}
 			a, err = AuthFromScheme(s, secret)
 		}
@@ -237,7 +237,7 @@ func authFromNames(t *td.Thing, names []string, secrets map[string]string, all b
 	return anyAuth(list), nil
 }
 
-// allAuth accepts a handshake that every authenticator accepts; the principal is the first's.
+// allAuth accepts a request that every authenticator accepts; the principal is the first's.
 type allAuth []Authenticator
 
 func (as allAuth) Authenticate(r *http.Request) (string, error) {
@@ -255,19 +255,3 @@ func (as allAuth) Authenticate(r *http.Request) (string, error) {
 }
 
 func (as allAuth) Challenge() string { return anyAuth(as).Challenge() }
-
-type principalKey struct{}
-
-func withPrincipal(ctx context.Context, p string) context.Context {
-	if p == "" {
-		return ctx
-	}
-	return context.WithValue(ctx, principalKey{}, p)
-}
-
-// PrincipalFrom returns the authenticated principal of the connection a handler serves
-// ("" without authentication).
-func PrincipalFrom(ctx context.Context) string {
-	p, _ := ctx.Value(principalKey{}).(string)
-	return p
-}

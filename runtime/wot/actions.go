@@ -1,12 +1,12 @@
-package wtp
+package wot
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"log/slog"
 	"slices"
 	"time"
+
+	"github.com/wotgen/wotgen/runtime/td"
 )
 
 // actionRecord is one asynchronous action instance.
@@ -19,39 +19,36 @@ type actionRecord struct {
 	requested time.Time
 	ended     time.Time
 	cancel    context.CancelFunc
-	owner     actionOwner
+	owner     Caller
 }
 
-// actionOwner is who invoked an async action: the authenticated principal, and the
-// connection, which alone tells anonymous consumers apart.
-type actionOwner struct{ principal, conn string }
-
-// visible reports whether o may see r. Without WithSharedActions, a consumer lists only its
-// own instances (same principal; for anonymous consumers, same connection), and reaches
-// another's by actionID only when both have the same principal: for anonymous consumers the
-// unguessable actionID is the capability, so a reconnecting consumer can still follow and
-// cancel the instance it started.
-func (r *actionRecord) visible(o *actionOwner, shared, listing bool) bool {
+// visible reports whether caller o may see r. Without WithSharedActions, a consumer lists
+// only its own instances (same principal; for anonymous consumers, same session), and
+// reaches another's by actionID only when both have the same principal: for anonymous
+// consumers the unguessable actionID is the capability, so a reconnecting consumer can still
+// follow and cancel the instance it started. An anonymous caller without a session (plain
+// HTTP) lists nothing.
+func (r *actionRecord) visible(o *Caller, shared, listing bool) bool {
 	switch {
 	case o == nil || shared:
 		return true
-	case r.owner.principal != o.principal:
+	case r.owner.Principal != o.Principal:
 		return false
-	case listing && r.owner.principal == "":
-		return r.owner.conn == o.conn
+	case listing && r.owner.Principal == "":
+		return o.Session != nil && r.owner.Session == o.Session
 	}
 	return true
 }
 
 func (r *actionRecord) status() ActionStatus {
-	return ActionStatus{ActionID: r.id, State: r.state, Output: r.output, Error: r.err,
+	return ActionStatus{ActionID: r.id, Name: r.name, State: r.state, Output: r.output, Error: r.err,
 		TimeRequested: r.requested, TimeEnded: r.ended}
 }
 
 func (r *actionRecord) finished() bool { return r.state == ActionCompleted || r.state == ActionFailed }
 
 // actionStore keeps the async action instances of one Thing, guarded by Thing.mu. Finished
-// instances are pruned by count and age; cancelled ones are deleted at once (spec §6.13).
+// instances are pruned by count and age; cancelled ones are deleted at once.
 type actionStore struct {
 	byID     map[string]*actionRecord
 	order    []*actionRecord // by timeRequested, oldest first
@@ -90,8 +87,8 @@ func (s *actionStore) finish(r *actionRecord, now time.Time) {
 }
 
 // prune drops finished instances beyond the retention count (oldest first) and those that
-// ended longer ago than the retention age, except the newest finished one (spec §6.14
-// recommends keeping it).
+// ended longer ago than the retention age, except the newest finished one (WTP recommends
+// keeping it).
 func (s *actionStore) prune(now time.Time) {
 	total := 0
 	for _, r := range s.order {
@@ -116,14 +113,9 @@ func (s *actionStore) prune(now time.Time) {
 	s.order = keep
 }
 
-// statuses returns the instances of the named actions, newest first, with a (possibly
-// empty) entry for every name.
-func (s *actionStore) statuses(names []string, now time.Time) map[string][]ActionStatus {
-	return s.statusesFor(names, now, nil, true)
-}
-
-// statusesFor is statuses limited to the instances o may list (all when o is nil or shared).
-func (s *actionStore) statusesFor(names []string, now time.Time, o *actionOwner, shared bool) map[string][]ActionStatus {
+// statuses returns the instances of the named actions that o may list (all when o is nil
+// or shared), newest first, with a (possibly empty) entry for every name.
+func (s *actionStore) statuses(names []string, now time.Time, o *Caller, shared bool) map[string][]ActionStatus {
 	s.prune(now)
 	out := make(map[string][]ActionStatus, len(names))
 	for _, n := range names {
@@ -139,11 +131,11 @@ func (s *actionStore) statusesFor(names []string, now time.Time, o *actionOwner,
 }
 
 // startAction registers an async invocation and runs the handler in its own goroutine; the
-// returned status is what the invokeaction response carries (pending or running).
-func (t *Thing) startAction(a *action, h ActionHandler, input json.RawMessage, owner actionOwner, log *slog.Logger) (ActionStatus, *Error) {
+// returned status is what the invocation answers (pending or running).
+func (t *Thing) startAction(a *action, h ActionHandler, input json.RawMessage, owner Caller) (ActionStatus, *Error) {
 	ctx, cancel := context.WithCancel(t.actx)
-	ctx = withPrincipal(ctx, owner.principal)
-	r := &actionRecord{id: NewUUID(), name: a.name, state: ActionPending, cancel: cancel, owner: owner}
+	ctx = WithCaller(ctx, Caller{Principal: owner.Principal})
+	r := &actionRecord{id: newUUID(), name: a.name, state: ActionPending, cancel: cancel, owner: owner}
 
 	t.mu.Lock()
 	if t.actx.Err() != nil {
@@ -162,11 +154,11 @@ func (t *Thing) startAction(a *action, h ActionHandler, input json.RawMessage, o
 	t.awg.Add(1)
 	t.mu.Unlock()
 
-	go t.runAction(ctx, r, a, h, input, log)
+	go t.runAction(ctx, r, a, h, input)
 	return st, nil
 }
 
-func (t *Thing) runAction(ctx context.Context, r *actionRecord, a *action, h ActionHandler, input json.RawMessage, log *slog.Logger) {
+func (t *Thing) runAction(ctx context.Context, r *actionRecord, a *action, h ActionHandler, input json.RawMessage) {
 	defer t.awg.Done()
 	defer r.cancel()
 
@@ -178,15 +170,12 @@ func (t *Thing) runAction(ctx context.Context, r *actionRecord, a *action, h Act
 	r.state = ActionRunning
 	t.mu.Unlock()
 
-	out, err := runActionHandler(ctx, a, h, input)
+	out, err := t.runActionHandler(ctx, a, h, input)
 
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if err != nil {
-		if errors.Is(err, errPanic) {
-			log.Error("wtp: action handler panicked", "thing", t.id, "action", a.name, "err", err)
-		}
-		r.state, r.err = ActionFailed, asProblem(err)
+		r.state, r.err = ActionFailed, ProblemOf(err)
 	} else {
 		r.state, r.output = ActionCompleted, out
 	}
@@ -194,10 +183,10 @@ func (t *Thing) runAction(ctx context.Context, r *actionRecord, a *action, h Act
 }
 
 // runActionHandler calls the handler and marshals its output.
-func runActionHandler(ctx context.Context, a *action, h ActionHandler, input json.RawMessage) (json.RawMessage, error) {
+func (t *Thing) runActionHandler(ctx context.Context, a *action, h ActionHandler, input json.RawMessage) (json.RawMessage, error) {
 	v, err := callHandler(func() (any, error) { return h(ctx, input) })
 	if err != nil {
-		return nil, err
+		return nil, t.problem(err, td.OpInvokeAction, a.name)
 	}
 	if v == nil {
 		return nil, nil
@@ -207,40 +196,4 @@ func runActionHandler(ctx context.Context, a *action, h ActionHandler, input jso
 		return nil, Internal("the output of action %q cannot be marshalled to JSON: %v", a.name, err)
 	}
 	return out, nil
-}
-
-// lookupAction returns a snapshot of an instance and its action name.
-func (t *Thing) lookupAction(id string) (ActionStatus, string, bool) {
-	return t.lookupActionAs(id, nil)
-}
-
-// lookupActionAs is lookupAction for a consumer: instances it may not see do not exist.
-func (t *Thing) lookupActionAs(id string, o *actionOwner) (ActionStatus, string, bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.store.prune(time.Now())
-	r, ok := t.store.byID[id]
-	if !ok || !r.visible(o, t.cfg.sharedActions, false) {
-		return ActionStatus{}, "", false
-	}
-	return r.status(), r.name, true
-}
-
-// cancelAction cancels a pending or running instance and deletes it.
-func (t *Thing) cancelAction(id string, o *actionOwner, allowed func(name string) *Error) *Error {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	r, ok := t.store.byID[id]
-	if !ok || !r.visible(o, t.cfg.sharedActions, false) {
-		return NotFound("%s has no action instance %q (it never existed, was cancelled or has been pruned)", t.id, id)
-	}
-	if e := allowed(r.name); e != nil {
-		return e
-	}
-	if r.finished() {
-		return BadRequest("action instance %q has already %s; there is nothing to cancel", id, r.state)
-	}
-	r.cancel()
-	t.store.remove(r)
-	return nil
 }

@@ -1,13 +1,16 @@
-package wtp
+package wot
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
-	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wotgen/wotgen/runtime/td"
@@ -29,36 +32,33 @@ type ActionHandler func(ctx context.Context, input json.RawMessage) (output any,
 // SubscribeHook runs before a consumer starts observing a property or subscribing to an
 // event (directly or through the "all" operations), with the consumer's context. Returning
 // an error refuses the request with that problem (Forbidden for 403, …); it is the place to
-// check permissions or to start watching a sensor. It runs on the connection's reader, so
-// keep it short.
+// check permissions or to start watching a sensor. Keep it short: bindings may run it on a
+// session's reader.
 type SubscribeHook func(ctx context.Context, name string) error
 
-// Thing is a Thing served over the Web Thing Protocol whose TD is known at run time (the
-// Scripting API's ExposedThing). Each property is backed by handlers or, by default, by
-// an in-memory store whose writes are validated against the property's schema. Actions
-// need a handler. SetProperty, NotifyPropertyChange and EmitEvent may be called from any
-// goroutine.
+// Thing is an exposed Thing whose TD is known at run time (the Scripting API's
+// ExposedThing). Each property is backed by handlers or, by default, by an in-memory store
+// whose writes are validated against the property's schema. Actions need a handler.
+// SetProperty, NotifyPropertyChange and EmitEvent may be called from any goroutine.
 type Thing struct {
 	desc *td.Thing // the TD as given, for serving
 	norm *td.Thing // with defaults made explicit, for the rules
 	id   string
 	cfg  thingConfig
 
-	props    map[string]*property
-	actions  map[string]*action
-	events   map[string]*event
-	thingOps opSet
-	wtpForms bool // the TD has Web Thing Protocol forms (else every op is offered)
+	props   map[string]*property
+	actions map[string]*action
+	events  map[string]*event
 
 	hmu sync.RWMutex // guards the handler fields of props and actions
 
 	mu      sync.Mutex // guards everything below and property store values
 	history history
-	subs    map[*conn]*binding
+	subs    map[Subscriber]*subState
 	store   actionStore
-	srv     *Server
+	srv     atomic.Pointer[Server] // set once by AddThing
 
-	// async action invocations outlive connections; they end with the Thing's server
+	// async action invocations outlive sessions; they end with the Thing's server
 	actx    context.Context
 	acancel context.CancelFunc
 	awg     sync.WaitGroup
@@ -67,7 +67,6 @@ type Thing struct {
 type property struct {
 	name    string
 	aff     *td.PropertyAffordance
-	ops     opSet
 	schema  valueValidator
 	value   json.RawMessage // the in-memory store (guarded by Thing.mu)
 	read    ReadHandler     // guarded by Thing.hmu
@@ -78,7 +77,6 @@ type property struct {
 type action struct {
 	name        string
 	aff         *td.ActionAffordance
-	ops         opSet
 	input       valueValidator
 	synchronous bool
 	handler     ActionHandler // guarded by Thing.hmu
@@ -87,78 +85,27 @@ type action struct {
 type event struct {
 	name      string
 	aff       *td.EventAffordance
-	ops       opSet
 	subscribe SubscribeHook // guarded by Thing.hmu
 }
-
-// binding is the subscription state of one connection for one Thing (spec §5), guarded
-// by Thing.mu.
-type binding struct {
-	props  map[string]subEntry
-	events map[string]subEntry
-	// sent holds, per affordance, the newest history position sent to this connection. Each
-	// affordance's notifications go out in history order, so it tells exactly which entries a
-	// catch-up replay must skip; one position for the whole Thing would skip other affordances'
-	// entries this connection never got.
-	sent map[noteKey]uint64
-}
-
-// noteKey names one affordance in the history.
-type noteKey struct {
-	kind noteKind
-	name string
-}
-
-func (b *binding) markSent(n *note) {
-	if b.sent == nil {
-		b.sent = make(map[noteKey]uint64)
-	}
-	b.sent[noteKey{n.kind, n.name}] = n.seq
-}
-
-// subEntry is an active observation or subscription: the operation that created it and the
-// correlationID its notifications carry.
-type subEntry struct{ op, corr string }
-
-// opSet is a set of operations, one bit per td.AllOps index.
-type opSet uint32
-
-var opBits = func() map[string]opSet {
-	m := map[string]opSet{}
-	for i, op := range td.AllOps() {
-		m[op] = 1 << i
-	}
-	return m
-}()
-
-func opsOf(ops ...string) opSet {
-	var s opSet
-	for _, op := range ops {
-		s |= opBits[op]
-	}
-	return s
-}
-
-func (s opSet) has(op string) bool { return s&opBits[op] != 0 }
 
 // ThingOption configures a Thing.
 type ThingOption func(*thingConfig)
 
 type thingConfig struct {
-	validate        bool
-	historySize     int
-	historyBytes    int
-	retainCount     int
-	retainAge       time.Duration
-	maxActive       int
-	synchronous     bool
-	sharedActions   bool
-	thingID, tdPath string
+	validate      bool
+	historySize   int
+	historyBytes  int
+	retainCount   int
+	retainAge     time.Duration
+	maxActive     int
+	synchronous   bool
+	sharedActions bool
+	id, tdPath    string
 }
 
 // Defaults of the Thing options.
 const (
-	DefaultHistorySize     = 1000     // notifications kept for lastNotificationID catch-up
+	DefaultHistorySize     = 1000     // notifications kept for catch-up after a reconnect
 	DefaultHistoryBytes    = 16 << 20 // payload bytes those may hold at most
 	DefaultRetainedActions = 100      // finished async action instances kept per Thing
 	DefaultActionRetention = time.Hour
@@ -169,8 +116,8 @@ const (
 // (default on).
 func WithValidation(on bool) ThingOption { return func(c *thingConfig) { c.validate = on } }
 
-// WithHistorySize sets how many notifications the Thing keeps for lastNotificationID
-// catch-up (default DefaultHistorySize; 0 disables catch-up).
+// WithHistorySize sets how many notifications the Thing keeps for consumers that resume
+// after a reconnect (default DefaultHistorySize; 0 disables catch-up).
 func WithHistorySize(n int) ThingOption { return func(c *thingConfig) { c.historySize = max(n, 0) } }
 
 // WithHistoryBytes bounds the payload bytes the notification history holds (default
@@ -187,8 +134,8 @@ func WithActionRetention(count int, age time.Duration) ThingOption {
 
 // WithSharedActions(true) lets every consumer query, cancel and list every async action
 // instance. By default a consumer lists (queryallactions) only the instances it invoked —
-// same principal, or for unauthenticated consumers the same connection — and reaches
-// another principal's instances by actionID neither (they answer 404).
+// same principal, or for unauthenticated consumers the same session — and reaches another
+// principal's instances by actionID neither (they answer 404).
 func WithSharedActions(shared bool) ThingOption {
 	return func(c *thingConfig) { c.sharedActions = shared }
 }
@@ -200,38 +147,38 @@ func WithSynchronousDefault(sync bool) ThingOption {
 	return func(c *thingConfig) { c.synchronous = sync }
 }
 
-// WithThingID sets the thingID the Thing answers to, for TDs without "id" or to override
-// it. It must be an absolute URI (for example urn:uuid:…).
-func WithThingID(id string) ThingOption { return func(c *thingConfig) { c.thingID = id } }
+// WithID sets the id the Thing answers to (and serves in its TD), for TDs without "id" or
+// to override it. It must be an absolute URI (for example urn:uuid:…).
+func WithID(id string) ThingOption { return func(c *thingConfig) { c.id = id } }
 
 // WithTDPath sets the HTTP path (unescaped) the Server serves the TD at. By default it is
 // the path of the Thing's id when that is an http(s) URL, else "/things/<id>".
 func WithTDPath(path string) ThingOption { return func(c *thingConfig) { c.tdPath = path } }
 
-// NewThing builds a dynamic Thing from a TD. The TD must have an id (or WithThingID) that is
-// an absolute URI; its data schemas must compile when validation is on.
+// NewThing builds an exposed Thing from a TD. The TD must have an id (or WithID) that is an
+// absolute URI; its data schemas must compile when validation is on.
 func NewThing(t *td.Thing, opts ...ThingOption) (*Thing, error) {
 	if t == nil {
-		return nil, errors.New("wtp: NewThing needs a TD; parse one with td.Parse")
+		return nil, errors.New("wot: NewThing needs a TD; parse one with td.Parse")
 	}
 	if t.IsTM() {
-		return nil, errors.New("wtp: a Thing Model cannot be served; instantiate it into a Thing Description first")
+		return nil, errors.New("wot: a Thing Model cannot be served; instantiate it into a Thing Description first")
 	}
 	cfg := thingConfig{validate: true, historySize: DefaultHistorySize, historyBytes: DefaultHistoryBytes, retainCount: DefaultRetainedActions,
 		retainAge: DefaultActionRetention, maxActive: DefaultMaxActive, synchronous: true}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	th := &Thing{desc: t.Clone(), norm: td.Normalize(t), cfg: cfg, subs: map[*conn]*binding{}}
-	th.id = cfg.thingID
+	th := &Thing{desc: t.Clone(), norm: td.Normalize(t), cfg: cfg, subs: map[Subscriber]*subState{}}
+	th.id = cfg.id
 	if th.id == "" {
 		th.id = t.ID
 	}
 	if th.id == "" {
-		return nil, errors.New("wtp: the TD has no id; give the Thing one with WithThingID (an absolute URI such as urn:uuid:…)")
+		return nil, errors.New("wot: the TD has no id; give the Thing one with WithID (an absolute URI such as urn:uuid:…)")
 	}
 	if u, err := url.Parse(th.id); err != nil || !u.IsAbs() {
-		return nil, fmt.Errorf("wtp: thingID %q is not an absolute URI; set the TD id or use WithThingID", th.id)
+		return nil, fmt.Errorf("wot: Thing id %q is not an absolute URI; set the TD id or use WithID", th.id)
 	}
 	if err := th.build(); err != nil {
 		return nil, err
@@ -244,7 +191,6 @@ func NewThing(t *td.Thing, opts ...ThingOption) (*Thing, error) {
 
 func (t *Thing) build() error {
 	n := t.norm
-	t.wtpForms = hasWTPForms(n)
 	var sc *schemaCompiler
 	if t.cfg.validate {
 		sc = newSchemaCompiler()
@@ -252,14 +198,11 @@ func (t *Thing) build() error {
 	t.props = make(map[string]*property, len(n.Properties))
 	for _, name := range n.PropertyNames() {
 		aff := n.Properties[name]
-		p := &property{name: name, aff: aff, ops: t.offered(td.KindProperty, aff.Forms, aff)}
-		if !t.wtpForms {
-			p.ops = defaultPropertyOps(aff)
-		}
+		p := &property{name: name, aff: aff}
 		if sc != nil {
 			v, err := sc.compile(&aff.DataSchema)
 			if err != nil {
-				return fmt.Errorf("wtp: property %q: its schema cannot be compiled (%v); fix the TD or build the Thing with WithValidation(false)", name, err)
+				return fmt.Errorf("wot: property %q: its schema cannot be compiled (%v); fix the TD or build the Thing with WithValidation(false)", name, err)
 			}
 			p.schema = v
 		}
@@ -269,17 +212,14 @@ func (t *Thing) build() error {
 	t.actions = make(map[string]*action, len(n.Actions))
 	for _, name := range n.ActionNames() {
 		aff := n.Actions[name]
-		a := &action{name: name, aff: aff, ops: t.offered(td.KindAction, aff.Forms, nil), synchronous: t.cfg.synchronous}
-		if !t.wtpForms {
-			a.ops = opsOf(td.OpsOf(td.KindAction)...)
-		}
+		a := &action{name: name, aff: aff, synchronous: t.cfg.synchronous}
 		if aff.Synchronous != nil {
 			a.synchronous = *aff.Synchronous
 		}
 		if sc != nil {
 			v, err := sc.compile(aff.Input)
 			if err != nil {
-				return fmt.Errorf("wtp: action %q: its input schema cannot be compiled (%v); fix the TD or build the Thing with WithValidation(false)", name, err)
+				return fmt.Errorf("wot: action %q: its input schema cannot be compiled (%v); fix the TD or build the Thing with WithValidation(false)", name, err)
 			}
 			a.input = v
 		}
@@ -287,79 +227,28 @@ func (t *Thing) build() error {
 	}
 	t.events = make(map[string]*event, len(n.Events))
 	for _, name := range n.EventNames() {
-		aff := n.Events[name]
-		e := &event{name: name, aff: aff, ops: t.offered(td.KindEvent, aff.Forms, nil)}
-		if !t.wtpForms {
-			e.ops = opsOf(td.OpsOf(td.KindEvent)...)
-		}
-		t.events[name] = e
-	}
-	t.thingOps = t.offered(td.KindThing, n.Forms, nil)
-	if !t.wtpForms {
-		t.thingOps = opsOf(td.OpsOf(td.KindThing)...)
+		t.events[name] = &event{name: name, aff: n.Events[name]}
 	}
 	return nil
 }
 
-// offered returns the operations the WTP forms among forms advertise.
-func (t *Thing) offered(k td.Kind, forms []td.Form, p *td.PropertyAffordance) opSet {
-	var s opSet
-	for i := range forms {
-		if forms[i].IsWTP() {
-			s |= opsOf(t.norm.FormOps(&forms[i], k, p)...)
-		}
-	}
-	return s
-}
-
-// defaultPropertyOps is what a property offers when the TD has no WTP forms at all (the
-// server then adds forms for everything it serves).
-func defaultPropertyOps(p *td.PropertyAffordance) opSet {
-	var s opSet
-	if !p.IsWriteOnly() {
-		s |= opsOf(td.OpReadProperty, td.OpObserveProperty, td.OpUnobserveProperty)
-	}
-	if !p.IsReadOnly() {
-		s |= opsOf(td.OpWriteProperty)
-	}
-	return s
-}
-
-func hasWTPForms(n *td.Thing) bool {
-	check := func(forms []td.Form) bool {
-		for i := range forms {
-			if forms[i].IsWTP() {
-				return true
-			}
-		}
-		return false
-	}
-	if check(n.Forms) {
-		return true
-	}
-	for _, p := range n.Properties {
-		if check(p.Forms) {
-			return true
-		}
-	}
-	for _, a := range n.Actions {
-		if check(a.Forms) {
-			return true
-		}
-	}
-	for _, e := range n.Events {
-		if check(e.Forms) {
-			return true
-		}
-	}
-	return false
-}
-
-// ID returns the thingID the Thing answers to.
+// ID returns the id the Thing answers to.
 func (t *Thing) ID() string { return t.id }
 
 // TD returns a copy of the Thing's TD as given to NewThing.
 func (t *Thing) TD() *td.Thing { return t.desc.Clone() }
+
+// TDPath returns the HTTP path (unescaped) the Server serves the Thing's TD at.
+func (t *Thing) TDPath() string {
+	if t.cfg.tdPath != "" {
+		return "/" + strings.TrimPrefix(t.cfg.tdPath, "/")
+	}
+	if u, err := url.Parse(t.id); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Path != "" && u.Path != "/" {
+		return u.Path
+	}
+	// Routing compares decoded paths, so the id goes in as is; consumers escape it.
+	return "/things/" + t.id
+}
 
 // HandleRead makes reads of the property call h instead of reading the in-memory store.
 // It panics if the TD has no such property (a programming error).
@@ -384,7 +273,7 @@ func (t *Thing) HandleWrite(name string, h WriteHandler) {
 func (t *Thing) HandleAction(name string, h ActionHandler) {
 	a := t.actions[name]
 	if a == nil {
-		panic(fmt.Sprintf("wtp: HandleAction(%q): the TD of %s has no such action", name, t.id))
+		panic(fmt.Sprintf("wot: HandleAction(%q): the TD of %s has no such action", name, t.id))
 	}
 	t.hmu.Lock()
 	a.handler = h
@@ -405,33 +294,17 @@ func (t *Thing) HandleObserve(name string, h SubscribeHook) {
 func (t *Thing) HandleSubscribe(name string, h SubscribeHook) {
 	e := t.events[name]
 	if e == nil {
-		panic(fmt.Sprintf("wtp: HandleSubscribe(%q): the TD of %s has no such event", name, t.id))
+		panic(fmt.Sprintf("wot: HandleSubscribe(%q): the TD of %s has no such event", name, t.id))
 	}
 	t.hmu.Lock()
 	e.subscribe = h
 	t.hmu.Unlock()
 }
 
-func (t *Thing) runSubscribeHook(ctx context.Context, kind noteKind, name string) error {
-	t.hmu.RLock()
-	var h SubscribeHook
-	if kind == noteProperty {
-		h = t.props[name].observe
-	} else {
-		h = t.events[name].subscribe
-	}
-	t.hmu.RUnlock()
-	if h == nil {
-		return nil
-	}
-	_, err := callHandler(func() (any, error) { return nil, h(ctx, name) })
-	return err
-}
-
 func (t *Thing) mustProp(name, fn string) *property {
 	p := t.props[name]
 	if p == nil {
-		panic(fmt.Sprintf("wtp: %s(%q): the TD of %s has no such property", fn, name, t.id))
+		panic(fmt.Sprintf("wot: %s(%q): the TD of %s has no such property", fn, name, t.id))
 	}
 	return p
 }
@@ -447,7 +320,7 @@ func (t *Thing) SetProperty(name string, v any) error {
 	}
 	raw, err := json.Marshal(v)
 	if err != nil {
-		return fmt.Errorf("wtp: SetProperty(%q): value cannot be marshalled to JSON: %w", name, err)
+		return fmt.Errorf("wot: SetProperty(%q): value cannot be marshalled to JSON: %w", name, err)
 	}
 	t.storeValue(p, raw, true)
 	return nil
@@ -465,10 +338,10 @@ func (t *Thing) NotifyPropertyChange(name string, v any) error {
 	}
 	raw, err := json.Marshal(v)
 	if err != nil {
-		return fmt.Errorf("wtp: NotifyPropertyChange(%q): value cannot be marshalled to JSON: %w", name, err)
+		return fmt.Errorf("wot: NotifyPropertyChange(%q): value cannot be marshalled to JSON: %w", name, err)
 	}
 	t.mu.Lock()
-	t.publishLocked(noteProperty, name, raw)
+	t.publishLocked(td.KindProperty, name, raw)
 	t.mu.Unlock()
 	return nil
 }
@@ -482,11 +355,11 @@ func (t *Thing) EmitEvent(name string, data any) error {
 	if data != nil {
 		var err error
 		if raw, err = json.Marshal(data); err != nil {
-			return fmt.Errorf("wtp: EmitEvent(%q): data cannot be marshalled to JSON: %w", name, err)
+			return fmt.Errorf("wot: EmitEvent(%q): data cannot be marshalled to JSON: %w", name, err)
 		}
 	}
 	t.mu.Lock()
-	t.publishLocked(noteEvent, name, raw)
+	t.publishLocked(td.KindEvent, name, raw)
 	t.mu.Unlock()
 	return nil
 }
@@ -502,27 +375,9 @@ func (t *Thing) storeValue(p *property, raw json.RawMessage, always bool) json.R
 	}
 	p.value = raw
 	if !p.aff.IsWriteOnly() { // nobody may observe it, so its changes are not notifications
-		t.publishLocked(noteProperty, p.name, raw)
+		t.publishLocked(td.KindProperty, p.name, raw)
 	}
 	return raw
-}
-
-// publishLocked records a notification in the history and queues it on every connection
-// with a matching subscription: at most one per connection, carrying the active entry's
-// correlationID and operation. Queuing never blocks; a connection whose queue is full is
-// dropped (CloseSlowConsumer).
-func (t *Thing) publishLocked(kind noteKind, name string, payload json.RawMessage) {
-	n := t.history.add(kind, name, payload, time.Now())
-	for c, b := range t.subs {
-		subs := b.props
-		if kind == noteEvent {
-			subs = b.events
-		}
-		if e, ok := subs[name]; ok {
-			c.queueNote(t, n, e)
-			b.markSent(n)
-		}
-	}
 }
 
 // readValue reads a property through its handler or the store.
@@ -538,7 +393,7 @@ func (t *Thing) readValue(ctx context.Context, p *property) (json.RawMessage, er
 	}
 	v, err := callHandler(func() (any, error) { return h(ctx) })
 	if err != nil {
-		return nil, err
+		return nil, t.problem(err, "readproperty", p.name)
 	}
 	raw, err := json.Marshal(v)
 	if err != nil {
@@ -558,7 +413,7 @@ func (t *Thing) writeValue(ctx context.Context, p *property, raw json.RawMessage
 	} else {
 		v, err := callHandler(func() (any, error) { return h(ctx, raw) })
 		if err != nil {
-			return nil, err
+			return nil, t.problem(err, "writeproperty", p.name)
 		}
 		if v != nil {
 			if confirmed, err = json.Marshal(v); err != nil {
@@ -567,46 +422,50 @@ func (t *Thing) writeValue(ctx context.Context, p *property, raw json.RawMessage
 		}
 	}
 	if p.aff.IsWriteOnly() {
-		return nil, nil // never echo a write-only value (spec §6.2)
+		return nil, nil // never echo a write-only value
 	}
 	return confirmed, nil
 }
 
-// hasHandlers reports whether any of the properties needs a handler call (which may block).
-func (t *Thing) hasHandlers(props []*property, write bool) bool {
+// HasHandler reports whether an operation on the named affordance calls user code (a read
+// or write handler, an action handler, a subscribe hook) and so may block: a binding that
+// answers requests on a session's reader runs those elsewhere. op is a WoT operation;
+// Thing-level property operations ("readallproperties", …) report whether any property they
+// touch has a handler.
+func (t *Thing) HasHandler(op, name string) bool {
 	t.hmu.RLock()
 	defer t.hmu.RUnlock()
-	for _, p := range props {
-		if (!write && p.read != nil) || (write && p.write != nil) {
-			return true
+	switch op {
+	case td.OpReadProperty:
+		p := t.props[name]
+		return p != nil && p.read != nil
+	case td.OpWriteProperty:
+		p := t.props[name]
+		return p != nil && p.write != nil
+	case td.OpInvokeAction:
+		a := t.actions[name]
+		return a != nil && a.handler != nil && a.synchronous
+	case td.OpReadAllProperties, td.OpReadMultipleProperties:
+		for _, p := range t.props {
+			if p.read != nil {
+				return true
+			}
+		}
+	case td.OpWriteAllProperties, td.OpWriteMultipleProperties:
+		for _, p := range t.props {
+			if p.write != nil {
+				return true
+			}
 		}
 	}
 	return false
 }
 
-// hasHandler is hasHandlers for one property, without building a slice.
-func (t *Thing) hasHandler(p *property, write bool) bool {
-	t.hmu.RLock()
-	defer t.hmu.RUnlock()
-	return (!write && p.read != nil) || (write && p.write != nil)
-}
-
-// validateValue checks a consumer-supplied value against the property schema.
-func (p *property) validateValue(raw json.RawMessage) *Error {
-	if p.schema == nil {
-		return nil
-	}
-	if err := p.schema.validate(raw); err != nil {
-		return BadRequest("value of property %q is invalid: %v", p.name, err)
-	}
-	return nil
-}
-
 // errPanic marks a recovered handler panic.
 var errPanic = errors.New("handler panicked")
 
-// callHandler runs user code, turning a panic into a 500 so one bad handler cannot take the
-// server down.
+// callHandler runs user code, turning a panic into an error so one bad handler cannot take
+// the server down.
 func callHandler(f func() (any, error)) (v any, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -616,51 +475,53 @@ func callHandler(f func() (any, error)) (v any, err error) {
 	return f()
 }
 
+// problem turns an error of user code into the *Error to send, logging panics.
+func (t *Thing) problem(err error, op, name string) *Error {
+	if errors.Is(err, errPanic) {
+		t.logger().Error("wot: handler panicked", "thing", t.id, "operation", op, "name", name, "err", err)
+		return Internal("the handler of %q failed", name)
+	}
+	return ProblemOf(err)
+}
+
+var discardLogger = slog.New(slog.DiscardHandler)
+
+func (t *Thing) logger() *slog.Logger {
+	if s := t.srv.Load(); s != nil {
+		return s.cfg.log
+	}
+	return discardLogger
+}
+
+// compact returns raw without insignificant white space (raw itself when it is already
+// compact or not valid JSON).
 func compact(raw json.RawMessage) json.RawMessage {
-	if isCompactJSON(raw) {
+	if isCompactScalar(raw) {
 		return raw
 	}
-	out, err := appendRaw(nil, raw, "value")
-	if err != nil {
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil {
 		return raw
 	}
-	return out
+	return b.Bytes()
 }
 
-// bindingLocked returns the connection's subscription state for this Thing, creating it.
-func (t *Thing) bindingLocked(c *conn) *binding {
-	b := t.subs[c]
-	if b == nil {
-		b = &binding{props: map[string]subEntry{}, events: map[string]subEntry{}}
-		t.subs[c] = b
+// isCompactScalar is a fast path for the common small values (true, false, null, short
+// strings without escapes), which are valid and already compact.
+func isCompactScalar(b []byte) bool {
+	switch string(b) {
+	case "true", "false", "null":
+		return true
 	}
-	return b
-}
-
-// forget drops all subscription state of a closed connection.
-func (t *Thing) forget(c *conn) {
-	t.mu.Lock()
-	delete(t.subs, c)
-	t.mu.Unlock()
-}
-
-// replayLocked queues the notes of the given kind after lastID whose affordance is in names
-// and that this connection has not been sent yet. Unknown or evicted IDs are ignored
-// (spec §5).
-func (t *Thing) replayLocked(c *conn, b *binding, lastID string, kind noteKind, names []string, e subEntry) {
-	if lastID == "" {
-		return
+	if len(b) < 2 || len(b) > 64 || b[0] != '"' || b[len(b)-1] != '"' {
+		return false
 	}
-	from, ok := t.history.position(lastID)
-	if !ok {
-		return
-	}
-	t.history.after(from, func(n *note) {
-		if n.kind == kind && n.seq > b.sent[noteKey{n.kind, n.name}] && slices.Contains(names, n.name) {
-			c.queueNote(t, n, e)
-			b.markSent(n)
+	for _, c := range b[1 : len(b)-1] {
+		if c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			return false
 		}
-	})
+	}
+	return true
 }
 
 // initialValue is the store's starting value: the schema's default, const, first enum
