@@ -139,15 +139,11 @@ type server struct {
 	lim ServerLimits
 	log *slog.Logger
 
-	// things lists the served Things (set by Start); base returns the external URL of the
-	// server for a request (scheme://host[/prefix], no trailing slash).
-	things func() []exposed
-	base   func(r *http.Request) *url.URL
-	// caller returns the context the Thing operations run in (the principal of the
-	// request as a wot.Caller without session).
-	caller func(r *http.Request) context.Context
-	// principal names the authenticated consumer of a request context ("" if anonymous).
-	principal func(ctx context.Context) string
+	// thingAt returns the Thing whose TD is at the decoded path, or nil (set by Start);
+	// base returns the external URL of the server for a request (scheme://host[/prefix],
+	// no trailing slash).
+	thingAt func(path string) exposed
+	base    func(r *http.Request) *url.URL
 
 	mu      sync.RWMutex
 	byPath  map[string]*entry // by decoded TD path without trailing slash ("" for "/")
@@ -164,14 +160,12 @@ type server struct {
 
 func newServer(lim ServerLimits) *server {
 	return &server{
-		lim:       lim.withDefaults(),
-		log:       slog.New(slog.DiscardHandler),
-		byPath:    map[string]*entry{},
-		byThing:   map[exposed]*entry{},
-		closing:   make(chan struct{}),
-		base:      requestBase,
-		caller:    func(r *http.Request) context.Context { return r.Context() },
-		principal: func(context.Context) string { return "" },
+		lim:     lim.withDefaults(),
+		log:     slog.New(slog.DiscardHandler),
+		byPath:  map[string]*entry{},
+		byThing: map[exposed]*entry{},
+		closing: make(chan struct{}),
+		base:    requestBase,
 	}
 }
 
@@ -289,33 +283,21 @@ func (s *server) entryOf(t exposed) *entry {
 	return e
 }
 
-// lookup returns the Thing served at the decoded TD path p. A miss refreshes the index
-// from the Server's Things, since Things may be added after Start.
+// lookup returns the Thing served at the decoded TD path p ("" for "/").
 func (s *server) lookup(p string) *entry {
 	s.mu.RLock()
 	e := s.byPath[p]
 	s.mu.RUnlock()
-	if e != nil || s.things == nil {
+	if e != nil || s.thingAt == nil {
 		return e
 	}
-	return s.refresh(p)
-}
-
-func (s *server) refresh(p string) *entry {
-	ts := s.things()
-	s.mu.RLock()
-	n := len(s.byThing)
-	s.mu.RUnlock()
-	if len(ts) == n {
-		return nil // nothing new
+	if p == "" {
+		p = "/"
 	}
-	var found *entry
-	for _, t := range ts {
-		if e := s.entryOf(t); e.path == p {
-			found = e
-		}
+	if t := s.thingAt(p); t != nil {
+		return s.entryOf(t)
 	}
-	return found
+	return nil
 }
 
 // routeKind names the routes of the doc comment of server.

@@ -9,9 +9,6 @@ import (
 	"github.com/wotgen/wotgen/runtime/td"
 )
 
-// htvNamespace is the HTTP vocabulary of the forms (TD 1.1 §8.3.1).
-const htvNamespace = "http://www.w3.org/2011/http#"
-
 var (
 	methodGET  = map[string]json.RawMessage{"htv:methodName": json.RawMessage(`"GET"`)}
 	methodPUT  = map[string]json.RawMessage{"htv:methodName": json.RawMessage(`"PUT"`)}
@@ -46,7 +43,6 @@ func addForms(d *td.Thing, e *entry, base *url.URL) {
 	keep := func(forms []td.Form) []td.Form {
 		return slices.DeleteFunc(forms, func(f td.Form) bool { return isHTTPForm(d, &f, docURL) })
 	}
-	addHTV(d)
 
 	for name, p := range d.Properties {
 		if p == nil {
@@ -119,18 +115,4 @@ func isHTTPForm(d *td.Thing, f *td.Form, docURL *url.URL) bool {
 	}
 	s := strings.ToLower(u.Scheme)
 	return s == "http" || s == "https"
-}
-
-// addHTV declares the htv prefix in @context unless some entry already does (TD 1.1 binds
-// it, but the HTTP Binding Templates ask for it to be explicit).
-func addHTV(d *td.Thing) {
-	if len(d.Context) == 0 {
-		return // the Server writes @context; never let a map come first
-	}
-	for _, c := range d.Context {
-		if _, ok := c.Map["htv"]; ok {
-			return
-		}
-	}
-	d.Context = append(d.Context, td.ContextEntry{Map: map[string]json.RawMessage{"htv": json.RawMessage(`"` + htvNamespace + `"`)}})
 }

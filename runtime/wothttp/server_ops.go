@@ -79,7 +79,9 @@ func (s *server) Serve(w http.ResponseWriter, r *http.Request) bool {
 		methodNotAllowed(w, r, allow, whyNotAllowed(e, rt, r.Method))
 		return true
 	}
-	ctx := s.caller(r)
+	// The Server put the authenticated principal into the context as a wot.Caller without
+	// session: HTTP has none.
+	ctx := r.Context()
 	switch rt.kind {
 	case rProps:
 		if r.Method == http.MethodPut {
