@@ -160,6 +160,9 @@ func (pr *pollResume) put(k pollKey, id string, ttl time.Duration) {
 // stream is one SSE stream's subscriber: Notify appends the encoded message to a queue
 // bounded in bytes and wakes the handler, which writes it out.
 type stream struct {
+	// skip drops notifications the stream does not carry (nil: none)
+	skip func(n *wot.Notification) bool
+
 	mu   sync.Mutex
 	buf  []byte
 	max  int
@@ -171,6 +174,9 @@ func newStream(max int) *stream { return &stream{max: max, wake: make(chan struc
 
 // Notify implements wot.Subscriber; it never blocks.
 func (st *stream) Notify(n *wot.Notification, _ any) {
+	if st.skip != nil && st.skip(n) {
+		return
+	}
 	st.mu.Lock()
 	if !st.over {
 		before := len(st.buf)
@@ -259,6 +265,11 @@ func (s *server) sse(ctx context.Context, w http.ResponseWriter, r *http.Request
 	}
 	defer s.unhold()
 	st := newStream(s.lim.SSEQueueBytes)
+	if kind == td.KindProperty && names == nil {
+		// observeallproperties carries the observable properties only (the Thing would
+		// send every readable one): only those promise change notifications.
+		st.skip = func(n *wot.Notification) bool { return !e.props[n.Name].observable }
+	}
 	if err := e.t.Subscribe(ctx, st, kind, names, nil, r.Header.Get("Last-Event-ID")); err != nil {
 		writeProblem(w, err)
 		return
