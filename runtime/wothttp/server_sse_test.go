@@ -237,3 +237,55 @@ func (t *throttled) Read(p []byte) (int, error) {
 	time.Sleep(2 * time.Millisecond)
 	return t.r.Read(p[:min(len(p), 4096)])
 }
+
+// TestSSEOutlivesServerTimeouts: an idle stream gets heartbeat comments and stays open past
+// the HTTP server's read and write timeouts.
+func TestSSEOutlivesServerTimeouts(t *testing.T) {
+	h := newHarness(t, ServerLimits{Heartbeat: 100 * time.Millisecond})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := h.openSSE(ctx, h.root()+"/properties/level/sse", "")
+	defer s.close()
+	beats := 0
+	deadline := time.Now().Add(testWriteTimeout + testReadTimeout + 200*time.Millisecond)
+	for time.Now().Before(deadline) {
+		line, err := s.br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("stream ended after %d heartbeats: %v", beats, err)
+		}
+		if strings.HasPrefix(line, ":") {
+			beats++
+		}
+	}
+	if beats < 3 {
+		t.Errorf("%d heartbeats", beats)
+	}
+	h.thing.SetProperty("level", 9)
+	if ev := readN(t, s, 1)[0]; ev.data != "9" {
+		t.Errorf("after idling: %+v", ev)
+	}
+}
+
+// TestLongPollShutdown: a held poll is answered 503 when the server shuts down.
+func TestLongPollShutdown(t *testing.T) {
+	h := newHarness(t, ServerLimits{})
+	c := make(chan int, 1)
+	go func() {
+		resp, err := http.Get(h.root() + "/events/alarm")
+		if err != nil {
+			c <- 0
+			return
+		}
+		resp.Body.Close()
+		c <- resp.StatusCode
+	}()
+	eventually(t, "the poll to be held", func() bool { return h.bind.activeStreams() == 1 })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := h.srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := <-c; st != http.StatusServiceUnavailable {
+		t.Errorf("held poll at shutdown: %d", st)
+	}
+}
