@@ -479,7 +479,7 @@ func callHandler(f func() (any, error)) (v any, err error) {
 func (t *Thing) problem(err error, op, name string) *Error {
 	if errors.Is(err, errPanic) {
 		t.logger().Error("wot: handler panicked", "thing", t.id, "operation", op, "name", name, "err", err)
-		return Internal("the handler of %q failed", name)
+		return Internal("the handler of %q panicked; the Thing's log has the details", name)
 	}
 	return ProblemOf(err)
 }

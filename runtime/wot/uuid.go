@@ -52,4 +52,3 @@ func formatUUID(u [16]byte) string {
 	}
 	return string(out[:])
 }
-

@@ -86,17 +86,13 @@ func TestConsumerRequestThingDescriptionBounds(t *testing.T) {
 
 func TestConsumerSharedOptionsApplyToDial(t *testing.T) {
 	l := slog.New(slog.DiscardHandler)
-	cfg := newDialConfig([]DialOption{WithValidation(true), WithThingID("urn:x"), WithLogger(l), WithHistorySize(3)})
+	cfg := newDialConfig([]DialOption{WithValidation(true), WithThingID("urn:x"), WithLogger(l)})
 	if !cfg.validate || cfg.thingID != "urn:x" || cfg.logger != l {
 		t.Fatalf("validate=%v thingID=%q logger set=%v", cfg.validate, cfg.thingID, cfg.logger == l)
 	}
 	cfg = newDialConfig([]DialOption{WithValidation(true), WithValidation(false)})
 	if cfg.validate {
 		t.Fatal("WithValidation(false) did not switch validation off")
-	}
-	cfg = newDialConfig([]DialOption{WithValidation(true), WithHistorySize(3), WithTDPath("/x")})
-	if !cfg.validate || cfg.thingID != "" {
-		t.Fatal("unrelated Thing options changed consumer settings")
 	}
 }
 

@@ -352,9 +352,9 @@ func TestConsumerE2ETwoThingsOneConnection(t *testing.T) {
 	if onlyConn(t, ca) != onlyConn(t, cb) {
 		t.Fatal("two Things on one endpoint with the same credentials must share one connection")
 	}
-	consumerWaitFor(t, func() bool { return ls.srv.Stats().Connections >= 1 })
+	consumerWaitFor(t, func() bool { return ServerStats(ls.srv).Connections >= 1 })
 	time.Sleep(20 * time.Millisecond)
-	if st := ls.srv.Stats(); st.Connections != 1 {
+	if st := ServerStats(ls.srv); st.Connections != 1 {
 		t.Fatalf("server sees %d connections, want 1", st.Connections)
 	}
 	var na, nb noteCollector
@@ -517,9 +517,9 @@ func TestConsumerE2ECredentials(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("Consume with a wrong token = %v, want a 401 error", err)
 	}
-	consumerWaitFor(t, func() bool { return ls.srv.Stats().Connections >= 1 })
+	consumerWaitFor(t, func() bool { return ServerStats(ls.srv).Connections >= 1 })
 	time.Sleep(20 * time.Millisecond)
-	if st := ls.srv.Stats(); st.Connections != 1 {
+	if st := ServerStats(ls.srv); st.Connections != 1 {
 		t.Fatalf("server sees %d connections, want 1", st.Connections)
 	}
 }

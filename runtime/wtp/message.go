@@ -61,7 +61,7 @@ type Message struct {
 	ActionID           string
 	LastNotificationID string
 	Error              *wot.Error // an empty Type of a 400, 403, 404, 500 or 503 is sent as the WTP problem type
-	Timestamp          time.Time // zero = absent
+	Timestamp          time.Time  // zero = absent
 }
 
 func validState(s wot.ActionState) bool {

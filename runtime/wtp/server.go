@@ -80,6 +80,7 @@ type (
 	writeTimeoutKey struct{}
 	maxInFlightKey  struct{}
 	maxConnsKey     struct{}
+	rateGraceKey    struct{} // tests only: how long a connection may stay over its rate limit
 )
 
 type rateSetting struct {
@@ -149,6 +150,7 @@ func (b *serverBinding) Start(s *wot.Server) error {
 	setting(s, writeTimeoutKey{}, &cfg.writeTimeout)
 	setting(s, maxInFlightKey{}, &cfg.maxInFlight)
 	setting(s, maxConnsKey{}, &cfg.maxConns)
+	setting(s, rateGraceKey{}, &cfg.rateGrace)
 	cfg.sendQueue = max(cfg.sendQueue, 1)
 	cfg.maxInFlight = max(cfg.maxInFlight, 1)
 	if cfg.writeTimeout <= 0 {

@@ -170,13 +170,13 @@ func TestSoak(t *testing.T) {
 		heapKiB    uint64
 		ops, notes uint64
 	}
-	waitFor(t, "50 connections", func() bool { return s.Stats().Connections == conns })
+	waitFor(t, "50 connections", func() bool { return ServerStats(s).Connections == conns })
 	var samples []sample
 	take := func(at time.Duration) sample {
 		sm := sample{at: at, goroutines: runtime.NumGoroutine(), heapKiB: heapInUse() >> 10, ops: ops.Load(), notes: notes.Load()}
 		samples = append(samples, sm)
 		t.Logf("t=%-6v goroutines %d heap in use %d KiB ops %d notifications %d connections %d",
-			at.Round(time.Second), sm.goroutines, sm.heapKiB, sm.ops, sm.notes, s.Stats().Connections)
+			at.Round(time.Second), sm.goroutines, sm.heapKiB, sm.ops, sm.notes, ServerStats(s).Connections)
 		return sm
 	}
 	every := max(duration/20, time.Second)
@@ -214,7 +214,7 @@ func TestSoak(t *testing.T) {
 	if lastH > base.heapKiB*3/2+4096 {
 		t.Errorf("heap in use grew from %d KiB to %d KiB", base.heapKiB, lastH)
 	}
-	st := s.Stats()
+	st := ServerStats(s)
 	total := samples[len(samples)-1]
 	t.Logf("soak %v, %d connections: %d operations (%.0f/s), %d notifications received, goroutines %d→%d (max of last quarter), heap in use %d→%d KiB; server: in %d out %d errors %v dropped %d rate-limited %d",
 		duration, conns, total.ops, float64(total.ops)/duration.Seconds(), total.notes, base.goroutines, lastG, base.heapKiB, lastH,
