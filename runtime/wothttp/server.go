@@ -158,7 +158,7 @@ type server struct {
 	polls pollResume
 }
 
-func newServer(lim ServerLimits) *server {
+func newServerBinding(lim ServerLimits) *server {
 	return &server{
 		lim:     lim.withDefaults(),
 		log:     slog.New(slog.DiscardHandler),

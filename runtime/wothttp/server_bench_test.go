@@ -34,7 +34,7 @@ func serveBench(b *testing.B, h http.Handler) (string, func()) {
 }
 
 // client is a keep-alive client with one connection per server.
-func client() *http.Client {
+func benchClient() *http.Client {
 	return &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
 }
 
@@ -100,7 +100,7 @@ func BenchmarkReadProperty(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			u, stop := c.serve(b)
 			defer stop()
-			cl := client()
+			cl := benchClient()
 			defer cl.CloseIdleConnections()
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -118,7 +118,7 @@ func BenchmarkReadPropertyRatio(b *testing.B) {
 	defer wstop()
 	pu, pstop := plainURL(b)
 	defer pstop()
-	wc, pc := client(), client()
+	wc, pc := benchClient(), benchClient()
 	defer wc.CloseIdleConnections()
 	defer pc.CloseIdleConnections()
 	get(b, wc, wu)

@@ -16,9 +16,9 @@ import (
 // the device they were written for) and checks, as a consumer following hrefs: every
 // http(s) form of the served TD points at this server, and every readable property and
 // readallproperties answer 200.
-func TestCorpusTDsServedOverHTTP(t *testing.T) {
+func TestServerCorpusTDsServedOverHTTP(t *testing.T) {
 	files := testcorpus.Files(t, "td/valid")
-	srv := wot.NewServer(wot.WithServerBindings(newServer(ServerLimits{})))
+	srv := wot.NewServer(wot.WithServerBindings(newServerBinding(ServerLimits{})))
 	hs := httptest.NewServer(srv)
 	defer hs.Close()
 	defer srv.Close()

@@ -83,7 +83,7 @@ func newHarnessTD(t *testing.T, d *td.Thing, lim ServerLimits, sopts []wot.Serve
 	if err != nil {
 		t.Fatal(err)
 	}
-	sopts = append([]wot.ServerOption{WithServerLimits(lim), wot.WithServerBindings(newServer(ServerLimits{}))}, sopts...)
+	sopts = append([]wot.ServerOption{WithServerLimits(lim), wot.WithServerBindings(newServerBinding(ServerLimits{}))}, sopts...)
 	srv := wot.NewServer(sopts...)
 	if err := srv.AddThing(th); err != nil {
 		t.Fatal(err)
@@ -184,16 +184,16 @@ func formFor(t *testing.T, d *td.Thing, kind td.Kind, name, op, subprotocol stri
 	return nil
 }
 
-// sseEvent is one dispatched SSE message.
-type sseEvent struct{ event, data, id string }
+// testSSEEvent is one dispatched SSE message.
+type testSSEEvent struct{ event, data, id string }
 
-// sseReader is a minimal WHATWG event-stream parser for the tests.
-type sseReader struct {
+// testSSEReader is a minimal WHATWG event-stream parser for the tests.
+type testSSEReader struct {
 	resp *http.Response
 	br   *bufio.Reader
 }
 
-func (h *harness) openSSE(ctx context.Context, u, lastID string) *sseReader {
+func (h *harness) openSSE(ctx context.Context, u, lastID string) *testSSEReader {
 	h.t.Helper()
 	req, _ := http.NewRequestWithContext(ctx, "GET", u, nil)
 	req.Header.Set("Accept", "text/event-stream")
@@ -208,11 +208,11 @@ func (h *harness) openSSE(ctx context.Context, u, lastID string) *sseReader {
 		b, _ := io.ReadAll(resp.Body)
 		h.t.Fatalf("SSE %s: %d %s %s", u, resp.StatusCode, resp.Header.Get("Content-Type"), b)
 	}
-	return &sseReader{resp: resp, br: bufio.NewReader(resp.Body)}
+	return &testSSEReader{resp: resp, br: bufio.NewReader(resp.Body)}
 }
 
-func (r *sseReader) next() (sseEvent, error) {
-	var ev sseEvent
+func (r *testSSEReader) next() (testSSEEvent, error) {
+	var ev testSSEEvent
 	var data []string
 	hasData := false
 	for {
@@ -223,7 +223,7 @@ func (r *sseReader) next() (sseEvent, error) {
 		line = strings.TrimSuffix(line, "\n")
 		if line == "" {
 			if !hasData {
-				ev = sseEvent{}
+				ev = testSSEEvent{}
 				continue
 			}
 			ev.data = strings.Join(data, "\n")
@@ -245,7 +245,7 @@ func (r *sseReader) next() (sseEvent, error) {
 	}
 }
 
-func (r *sseReader) close() { r.resp.Body.Close() }
+func (r *testSSEReader) close() { r.resp.Body.Close() }
 
 // eventually polls cond until it holds or the deadline passes.
 func eventually(t *testing.T, what string, cond func() bool) {

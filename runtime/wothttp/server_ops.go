@@ -178,7 +178,7 @@ func (s *server) readProperty(ctx context.Context, w http.ResponseWriter, r *htt
 	if len(v) == 0 {
 		v = json.RawMessage("null")
 	}
-	writeJSON(w, http.StatusOK, v)
+	sendJSON(w, http.StatusOK, v)
 }
 
 func (s *server) writeProperty(ctx context.Context, w http.ResponseWriter, r *http.Request, e *entry, name string) {
@@ -214,7 +214,7 @@ func (s *server) readAll(ctx context.Context, w http.ResponseWriter, r *http.Req
 		writeProblem(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, b)
+	sendJSON(w, http.StatusOK, b)
 }
 
 func (s *server) writeMultiple(ctx context.Context, w http.ResponseWriter, r *http.Request, e *entry) {
@@ -253,7 +253,7 @@ func (s *server) invoke(ctx context.Context, w http.ResponseWriter, r *http.Requ
 			w.WriteHeader(http.StatusNoContent)
 			return
 		}
-		writeJSON(w, http.StatusOK, inv.Output)
+		sendJSON(w, http.StatusOK, inv.Output)
 		return
 	}
 	href := s.statusHref(r, e, name, inv.Status.ActionID)
@@ -263,7 +263,7 @@ func (s *server) invoke(ctx context.Context, w http.ResponseWriter, r *http.Requ
 		return
 	}
 	w.Header().Set("Location", href)
-	writeJSON(w, http.StatusCreated, b)
+	sendJSON(w, http.StatusCreated, b)
 }
 
 func (s *server) actionStatus(ctx context.Context, w http.ResponseWriter, r *http.Request, e *entry, rt route) {
@@ -291,7 +291,7 @@ func (s *server) actionStatus(ctx context.Context, w http.ResponseWriter, r *htt
 		writeProblem(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, b)
+	sendJSON(w, http.StatusOK, b)
 }
 
 func (s *server) queryAll(ctx context.Context, w http.ResponseWriter, r *http.Request, e *entry) {
@@ -304,9 +304,9 @@ func (s *server) queryAll(ctx context.Context, w http.ResponseWriter, r *http.Re
 		writeProblem(w, err)
 		return
 	}
-	out := make(map[string][]statusJSON, len(all))
+	out := make(map[string][]statusBody, len(all))
 	for name, list := range all {
-		l := make([]statusJSON, len(list))
+		l := make([]statusBody, len(list))
 		for i := range list {
 			l[i] = encodeStatus(&list[i], s.statusHref(r, e, name, list[i].ActionID))
 		}
@@ -317,7 +317,7 @@ func (s *server) queryAll(ctx context.Context, w http.ResponseWriter, r *http.Re
 		writeProblem(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, b)
+	sendJSON(w, http.StatusOK, b)
 }
 
 // statusHref is the absolute URL of an action instance's status resource.

@@ -16,9 +16,9 @@ import (
 	"github.com/wotgen/wotgen/runtime/wot"
 )
 
-func readN(t *testing.T, s *sseReader, n int) []sseEvent {
+func readN(t *testing.T, s *testSSEReader, n int) []testSSEEvent {
 	t.Helper()
-	out := make([]sseEvent, 0, n)
+	out := make([]testSSEEvent, 0, n)
 	for len(out) < n {
 		ev, err := s.next()
 		if err != nil {
@@ -31,7 +31,7 @@ func readN(t *testing.T, s *sseReader, n int) []sseEvent {
 
 // TestSSEResume: ids are the Thing's notification ids; a reconnect with Last-Event-ID gets
 // exactly what it missed, in order, then the live notifications, without duplicates.
-func TestSSEResume(t *testing.T) {
+func TestServerSSEResume(t *testing.T) {
 	h := newHarness(t, ServerLimits{})
 	d := h.servedTD()
 	href := formFor(t, d, td.KindProperty, "level", "observeproperty", "sse").Href
@@ -77,7 +77,7 @@ func TestSSEResume(t *testing.T) {
 	}
 }
 
-func TestSSEThingLevelAndEvents(t *testing.T) {
+func TestServerSSEThingLevelAndEvents(t *testing.T) {
 	h := newHarness(t, ServerLimits{})
 	d := h.servedTD()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -117,7 +117,7 @@ func TestSSEThingLevelAndEvents(t *testing.T) {
 	}
 }
 
-func TestAppendEvent(t *testing.T) {
+func TestServerAppendEvent(t *testing.T) {
 	for _, c := range []struct {
 		n    wot.Notification
 		want string
@@ -146,7 +146,7 @@ func (l smallBufListener) Accept() (net.Conn, error) {
 
 // TestSSEStalledVsSlow: a consumer that stops reading is cut off (the Thing never waits for
 // it) while one that reads slowly receives every event, in order.
-func TestSSEStalledVsSlow(t *testing.T) {
+func TestServerSSEStalledVsSlow(t *testing.T) {
 	d, _ := td.Parse([]byte(testTD))
 	lim := ServerLimits{SSEQueueBytes: 1 << 20, StallTimeout: 300 * time.Millisecond}
 	h := newHarnessTD(t, d, lim, nil)
@@ -187,7 +187,7 @@ func TestSSEStalledVsSlow(t *testing.T) {
 			results <- err
 			return
 		}
-		s := &sseReader{resp: resp, br: bufio.NewReader(resp.Body)}
+		s := &testSSEReader{resp: resp, br: bufio.NewReader(resp.Body)}
 		ids := map[string]bool{}
 		for i := 0; i < total; i++ {
 			ev, err := s.next()
@@ -240,7 +240,7 @@ func (t *throttled) Read(p []byte) (int, error) {
 
 // TestSSEOutlivesServerTimeouts: an idle stream gets heartbeat comments and stays open past
 // the HTTP server's read and write timeouts.
-func TestSSEOutlivesServerTimeouts(t *testing.T) {
+func TestServerSSEOutlivesServerTimeouts(t *testing.T) {
 	h := newHarness(t, ServerLimits{Heartbeat: 100 * time.Millisecond})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -267,7 +267,7 @@ func TestSSEOutlivesServerTimeouts(t *testing.T) {
 }
 
 // TestLongPollShutdown: a held poll is answered 503 when the server shuts down.
-func TestLongPollShutdown(t *testing.T) {
+func TestServerLongPollShutdown(t *testing.T) {
 	h := newHarness(t, ServerLimits{})
 	c := make(chan int, 1)
 	go func() {

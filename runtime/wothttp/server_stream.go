@@ -93,7 +93,7 @@ func (s *server) longPoll(ctx context.Context, w http.ResponseWriter, r *http.Re
 		h["Content-Length"] = []string{"0"}
 		w.WriteHeader(http.StatusOK) // an event without data
 	} else {
-		writeJSON(w, http.StatusOK, n.Value)
+		sendJSON(w, http.StatusOK, n.Value)
 	}
 	if rc.Flush() == nil {
 		s.polls.put(key, n.ID, s.lim.PollResume)
@@ -157,9 +157,9 @@ func (pr *pollResume) put(k pollKey, id string, ttl time.Duration) {
 	pr.m[k] = pollMark{id: id, at: now}
 }
 
-// stream is one SSE stream's subscriber: Notify appends the encoded message to a queue
+// sseStream is one SSE stream's subscriber: Notify appends the encoded message to a queue
 // bounded in bytes and wakes the handler, which writes it out.
-type stream struct {
+type sseStream struct {
 	// skip drops notifications the stream does not carry (nil: none)
 	skip func(n *wot.Notification) bool
 
@@ -170,10 +170,10 @@ type stream struct {
 	wake chan struct{}
 }
 
-func newStream(max int) *stream { return &stream{max: max, wake: make(chan struct{}, 1)} }
+func newSSEStream(max int) *sseStream { return &sseStream{max: max, wake: make(chan struct{}, 1)} }
 
 // Notify implements wot.Subscriber; it never blocks.
-func (st *stream) Notify(n *wot.Notification, _ any) {
+func (st *sseStream) Notify(n *wot.Notification, _ any) {
 	if st.skip != nil && st.skip(n) {
 		return
 	}
@@ -194,7 +194,7 @@ func (st *stream) Notify(n *wot.Notification, _ any) {
 }
 
 // take returns the queued bytes, leaving spare (emptied) as the new queue.
-func (st *stream) take(spare []byte) (b []byte, over bool) {
+func (st *sseStream) take(spare []byte) (b []byte, over bool) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	b, st.buf = st.buf, spare[:0]
@@ -264,7 +264,7 @@ func (s *server) sse(ctx context.Context, w http.ResponseWriter, r *http.Request
 		return
 	}
 	defer s.unhold()
-	st := newStream(s.lim.SSEQueueBytes)
+	st := newSSEStream(s.lim.SSEQueueBytes)
 	if kind == td.KindProperty && names == nil {
 		// observeallproperties carries the observable properties only (the Thing would
 		// send every readable one): only those promise change notifications.

@@ -25,7 +25,7 @@ func methodOf(f *td.Form) string {
 
 // TestServedTDForms checks the forms the binding adds, and that every property form's href,
 // followed as a consumer would, reaches that property, whatever its name.
-func TestServedTDForms(t *testing.T) {
+func TestServerServedTDForms(t *testing.T) {
 	h := newHarness(t, ServerLimits{})
 	d := h.servedTD()
 
@@ -134,7 +134,7 @@ func slicesEqual(l td.StringList, want ...string) bool {
 
 // TestForeignHTTPFormsReplaced serves a TD that already has node-wot style HTTP forms (and a
 // form of another protocol): the HTTP ones give way to the binding's, the other stays.
-func TestForeignHTTPFormsReplaced(t *testing.T) {
+func TestServerForeignHTTPFormsReplaced(t *testing.T) {
 	d, err := td.Parse([]byte(`{
 	  "@context": "https://www.w3.org/2022/wot/td/v1.1", "id": "urn:test:foreign", "title": "F",
 	  "base": "http://192.0.2.1:8080/",
@@ -172,7 +172,7 @@ func TestForeignHTTPFormsReplaced(t *testing.T) {
 	}
 }
 
-func TestPropertyStatuses(t *testing.T) {
+func TestServerPropertyStatuses(t *testing.T) {
 	h := newHarness(t, ServerLimits{MaxBodySize: 64})
 	p := h.root() + "/properties/"
 	h.expect(204, "PUT", p+"level", "42", "Content-Type", "application/json")
@@ -243,7 +243,7 @@ func TestPropertyStatuses(t *testing.T) {
 	}
 }
 
-func TestHandlerFailureIs500(t *testing.T) {
+func TestServerHandlerFailureIs500(t *testing.T) {
 	h := newHarness(t, ServerLimits{})
 	h.thing.HandleRead("level", func(ctx context.Context) (any, error) { return nil, fmt.Errorf("sensor unplugged") })
 	_, b := h.expect(500, "GET", h.root()+"/properties/level", "")
@@ -257,7 +257,7 @@ func TestHandlerFailureIs500(t *testing.T) {
 	}
 }
 
-func TestCORS(t *testing.T) {
+func TestServerCORS(t *testing.T) {
 	h := newHarness(t, ServerLimits{}, wot.WithID("urn:test:lamp"))
 	resp, _ := h.expect(204, "OPTIONS", h.root()+"/properties/level", "",
 		"Origin", "https://app.example", "Access-Control-Request-Method", "PUT", "Access-Control-Request-Headers", "authorization, content-type")
@@ -271,7 +271,7 @@ func TestCORS(t *testing.T) {
 	}
 }
 
-func TestPreflightNeedsNoCredentials(t *testing.T) {
+func TestServerPreflightNeedsNoCredentials(t *testing.T) {
 	d, _ := td.Parse([]byte(testTD))
 	h := newHarnessTD(t, d, ServerLimits{}, []wot.ServerOption{wot.WithAuthenticator(wot.BearerAuth("s3cret"))})
 	if resp := h.do("GET", h.root()+"/properties/level", ""); resp.StatusCode != 401 {
@@ -281,7 +281,7 @@ func TestPreflightNeedsNoCredentials(t *testing.T) {
 	h.expect(200, "GET", h.root()+"/properties/level", "", "Authorization", "Bearer s3cret")
 }
 
-func TestActions(t *testing.T) {
+func TestServerActions(t *testing.T) {
 	// Anonymous HTTP consumers have no session: queryallactions shows them the instances
 	// only when the Thing shares them.
 	h := newHarness(t, ServerLimits{}, wot.WithSharedActions(true))
@@ -371,7 +371,7 @@ func TestActions(t *testing.T) {
 
 // TestLongPoll: HEAD answers at once, GET is held past the server's write timeout and
 // answers one value; values between two polls of the same connection are not lost.
-func TestLongPoll(t *testing.T) {
+func TestServerLongPoll(t *testing.T) {
 	h := newHarness(t, ServerLimits{})
 	u := h.root() + "/properties/level/observable"
 
@@ -456,7 +456,7 @@ func TestLongPoll(t *testing.T) {
 
 // TestLongPollDisconnect: a consumer that goes away while its poll is held leaves nothing
 // behind.
-func TestLongPollDisconnect(t *testing.T) {
+func TestServerLongPollDisconnect(t *testing.T) {
 	h := newHarness(t, ServerLimits{})
 	http.DefaultClient.CloseIdleConnections()
 	base := runtime.NumGoroutine()
@@ -479,7 +479,7 @@ func TestLongPollDisconnect(t *testing.T) {
 	noLeak(t, base)
 }
 
-func TestStreamLimitAndShutdown(t *testing.T) {
+func TestServerStreamLimitAndShutdown(t *testing.T) {
 	h := newHarness(t, ServerLimits{MaxStreams: 1})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -499,13 +499,13 @@ func TestStreamLimitAndShutdown(t *testing.T) {
 	}
 }
 
-func TestRouteParsing(t *testing.T) {
+func TestServerRouteParsing(t *testing.T) {
 	for _, name := range []string{"", ".", "..", "...", "~", "~x", "a/b", "a b", "ü", "%2F", "x/properties/y", "?#"} {
 		seg := encodeName(name)
 		if strings.ContainsAny(seg, "/?#") || seg == "." || seg == ".." || seg == "" {
 			t.Errorf("encodeName(%q) = %q", name, seg)
 		}
-		s := newServer(ServerLimits{})
+		s := newServerBinding(ServerLimits{})
 		e := &entry{path: "/t", props: map[string]propInfo{name: {}}}
 		s.byPath["/t"] = e
 		_, rt, ok, known := s.match("/t/properties/" + seg)
@@ -513,7 +513,7 @@ func TestRouteParsing(t *testing.T) {
 			t.Errorf("%q → %q → %+v %v %v", name, seg, rt, ok, known)
 		}
 	}
-	s := newServer(ServerLimits{})
+	s := newServerBinding(ServerLimits{})
 	s.byPath["/a"] = &entry{path: "/a", props: map[string]propInfo{"x": {}}}
 	s.byPath["/a/properties"] = &entry{path: "/a/properties", props: map[string]propInfo{}}
 	if e, rt, ok, _ := s.match("/a/properties/x"); !ok || e.path != "/a" || rt.name != "x" {

@@ -62,8 +62,8 @@ func methodNotAllowed(w http.ResponseWriter, r *http.Request, allow string, why 
 	writeProblem(w, problemf(http.StatusMethodNotAllowed, "%s is not allowed here: %s", r.Method, why))
 }
 
-// writeJSON sends 200 with a JSON body that is already encoded.
-func writeJSON(w http.ResponseWriter, status int, b []byte) {
+// sendJSON sends 200 with a JSON body that is already encoded.
+func sendJSON(w http.ResponseWriter, status int, b []byte) {
 	h := w.Header()
 	h["Content-Type"] = hdrJSON
 	h["Content-Length"] = []string{strconv.Itoa(len(b))}
@@ -199,8 +199,8 @@ func preflight(w http.ResponseWriter, r *http.Request, allow string) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// statusJSON is an ActionStatus as the HTTP Basic Profile writes it.
-type statusJSON struct {
+// statusBody is an ActionStatus as the HTTP Basic Profile writes it.
+type statusBody struct {
 	Status        wot.ActionState `json:"status"`
 	Output        json.RawMessage `json:"output,omitempty"`
 	Error         *wot.Error      `json:"error,omitempty"`
@@ -209,8 +209,8 @@ type statusJSON struct {
 	TimeEnded     string          `json:"timeEnded,omitempty"`
 }
 
-func encodeStatus(st *wot.ActionStatus, href string) statusJSON {
-	return statusJSON{Status: st.State, Output: st.Output, Error: st.Error, Href: href,
+func encodeStatus(st *wot.ActionStatus, href string) statusBody {
+	return statusBody{Status: st.State, Output: st.Output, Error: st.Error, Href: href,
 		TimeRequested: rfc3339(st.TimeRequested), TimeEnded: rfc3339(st.TimeEnded)}
 }
 

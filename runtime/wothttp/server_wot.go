@@ -9,7 +9,7 @@ import (
 )
 
 func init() {
-	wot.RegisterServer(func() wot.ServerBinding { return newServer(ServerLimits{}) })
+	wot.RegisterServer(func() wot.ServerBinding { return newServerBinding(ServerLimits{}) })
 }
 
 // limitsKey is the wot.ServerSetting key of WithServerLimits.

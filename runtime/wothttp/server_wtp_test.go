@@ -19,7 +19,7 @@ import (
 // TestSSEIDsAreWTPNotificationIDs serves one Thing over both bindings (the registered
 // defaults), observes a property over WTP and over SSE, and checks that the SSE ids are the
 // WTP notification ids, so either consumer may resume with an id the other saw.
-func TestSSEIDsAreWTPNotificationIDs(t *testing.T) {
+func TestServerSSEIDsAreWTPNotificationIDs(t *testing.T) {
 	d, err := td.Parse([]byte(`{"@context": "https://www.w3.org/2022/wot/td/v1.1", "id": "urn:test:both", "title": "Both",
 	  "securityDefinitions": {"nosec": {"scheme": "nosec"}}, "security": "nosec",
 	  "properties": {"level": {"type": "integer", "observable": true}}}`))
