@@ -41,8 +41,16 @@ func (Binding) Accepts(f *td.Form, u *url.URL, op string) bool {
 		return false
 	}
 	switch f.Subprotocol {
-	case "":
-	case subLongPoll, subSSE:
+	case "", subLongPoll:
+		// Long polling a whole Thing has no defined payload (which affordance changed?):
+		// only an affordance's own form can be long-polled.
+		if thingStreamOp(op) {
+			return false
+		}
+		if f.Subprotocol != "" && !isStreamOp(op) && !isUnstreamOp(op) {
+			return false
+		}
+	case subSSE:
 		if !isStreamOp(op) && !isUnstreamOp(op) {
 			return false
 		}
@@ -381,6 +389,15 @@ func snippet(b []byte) string {
 func isStreamOp(op string) bool {
 	switch op {
 	case td.OpObserveProperty, td.OpObserveAllProperties, td.OpSubscribeEvent, td.OpSubscribeAllEvents:
+		return true
+	}
+	return false
+}
+
+// thingStreamOp reports whether op streams the notifications of a whole Thing.
+func thingStreamOp(op string) bool {
+	switch op {
+	case td.OpObserveAllProperties, td.OpUnobserveAllProperties, td.OpSubscribeAllEvents, td.OpUnsubscribeAllEvents:
 		return true
 	}
 	return false

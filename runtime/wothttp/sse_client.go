@@ -139,7 +139,7 @@ var errSinkDone = errors.New("subscription ended")
 func (c *client) readSSE(ctx context.Context, r *wot.Request, sink wot.Sink, resp *http.Response, st *sseState) (bool, error) {
 	p := newSSEParser(resp.Body, int(min(c.maxBody, 1<<30)), st.lastID)
 	kind := kindOf(r.Op)
-	thingLevel := r.Op == td.OpObserveAllProperties || r.Op == td.OpSubscribeAllEvents
+	thingLevel := thingStreamOp(r.Op)
 	delivered := false
 	for {
 		ev, err := p.Next()
