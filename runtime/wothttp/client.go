@@ -339,6 +339,11 @@ func (c *client) Close() error {
 	for _, s := range subs {
 		<-s.done
 	}
+	// A transport of this consumer's own (WithTLSConfig builds one) keeps idle connections,
+	// each with its goroutines, until told; the shared default transport is left alone.
+	if tr := c.hc.Transport; tr != nil && tr != http.DefaultTransport {
+		c.hc.CloseIdleConnections()
+	}
 	return nil
 }
 
