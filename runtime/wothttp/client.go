@@ -63,6 +63,11 @@ func (Binding) Accepts(f *td.Form, u *url.URL, op string) bool {
 	if _, err := formHeaders(f); err != nil {
 		return false
 	}
+	if f.Subprotocol == subSSE && isEventStream(f.ContentType) {
+		// The SSE Profile's contentType describes the events' data, but real TDs (WebThings
+		// Gateway, Eclipse Ditto) name the stream's own type: their data is JSON.
+		return true
+	}
 	if sendsBody(op) && !isJSON(f.ContentType) {
 		return false
 	}
@@ -285,6 +290,12 @@ func (c *client) newRequest(ctx context.Context, f *td.Form, op string, u *url.U
 	}
 	if err := c.cfg.Authorize(req, c.td, f); err != nil {
 		return nil, err
+	}
+	for k := range req.Header {
+		if !isToken(k) {
+			// A TD's security scheme can name any header (its "name" is free text).
+			return nil, fmt.Errorf("wothttp: %s: the header name %q (from the TD's security definitions) is not a valid HTTP field name; fix the TD", op, k)
+		}
 	}
 	return req, nil
 }

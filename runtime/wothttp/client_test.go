@@ -225,6 +225,8 @@ func TestAccepts(t *testing.T) {
 		{"bad method", td.Form{ContentType: "application/json", Extra: map[string]json.RawMessage{"htv:methodName": json.RawMessage(`"GE T"`)}}, "http://h/p", "readproperty", false},
 		{"headers", td.Form{ContentType: "application/json", Extra: map[string]json.RawMessage{"htv:headers": hdr}}, "http://h/p", "readproperty", true},
 		{"bad headers", td.Form{ContentType: "application/json", Extra: map[string]json.RawMessage{"htv:headers": json.RawMessage(`[{"htv:fieldValue": "1"}]`)}}, "http://h/p", "readproperty", false},
+		{"sse typed as the stream", td.Form{ContentType: "text/event-stream", Subprotocol: "sse"}, "http://h/p", "observeproperty", true},
+		{"sse with cbor data", td.Form{ContentType: "application/cbor", Subprotocol: "sse"}, "http://h/p", "subscribeevent", false},
 		{"sse observeall", td.Form{ContentType: "application/json", Subprotocol: "sse"}, "http://h/p", "observeallproperties", true},
 		{"longpoll observeall", td.Form{ContentType: "application/json", Subprotocol: "longpoll"}, "http://h/p", "observeallproperties", false},
 		{"plain subscribeall", td.Form{ContentType: "application/json"}, "http://h/p", "subscribeallevents", false},
