@@ -170,11 +170,11 @@ func (c *client) Do(ctx context.Context, r *wot.Request) (*wot.Response, error) 
 		return nil, transportError(r.Op, target, err)
 	}
 	defer resp.Body.Close()
-	return c.response(r, req, resp)
+	return c.response(r, resp)
 }
 
 // response turns a completed HTTP exchange into the operation's result.
-func (c *client) response(r *wot.Request, req *http.Request, resp *http.Response) (*wot.Response, error) {
+func (c *client) response(r *wot.Request, resp *http.Response) (*wot.Response, error) {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, errorFromResponse(resp)
 	}

@@ -111,6 +111,7 @@ func (b *cancelBody) Close() error {
 // backoff and Last-Event-ID, until the subscription is stopped or fails.
 func (c *client) runSSE(s *stream, r *wot.Request, u *url.URL, sink wot.Sink, resp *http.Response) {
 	st := &sseState{lastID: sink.LastID(), retry: defaultSSERetry}
+	st.resumed = st.lastID != "" // a subscription resumed by the core: its first connection replays
 	fails, quiet := 0, 0
 	for {
 		got, err := c.readSSE(s.ctx, r, sink, resp, st)
