@@ -253,10 +253,13 @@ func (c *ConsumedThing) resolve(href string) (*url.URL, error) {
 }
 
 // selectRoute picks the form for op on name: the first, in document order, that a binding
-// accepts.
+// accepts, except that for observation and events a server-sent events form goes before a long
+// poll one (Things list long poll first because node-wot consumers need it; SSE delivers every
+// change and resumes after a drop, long poll loses what happens between two polls).
 func (c *ConsumedThing) selectRoute(op, name string) route {
 	forms := c.formsFor(op, name)
 	var tried []string
+	var fallback *route
 	for _, f := range forms {
 		u, err := c.resolve(f.Href)
 		if err != nil {
@@ -264,11 +267,25 @@ func (c *ConsumedThing) selectRoute(op, name string) route {
 			continue
 		}
 		for _, b := range c.binds {
-			if b.Accepts(f, u, op) {
-				return route{b: b, form: Form{Form: f, URL: u}}
+			if !b.Accepts(f, u, op) {
+				continue
 			}
+			r := route{b: b, form: Form{Form: f, URL: u}}
+			if f.Subprotocol == "longpoll" && fallback == nil {
+				fallback = &r // unless an sse form follows
+				break
+			}
+			if f.Subprotocol == "longpoll" {
+				break
+			}
+			return r
 		}
-		tried = append(tried, describeForm(f, u))
+		if fallback == nil || fallback.form.Form != f {
+			tried = append(tried, describeForm(f, u))
+		}
+	}
+	if fallback != nil {
+		return *fallback
 	}
 	return route{err: c.noFormError(op, name, tried), hadForms: len(forms) > 0}
 }
