@@ -475,6 +475,17 @@ func TestServerLongPollDisconnect(t *testing.T) {
 		<-done
 		eventually(t, "the poll to be released", func() bool { return h.bind.activeStreams() == 0 })
 	}
+	// The same for SSE streams, per affordance and Thing-level.
+	for i := 0; i < 10; i++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		for _, u := range []string{h.root() + "/events/alarm/sse", h.root() + "/sse/properties"} {
+			h.openSSE(ctx, u, "")
+		}
+		eventually(t, "the streams to open", func() bool { return h.bind.activeStreams() == 2 })
+		h.thing.EmitEvent("alarm", "x")
+		cancel()
+		eventually(t, "the streams to be released", func() bool { return h.bind.activeStreams() == 0 })
+	}
 	http.DefaultClient.CloseIdleConnections()
 	noLeak(t, base)
 }
