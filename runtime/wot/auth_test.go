@@ -16,7 +16,7 @@ func TestAuthFromTD(t *testing.T) {
 	   "either": {"scheme": "combo", "oneOf": ["bearer_sc", "key_sc"]},
 	   "both": {"scheme": "combo", "allOf": ["bearer_sc", "key_sc"]}},
 	 "security": "either"}`
-	d := parseTD(t, doc)
+	d := mustParseTD(t, doc)
 	secrets := map[string]string{"bearer_sc": "tok", "key_sc": "k"}
 	check := func(a Authenticator, h http.Header, want bool) {
 		t.Helper()

@@ -8,9 +8,9 @@ import (
 	"time"
 )
 
-// ShutdownTimeout bounds how long ListenAndServe and Serve wait for sessions and handlers
+// shutdownTimeout bounds how long ListenAndServe and Serve wait for sessions and handlers
 // to end once their context is done.
-const ShutdownTimeout = 5 * time.Second
+const shutdownTimeout = 5 * time.Second
 
 // ListenAndServe listens on the TCP address addr and serves h until ctx ends; see Serve.
 func ListenAndServe(ctx context.Context, addr string, h http.Handler) error {
@@ -26,7 +26,7 @@ func ListenAndServe(ctx context.Context, addr string, h http.Handler) error {
 // on hijack, and the WTP binding applies its own limits). When ctx ends it shuts h down
 // first, if h has a Shutdown(context.Context) error method (a *Server does: its bindings'
 // sessions end, hijacked connections included, which http.Server does not track), then the
-// HTTP server, both within ShutdownTimeout. It returns nil after a shutdown ctx asked for,
+// HTTP server, both within 5 seconds. It returns nil after a shutdown ctx asked for,
 // or the error that stopped serving.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler) error {
 	hs := newHTTPServer(h)
@@ -37,7 +37,7 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler) error {
 		return err
 	case <-ctx.Done():
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	var err error
 	if s, ok := h.(interface{ Shutdown(context.Context) error }); ok {

@@ -192,7 +192,19 @@ func (s *Server) AddThing(t *Thing) error {
 	s.order = append(s.order, t)
 	s.tdPaths[tdPath] = t
 	s.cfg.log.Debug("wot: serving Thing", "thing", t.id, "td", tdPath)
+	for _, b := range s.bindings {
+		if ta, ok := b.(thingAdder); ok {
+			ta.ThingAdded(t)
+		}
+	}
 	return nil
+}
+
+// thingAdder is implemented by bindings that prepare per-Thing state (routes, the
+// operations a TD offers) when a Thing is added rather than on its first request. It is
+// called under the Server's lock: it must not call back into the Server.
+type thingAdder interface {
+	ThingAdded(t *Thing)
 }
 
 // Things returns the served Things in AddThing order.

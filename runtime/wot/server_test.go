@@ -18,9 +18,9 @@ import (
 	"github.com/wotgen/wotgen/runtime/td"
 )
 
-// fakeBinding is a ServerBinding that claims the paths under its prefix, adds one form per
+// fakeServerBinding is a ServerBinding that claims the paths under its prefix, adds one form per
 // property, and keeps a "session" goroutine per request to /<prefix>/session until Shutdown.
-type fakeBinding struct {
+type fakeServerBinding struct {
 	name, prefix string
 	srv          *Server
 
@@ -30,13 +30,13 @@ type fakeBinding struct {
 	stop     chan struct{}
 }
 
-func newFake(name string) *fakeBinding {
-	return &fakeBinding{name: name, prefix: "/" + name + "/", stop: make(chan struct{})}
+func newFakeServerBinding(name string) *fakeServerBinding {
+	return &fakeServerBinding{name: name, prefix: "/" + name + "/", stop: make(chan struct{})}
 }
 
-func (f *fakeBinding) Name() string { return f.name }
+func (f *fakeServerBinding) Name() string { return f.name }
 
-func (f *fakeBinding) Start(s *Server) error {
+func (f *fakeServerBinding) Start(s *Server) error {
 	if v, ok := s.Setting(f.name).(string); ok && v == "refuse" {
 		return errors.New("bad setting")
 	}
@@ -44,7 +44,7 @@ func (f *fakeBinding) Start(s *Server) error {
 	return nil
 }
 
-func (f *fakeBinding) AddForms(d *td.Thing, t *Thing, base *url.URL) {
+func (f *fakeServerBinding) AddForms(d *td.Thing, t *Thing, base *url.URL) {
 	for _, n := range d.PropertyNames() {
 		p := d.Properties[n]
 		// Rewrite the forms of "our protocol" the TD already has, add one of our own
@@ -58,7 +58,7 @@ func (f *fakeBinding) AddForms(d *td.Thing, t *Thing, base *url.URL) {
 	}
 }
 
-func (f *fakeBinding) Serve(w http.ResponseWriter, r *http.Request) bool {
+func (f *fakeServerBinding) Serve(w http.ResponseWriter, r *http.Request) bool {
 	if !strings.HasPrefix(r.URL.Path, f.prefix) {
 		return false
 	}
@@ -73,7 +73,7 @@ func (f *fakeBinding) Serve(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-func (f *fakeBinding) Shutdown(ctx context.Context) error {
+func (f *fakeServerBinding) Shutdown(ctx context.Context) error {
 	close(f.stop)
 	done := make(chan struct{})
 	go func() { f.sessions.Wait(); close(done) }()
@@ -85,7 +85,7 @@ func (f *fakeBinding) Shutdown(ctx context.Context) error {
 	}
 }
 
-func (f *fakeBinding) seen() []string {
+func (f *fakeServerBinding) seen() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]string(nil), f.served...)
@@ -115,9 +115,9 @@ const ctxTD = `{"@context": ["https://www.w3.org/2022/wot/td/v1.1", {"saref": "h
 // each binding's forms added in binding order, the forms a binding already had rewritten by
 // it, and every other href absolute against the TD's own base.
 func TestServedTDWithTwoBindings(t *testing.T) {
-	a, b := newFake("a"), newFake("b")
+	a, b := newFakeServerBinding("a"), newFakeServerBinding("b")
 	s := NewServer(WithServerBindings(a, b))
-	th, err := NewThing(parseTD(t, ctxTD))
+	th, err := NewThing(mustParseTD(t, ctxTD))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,8 +165,8 @@ func TestServedTDWithTwoBindings(t *testing.T) {
 	}
 
 	// External URL; several Things at /.well-known/wot as an array.
-	s2 := NewServer(WithServerBindings(newFake("a")), WithExternalURL("wss://gw.example/farm/"))
-	th2, _ := NewThing(parseTD(t, ctxTD))
+	s2 := NewServer(WithServerBindings(newFakeServerBinding("a")), WithExternalURL("wss://gw.example/farm/"))
+	th2, _ := NewThing(mustParseTD(t, ctxTD))
 	th3 := newTestThing(t)
 	s2.AddThing(th2)
 	s2.AddThing(th3)
@@ -194,7 +194,7 @@ func TestServedTDWithTwoBindings(t *testing.T) {
 // Requests other than TDs are authenticated before any binding sees them, offered to the
 // bindings in order, and 404 when none claims them.
 func TestAuthenticationBeforeBindings(t *testing.T) {
-	a, b := newFake("a"), newFake("b")
+	a, b := newFakeServerBinding("a"), newFakeServerBinding("b")
 	s := NewServer(WithServerBindings(a, b), WithAuthenticator(BearerAuth("s3cret")))
 	s.AddThing(newTestThing(t))
 	hs := httptest.NewServer(s)
@@ -234,7 +234,7 @@ func TestAuthenticationBeforeBindings(t *testing.T) {
 	}
 
 	// A 403 from the Authenticator is passed on without a challenge.
-	s2 := NewServer(WithServerBindings(newFake("a")), WithAuthenticator(AuthenticatorFunc(func(r *http.Request) (string, error) {
+	s2 := NewServer(WithServerBindings(newFakeServerBinding("a")), WithAuthenticator(AuthenticatorFunc(func(r *http.Request) (string, error) {
 		return "", Forbidden("blocked")
 	})))
 	hs2 := httptest.NewServer(s2)
@@ -249,7 +249,7 @@ func TestServerConfiguration(t *testing.T) {
 	if err := NewServer(WithServerBindings(), WithExternalURL("ftp://x")).AddThing(th); err == nil || !strings.Contains(err.Error(), "http, https") {
 		t.Errorf("bad external URL: %v", err)
 	}
-	s := NewServer(WithServerBindings(newFake("a")), ServerSetting("a", "refuse"))
+	s := NewServer(WithServerBindings(newFakeServerBinding("a")), ServerSetting("a", "refuse"))
 	if err := s.AddThing(th); err == nil || !strings.Contains(err.Error(), "bad setting") {
 		t.Errorf("a binding refusing its settings: %v", err)
 	}
@@ -258,7 +258,7 @@ func TestServerConfiguration(t *testing.T) {
 	if rec.Code != 500 {
 		t.Errorf("misconfigured server answered %d", rec.Code)
 	}
-	s = NewServer(WithServerBindings(newFake("a"), newFake("b")), WithoutBinding("a"))
+	s = NewServer(WithServerBindings(newFakeServerBinding("a"), newFakeServerBinding("b")), WithoutBinding("a"))
 	if s.Binding("a") != nil || s.Binding("b") == nil {
 		t.Error("WithoutBinding")
 	}
@@ -271,7 +271,7 @@ func TestServerConfiguration(t *testing.T) {
 	if err := s.AddThing(th); err == nil || !strings.Contains(err.Error(), "already served") {
 		t.Errorf("twice: %v", err)
 	}
-	other, _ := NewThing(parseTD(t, testTD), WithID("urn:dev:other"), WithTDPath("things/urn:dev:test"))
+	other, _ := NewThing(mustParseTD(t, testTD), WithID("urn:dev:other"), WithTDPath("things/urn:dev:test"))
 	if err := s.AddThing(other); err == nil || !strings.Contains(err.Error(), "WithTDPath") {
 		t.Errorf("same TD path: %v", err)
 	}
@@ -290,7 +290,7 @@ func TestRegisterServer(t *testing.T) {
 	serverRegistry.ctors = nil
 	serverRegistry.mu.Unlock()
 	t.Cleanup(func() { serverRegistry.mu.Lock(); serverRegistry.ctors = saved; serverRegistry.mu.Unlock() })
-	RegisterServer(func() ServerBinding { return newFake("r") })
+	RegisterServer(func() ServerBinding { return newFakeServerBinding("r") })
 	s1, s2 := NewServer(), NewServer()
 	if s1.Binding("r") == nil || s1.Binding("r") == s2.Binding("r") {
 		t.Fatal("each Server needs its own instance")
@@ -307,7 +307,7 @@ func TestRegisterServer(t *testing.T) {
 // goroutine behind; the server refuses requests afterwards.
 func TestShutdownLeavesNoGoroutine(t *testing.T) {
 	before := runtime.NumGoroutine()
-	a := newFake("a")
+	a := newFakeServerBinding("a")
 	s := NewServer(WithServerBindings(a))
 	th := newTestThing(t)
 	s.AddThing(th)
@@ -348,13 +348,13 @@ func TestShutdownLeavesNoGoroutine(t *testing.T) {
 	}
 	hs.Close()
 	http.DefaultClient.CloseIdleConnections()
-	waitFor(t, "goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
+	waitUntil(t, "goroutines to end", func() bool { return runtime.NumGoroutine() <= before })
 }
 
 func TestActionLimitAndClose(t *testing.T) {
 	th := newTestThing(t)
 	th.cfg.maxActive = 1
-	s := NewServer(WithServerBindings(newFake("a")))
+	s := NewServer(WithServerBindings(newFakeServerBinding("a")))
 	s.AddThing(th)
 	cancelled := make(chan error, 1)
 	th.HandleAction("flush", func(ctx context.Context, in json.RawMessage) (any, error) {
@@ -381,7 +381,7 @@ func TestActionLimitAndClose(t *testing.T) {
 // ListenAndServe serves until its context ends, then shuts the Server down and then the
 // HTTP server.
 func TestListenAndServe(t *testing.T) {
-	a := newFake("a")
+	a := newFakeServerBinding("a")
 	s := NewServer(WithServerBindings(a))
 	s.AddThing(newTestThing(t))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -401,7 +401,7 @@ func TestListenAndServe(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-	case <-time.After(ShutdownTimeout + time.Second):
+	case <-time.After(shutdownTimeout + time.Second):
 		t.Fatal("Serve did not return after its context ended")
 	}
 	if !s.Closed() {

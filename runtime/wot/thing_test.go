@@ -27,7 +27,7 @@ const testTD = `{"@context": "https://www.w3.org/2022/wot/td/v1.1", "id": "urn:d
  "events": {"alarm": {"data": {"type": "string"}, "forms": [{"href": "events/alarm"}]},
             "tick": {"forms": [{"href": "events/tick"}]}}}`
 
-func parseTD(t testing.TB, doc string) *td.Thing {
+func mustParseTD(t testing.TB, doc string) *td.Thing {
 	t.Helper()
 	d, err := td.Parse([]byte(doc))
 	if err != nil {
@@ -38,7 +38,7 @@ func parseTD(t testing.TB, doc string) *td.Thing {
 
 func newTestThing(t testing.TB, opts ...ThingOption) *Thing {
 	t.Helper()
-	th, err := NewThing(parseTD(t, testTD), opts...)
+	th, err := NewThing(mustParseTD(t, testTD), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func wantStatus(t testing.TB, err error, status int, want string) {
 }
 
 // waitFor polls cond until it holds or 5 s pass.
-func waitFor(t testing.TB, what string, cond func() bool) {
+func waitUntil(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for !cond() {
@@ -241,7 +241,7 @@ func TestActionOperations(t *testing.T) {
 		t.Error("ActionOf")
 	}
 	close(release)
-	waitFor(t, "completion", func() bool { st, _ := th.QueryAction(ctx, id); return st.State == ActionCompleted })
+	waitUntil(t, "completion", func() bool { st, _ := th.QueryAction(ctx, id); return st.State == ActionCompleted })
 	st, _ := th.QueryAction(ctx, id)
 	if string(st.Output) != `"done"` || st.TimeEnded.IsZero() {
 		t.Fatalf("status %+v", st)
@@ -321,7 +321,7 @@ func TestActionRetentionAge(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		waitFor(t, "completion", func() bool {
+		waitUntil(t, "completion", func() bool {
 			st, err := th.QueryAction(ctx, inv.Status.ActionID)
 			return err != nil || st.State == ActionCompleted
 		})
@@ -522,20 +522,20 @@ func TestNewThingErrors(t *testing.T) {
 	if _, err := NewThing(nil); err == nil {
 		t.Error("nil TD")
 	}
-	if _, err := NewThing(parseTD(t, testTD), WithID("not a uri")); err == nil || !strings.Contains(err.Error(), "absolute URI") {
+	if _, err := NewThing(mustParseTD(t, testTD), WithID("not a uri")); err == nil || !strings.Contains(err.Error(), "absolute URI") {
 		t.Errorf("bad thingID: %v", err)
 	}
 	bad := `{"@context": "https://www.w3.org/2022/wot/td/v1.1", "id": "urn:x", "title": "x",
 	 "properties": {"p": {"type": "string", "pattern": "(?<=a)b", "forms": [{"href": "/wtp", "subprotocol": "webthingprotocol"}]}}}`
-	if _, err := NewThing(parseTD(t, bad)); err == nil || !strings.Contains(err.Error(), "WithValidation(false)") {
+	if _, err := NewThing(mustParseTD(t, bad)); err == nil || !strings.Contains(err.Error(), "WithValidation(false)") {
 		t.Errorf("uncompilable schema: %v", err)
 	}
-	if _, err := NewThing(parseTD(t, bad), WithValidation(false)); err != nil {
+	if _, err := NewThing(mustParseTD(t, bad), WithValidation(false)); err != nil {
 		t.Errorf("without validation: %v", err)
 	}
 	remote := `{"@context": "https://www.w3.org/2022/wot/td/v1.1", "id": "urn:x", "title": "x",
 	 "properties": {"p": {"type": "string", "$ref": "file:///etc/passwd", "forms": [{"href": "/wtp", "subprotocol": "webthingprotocol"}]}}}`
-	if _, err := NewThing(parseTD(t, remote)); err == nil || !strings.Contains(err.Error(), "not supported") {
+	if _, err := NewThing(mustParseTD(t, remote)); err == nil || !strings.Contains(err.Error(), "not supported") {
 		t.Errorf("a $ref to a file was followed: %v", err)
 	}
 	th := newTestThing(t)

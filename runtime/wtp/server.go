@@ -49,6 +49,7 @@ type serverBinding struct {
 
 	mu        sync.Mutex
 	infos     map[*wot.Thing]*thingInfo
+	endpoints map[string][]*wot.Thing // by URL path, of the Things in infos
 	conns     map[*conn]struct{}
 	upgrading int // handshakes past the connection-limit check, not yet in conns
 	closed    bool
@@ -158,6 +159,7 @@ func (b *serverBinding) Start(s *wot.Server) error {
 	}
 	b.srv, b.cfg = s, cfg
 	b.infos = map[*wot.Thing]*thingInfo{}
+	b.endpoints = map[string][]*wot.Thing{}
 	b.conns = map[*conn]struct{}{}
 	b.stats.errors = map[int]uint64{}
 	return nil
@@ -172,6 +174,10 @@ func setting[T any](s *wot.Server, key any, dst *T) bool {
 	return ok
 }
 
+// ThingAdded derives the binding's view of t (endpoints, offered operations) when the
+// Server adds it, so the first request does not pay for it.
+func (b *serverBinding) ThingAdded(t *wot.Thing) { b.info(t) }
+
 // info returns what the binding derived from t's TD, computing it on first use.
 func (b *serverBinding) info(t *wot.Thing) *thingInfo {
 	b.mu.Lock()
@@ -180,6 +186,9 @@ func (b *serverBinding) info(t *wot.Thing) *thingInfo {
 	if i == nil {
 		i = newThingInfo(t)
 		b.infos[t] = i
+		for _, p := range i.paths {
+			b.endpoints[p] = append(b.endpoints[p], t)
+		}
 	}
 	return i
 }
@@ -198,13 +207,18 @@ func (b *serverBinding) lookup(path, id string) (*wot.Thing, *thingInfo) {
 
 // endpointThings returns the Things served at the endpoint path.
 func (b *serverBinding) endpointThings(path string) []*wot.Thing {
-	var out []*wot.Thing
-	for _, t := range b.srv.Things() {
-		if b.info(t).servesAt(path) {
-			out = append(out, t)
+	b.mu.Lock()
+	ts, indexed := b.endpoints[path], len(b.infos)
+	b.mu.Unlock()
+	if all := b.srv.Things(); len(all) > indexed { // added while we were not told
+		for _, t := range all {
+			b.info(t)
 		}
+		b.mu.Lock()
+		ts = b.endpoints[path]
+		b.mu.Unlock()
 	}
-	return out
+	return ts
 }
 
 // soleThingID returns the id of the endpoint's only Thing, or "" when it serves several;

@@ -56,6 +56,13 @@ func TestSynchronousDefaultOption(t *testing.T) {
 	// calibrate's form has no op, so it offers invokeaction only (TD default).
 	c.fails(OpQueryAction, func(m *Message) { m.ActionID = resp.Status.ActionID }, 400, "does not offer queryaction")
 	c.fails(OpCancelAction, func(m *Message) { m.ActionID = resp.Status.ActionID }, 400, "does not offer cancelaction")
+	// The same for an authenticated consumer, whose instances only it can see.
+	th2 := newValve(t, WithSynchronousDefault(false))
+	th2.HandleAction("calibrate", func(ctx context.Context, in json.RawMessage) (any, error) { <-ctx.Done(); return nil, nil })
+	_, hs2 := serve(t, []*Thing{th2}, WithAuthenticator(BearerAuth("tok")))
+	a := dial(t, hs2, dialOpts{header: http.Header{"Authorization": {"Bearer tok"}}})
+	id := a.ok(OpInvokeAction, func(m *Message) { m.Name = "calibrate" }).Status
+	a.fails(OpCancelAction, func(m *Message) { m.ActionID = id.ActionID }, 400, "does not offer cancelaction")
 	// selfTest says synchronous: true, which wins over the default.
 	th.HandleAction("selfTest", func(ctx context.Context, in json.RawMessage) (any, error) { return true, nil })
 	if resp := c.ok(OpInvokeAction, func(m *Message) { m.Name = "selfTest" }); resp.Status != nil {

@@ -84,7 +84,7 @@ func missingMembers(m *Message) string {
 // TD's WTP forms offer it), then performs it with the Thing's operation, which checks
 // authorization and what the TD allows.
 func (c *conn) dispatch(t *wot.Thing, info *thingInfo, m *Message) {
-	if e := checkRequest(t, info, m); e != nil {
+	if e := checkRequest(c.hctx, t, info, m); e != nil {
 		c.replyError(m, e)
 		return
 	}
@@ -146,7 +146,7 @@ func (c *conn) dispatch(t *wot.Thing, info *thingInfo, m *Message) {
 
 // checkRequest checks the members the operation needs and that the TD's WTP forms offer it
 // on an existing affordance (unknown names are the Thing's to refuse).
-func checkRequest(t *wot.Thing, info *thingInfo, m *Message) *wot.Error {
+func checkRequest(ctx context.Context, t *wot.Thing, info *thingInfo, m *Message) *wot.Error {
 	op := m.Operation
 	switch op {
 	case OpReadProperty, OpWriteProperty, OpObserveProperty, OpUnobserveProperty:
@@ -193,7 +193,7 @@ func checkRequest(t *wot.Thing, info *thingInfo, m *Message) *wot.Error {
 		}
 		// The instance's action decides what is offered; an unknown or invisible instance
 		// is the Thing's 404.
-		if name := t.ActionOf(context.Background(), m.ActionID); name != "" && !info.actions[name].has(op) {
+		if name := t.ActionOf(ctx, m.ActionID); name != "" && !info.actions[name].has(op) {
 			return notOffered("action", name, op)
 		}
 	case OpReadMultipleProperties:
