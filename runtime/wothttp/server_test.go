@@ -536,3 +536,43 @@ func TestServerRouteParsing(t *testing.T) {
 		}
 	}
 }
+
+// TestServerThingAtRoot serves a Thing whose TD is at "/": its routes start at the root.
+func TestServerThingAtRoot(t *testing.T) {
+	d, _ := td.Parse([]byte(testTD))
+	h := newHarnessTD(t, d, ServerLimits{}, nil, wot.WithTDPath("/"))
+	served := h.servedTD()
+	f := formFor(t, served, td.KindProperty, "level", td.OpReadProperty, "")
+	if f.Href != h.url+"/properties/level" {
+		t.Fatalf("href %s", f.Href)
+	}
+	h.thing.SetProperty("level", 3)
+	if _, b := h.expect(200, "GET", f.Href, ""); string(b) != "3" {
+		t.Errorf("read: %s", b)
+	}
+	if resp := h.do("GET", h.url+"/wtp", ""); resp.StatusCode != 404 {
+		t.Errorf("/wtp: %d", resp.StatusCode)
+	}
+}
+
+// FuzzServerRoute: any affordance name survives encodeName and routing, and no request
+// path makes the router panic.
+func FuzzServerRoute(f *testing.F) {
+	for _, s := range []string{"", ".", "..", "~", "a/b", "%2F", "x/properties/y", "ü", "\x00", "a%zz"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		s := newServerBinding(ServerLimits{})
+		s.byPath["/t"] = &entry{path: "/t", props: map[string]propInfo{name: {observable: true}}, events: map[string]bool{name: true}}
+		for _, suffix := range []string{"", "/observable", "/sse"} {
+			_, rt, ok, known := s.match("/t/properties/" + encodeName(name) + suffix)
+			if !ok || !known || rt.name != name {
+				t.Fatalf("%q%s: %+v %v %v", name, suffix, rt, ok, known)
+			}
+		}
+		s.match(name)
+		s.match("/" + name)
+		s.match("/t/" + name)
+		s.match("/t/actions/" + name + "/" + name)
+	})
+}
