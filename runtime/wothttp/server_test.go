@@ -392,7 +392,7 @@ func TestServerLongPoll(t *testing.T) {
 			for i := 0; i+1 < len(hdr); i += 2 {
 				req.Header.Set(hdr[i], hdr[i+1])
 			}
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := pollClient.Do(req)
 			if err != nil {
 				c <- result{err: err}
 				return
@@ -432,10 +432,11 @@ func TestServerLongPoll(t *testing.T) {
 	}
 
 	// Events: one value per response, an event without data is an empty 200.
+	eventually(t, "no poll to be held", func() bool { return h.bind.activeStreams() == 0 })
 	ev := h.root() + "/events/ping"
 	c2 := make(chan *http.Response, 1)
 	go func() {
-		resp, err := http.Get(ev)
+		resp, err := pollClient.Get(ev)
 		if err == nil {
 			c2 <- resp
 		}
