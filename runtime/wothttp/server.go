@@ -151,6 +151,7 @@ type server struct {
 
 	smu     sync.Mutex
 	streams int           // SSE streams and held long polls
+	live    int           // those of them subscribed to their Thing
 	closing chan struct{} // closed by Shutdown
 	closed  bool
 	wg      sync.WaitGroup // held requests
@@ -219,11 +220,20 @@ func (s *server) unhold() {
 	s.wg.Done()
 }
 
-// activeStreams reports the held requests (for tests).
+// subscribed counts a held request as live (d = 1) once its Thing subscription is in
+// place, and no longer (d = -1) when it ends.
+func (s *server) subscribed(d int) {
+	s.smu.Lock()
+	s.live += d
+	s.smu.Unlock()
+}
+
+// activeStreams reports the held requests whose subscription is in place, from which point
+// no notification is missed (for tests).
 func (s *server) activeStreams() int {
 	s.smu.Lock()
 	defer s.smu.Unlock()
-	return s.streams
+	return s.live
 }
 
 // entry is what routing needs of one Thing, computed once from its TD.

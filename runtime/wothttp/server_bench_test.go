@@ -108,6 +108,19 @@ func BenchmarkReadProperty(b *testing.B) {
 				get(b, cl, u)
 			}
 		})
+		b.Run(c.name+"-parallel", func(b *testing.B) {
+			u, stop := c.serve(b)
+			defer stop()
+			cl := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+			defer cl.CloseIdleConnections()
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					get(b, cl, u)
+				}
+			})
+		})
 	}
 }
 

@@ -53,6 +53,9 @@ func addForms(d *td.Thing, e *entry, base *url.URL) {
 		ro, wo := p.IsReadOnly(), p.IsWriteOnly()
 		switch {
 		case ro && wo:
+			// Contradictory, and refused either way (405), but a TD needs a form on every
+			// affordance (node-wot rejects the whole TD otherwise).
+			p.Forms = append(p.Forms, form(href, methodGET, td.OpReadProperty))
 		case ro:
 			p.Forms = append(p.Forms, form(href, methodGET, td.OpReadProperty))
 		case wo:

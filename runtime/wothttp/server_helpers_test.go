@@ -189,12 +189,15 @@ type testSSEEvent struct{ event, data, id string }
 
 // testSSEReader is a minimal WHATWG event-stream parser for the tests.
 type testSSEReader struct {
-	resp *http.Response
-	br   *bufio.Reader
+	resp   *http.Response
+	br     *bufio.Reader
+	cancel context.CancelFunc
 }
 
 func (h *harness) openSSE(ctx context.Context, u, lastID string) *testSSEReader {
 	h.t.Helper()
+	// Bounded, so that a missing event fails the test instead of hanging it.
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	req, _ := http.NewRequestWithContext(ctx, "GET", u, nil)
 	req.Header.Set("Accept", "text/event-stream")
 	if lastID != "" {
@@ -202,13 +205,15 @@ func (h *harness) openSSE(ctx context.Context, u, lastID string) *testSSEReader 
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
+		cancel()
 		h.t.Fatal(err)
 	}
 	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
 		b, _ := io.ReadAll(resp.Body)
+		cancel()
 		h.t.Fatalf("SSE %s: %d %s %s", u, resp.StatusCode, resp.Header.Get("Content-Type"), b)
 	}
-	return &testSSEReader{resp: resp, br: bufio.NewReader(resp.Body)}
+	return &testSSEReader{resp: resp, br: bufio.NewReader(resp.Body), cancel: cancel}
 }
 
 func (r *testSSEReader) next() (testSSEEvent, error) {
@@ -245,7 +250,16 @@ func (r *testSSEReader) next() (testSSEEvent, error) {
 	}
 }
 
-func (r *testSSEReader) close() { r.resp.Body.Close() }
+func (r *testSSEReader) close() {
+	r.resp.Body.Close()
+	if r.cancel != nil {
+		r.cancel()
+	}
+}
+
+// pollClient bounds the tests' long polls, so that a missing notification fails the test
+// instead of hanging it.
+var pollClient = &http.Client{Timeout: 15 * time.Second}
 
 // eventually polls cond until it holds or the deadline passes.
 func eventually(t *testing.T, what string, cond func() bool) {

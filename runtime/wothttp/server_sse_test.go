@@ -271,7 +271,7 @@ func TestServerLongPollShutdown(t *testing.T) {
 	h := newHarness(t, ServerLimits{})
 	c := make(chan int, 1)
 	go func() {
-		resp, err := http.Get(h.root() + "/events/alarm")
+		resp, err := pollClient.Get(h.root() + "/events/alarm")
 		if err != nil {
 			c <- 0
 			return

@@ -65,11 +65,13 @@ func (s *server) longPoll(ctx context.Context, w http.ResponseWriter, r *http.Re
 		writeProblem(w, err)
 		return
 	}
+	s.subscribed(1)
 	forgotten := false
 	forget := func() {
 		if !forgotten {
 			forgotten = true
 			e.t.Forget(p)
+			s.subscribed(-1)
 		}
 	}
 	defer forget()
@@ -274,6 +276,8 @@ func (s *server) sse(ctx context.Context, w http.ResponseWriter, r *http.Request
 		writeProblem(w, err)
 		return
 	}
+	s.subscribed(1)
+	defer s.subscribed(-1)
 	defer e.t.Forget(st)
 	rc := http.NewResponseController(w)
 	clearDeadlines(rc)

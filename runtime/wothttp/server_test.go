@@ -392,7 +392,7 @@ func TestServerLongPoll(t *testing.T) {
 			for i := 0; i+1 < len(hdr); i += 2 {
 				req.Header.Set(hdr[i], hdr[i+1])
 			}
-			resp, err := http.DefaultClient.Do(req)
+			resp, err := pollClient.Do(req)
 			if err != nil {
 				c <- result{err: err}
 				return
@@ -432,10 +432,11 @@ func TestServerLongPoll(t *testing.T) {
 	}
 
 	// Events: one value per response, an event without data is an empty 200.
+	eventually(t, "no poll to be held", func() bool { return h.bind.activeStreams() == 0 })
 	ev := h.root() + "/events/ping"
 	c2 := make(chan *http.Response, 1)
 	go func() {
-		resp, err := http.Get(ev)
+		resp, err := pollClient.Get(ev)
 		if err == nil {
 			c2 <- resp
 		}
@@ -474,6 +475,17 @@ func TestServerLongPollDisconnect(t *testing.T) {
 		cancel()
 		<-done
 		eventually(t, "the poll to be released", func() bool { return h.bind.activeStreams() == 0 })
+	}
+	// The same for SSE streams, per affordance and Thing-level.
+	for i := 0; i < 10; i++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		for _, u := range []string{h.root() + "/events/alarm/sse", h.root() + "/sse/properties"} {
+			h.openSSE(ctx, u, "")
+		}
+		eventually(t, "the streams to open", func() bool { return h.bind.activeStreams() == 2 })
+		h.thing.EmitEvent("alarm", "x")
+		cancel()
+		eventually(t, "the streams to be released", func() bool { return h.bind.activeStreams() == 0 })
 	}
 	http.DefaultClient.CloseIdleConnections()
 	noLeak(t, base)
@@ -524,4 +536,44 @@ func TestServerRouteParsing(t *testing.T) {
 			t.Errorf("%s routed", p)
 		}
 	}
+}
+
+// TestServerThingAtRoot serves a Thing whose TD is at "/": its routes start at the root.
+func TestServerThingAtRoot(t *testing.T) {
+	d, _ := td.Parse([]byte(testTD))
+	h := newHarnessTD(t, d, ServerLimits{}, nil, wot.WithTDPath("/"))
+	served := h.servedTD()
+	f := formFor(t, served, td.KindProperty, "level", td.OpReadProperty, "")
+	if f.Href != h.url+"/properties/level" {
+		t.Fatalf("href %s", f.Href)
+	}
+	h.thing.SetProperty("level", 3)
+	if _, b := h.expect(200, "GET", f.Href, ""); string(b) != "3" {
+		t.Errorf("read: %s", b)
+	}
+	if resp := h.do("GET", h.url+"/wtp", ""); resp.StatusCode != 404 {
+		t.Errorf("/wtp: %d", resp.StatusCode)
+	}
+}
+
+// FuzzServerRoute: any affordance name survives encodeName and routing, and no request
+// path makes the router panic.
+func FuzzServerRoute(f *testing.F) {
+	for _, s := range []string{"", ".", "..", "~", "a/b", "%2F", "x/properties/y", "ü", "\x00", "a%zz"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		s := newServerBinding(ServerLimits{})
+		s.byPath["/t"] = &entry{path: "/t", props: map[string]propInfo{name: {observable: true}}, events: map[string]bool{name: true}}
+		for _, suffix := range []string{"", "/observable", "/sse"} {
+			_, rt, ok, known := s.match("/t/properties/" + encodeName(name) + suffix)
+			if !ok || !known || rt.name != name {
+				t.Fatalf("%q%s: %+v %v %v", name, suffix, rt, ok, known)
+			}
+		}
+		s.match(name)
+		s.match("/" + name)
+		s.match("/t/" + name)
+		s.match("/t/actions/" + name + "/" + name)
+	})
 }

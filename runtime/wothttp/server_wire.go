@@ -1,6 +1,7 @@
 package wothttp
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -164,7 +165,7 @@ func readBody(w http.ResponseWriter, r *http.Request, max int64) (json.RawMessag
 		}
 		return nil, problemf(http.StatusBadRequest, "reading the request body: %v", err)
 	}
-	if len(strings.TrimSpace(string(b))) == 0 {
+	if len(bytes.TrimSpace(b)) == 0 {
 		return nil, nil
 	}
 	if !json.Valid(b) {

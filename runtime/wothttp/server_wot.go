@@ -47,3 +47,7 @@ var (
 	_ wot.ServerBinding = (*server)(nil)
 	_ exposed           = (*wot.Thing)(nil)
 )
+
+// ThingAdded prepares t's routes when the Server starts serving it, so the first request
+// does not pay for them (wot.Server calls it under its lock; it only reads t).
+func (s *server) ThingAdded(t *wot.Thing) { s.entryOf(t) }
