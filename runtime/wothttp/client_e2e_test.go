@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -185,5 +187,92 @@ func TestClientAgainstServerBinding(t *testing.T) {
 	var we *wot.Error
 	if _, err := ct.QueryAction(ctx, &wot.ActionStatus{Href: inv.Status.Href + "x", Name: "slow"}); !errors.As(err, &we) || we.Status != 404 {
 		t.Errorf("unknown instance: %v", err)
+	}
+}
+
+// TestLongPollAgainstServerBinding: through the long-poll form, an event without data arrives as
+// a notification without value, and notifications carry the Thing's own ids (the server's
+// Last-Event-ID header), which the client sends back, so changes between two polls are replayed
+// rather than lost.
+func TestLongPollAgainstServerBinding(t *testing.T) {
+	leakCheck(t)
+	h := newHarness(t, ServerLimits{})
+	ctx := ctxT(t)
+	ct, err := wot.Dial(ctx, h.root(), wot.WithBindings(NewBinding()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ct.Close()
+	cl, err := Binding{}.Open(ctx, &wot.Target{TD: ct.TD(), Config: &wot.Config{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	longPoll := func(op, name string) *wot.Request {
+		for _, f := range ct.TD().AffordanceForms(op, name) {
+			if f.Subprotocol == "longpoll" {
+				u, err := ct.TD().ResolveHref(f.Href, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return &wot.Request{Op: op, Name: name, Form: wot.Form{Form: f, URL: u}, URL: u}
+			}
+		}
+		t.Fatalf("the served TD has no longpoll form for %s %q", op, name)
+		return nil
+	}
+
+	pings := newSink()
+	stop, err := cl.Subscribe(ctx, longPoll(td.OpSubscribeEvent, "ping"), pings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for pings.count() == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no event without data arrived over long poll")
+		}
+		h.thing.EmitEvent("ping", nil)
+		select {
+		case <-pings.ch:
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	if n := pings.wait(t, 1)[0]; n.Value != nil || n.Name != "ping" || strings.HasPrefix(n.ID, lpPrefix) {
+		t.Errorf("event without data: %+v; want no value and the Thing's notification id", n)
+	}
+	if err := stop(ctx); err != nil {
+		t.Error(err)
+	}
+
+	// Changes made while no poll is outstanding are replayed on the next one.
+	levels := newSink()
+	stop, err = cl.Subscribe(ctx, longPoll(td.OpObserveProperty, "level"), levels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; levels.count() == 0; i++ {
+		if time.Now().After(deadline) {
+			t.Fatal("no property change arrived over long poll")
+		}
+		h.thing.SetProperty("level", i)
+		select {
+		case <-levels.ch:
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	base := levels.count()
+	for i := range 20 {
+		h.thing.SetProperty("level", 1000+i) // a burst: most land between two polls
+	}
+	got := levels.wait(t, base+20)
+	last := got[len(got)-20:]
+	for i, n := range last {
+		if want := fmt.Sprint(1000 + i); string(n.Value) != want {
+			t.Fatalf("change %d: got %s, want %s (lost or reordered between polls): %v", i, n.Value, want, last)
+		}
+	}
+	if err := stop(ctx); err != nil {
+		t.Error(err)
 	}
 }
