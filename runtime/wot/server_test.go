@@ -63,7 +63,7 @@ func (f *fakeServerBinding) Serve(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	f.mu.Lock()
-	f.served = append(f.served, r.URL.Path+" "+PrincipalFrom(r.Context()))
+	f.served = append(f.served, r.URL.Path+" "+CallerFrom(r.Context()).Principal)
 	f.mu.Unlock()
 	if r.URL.Path == f.prefix+"session" {
 		f.sessions.Add(1)

@@ -55,7 +55,7 @@ func (s *server) longPoll(ctx context.Context, w http.ResponseWriter, r *http.Re
 		return
 	}
 	defer s.unhold()
-	key := pollKey{principal: wot.PrincipalFrom(ctx), conn: r.RemoteAddr, thing: e.path, kind: kind, name: name}
+	key := pollKey{principal: wot.CallerFrom(ctx).Principal, conn: r.RemoteAddr, thing: e.path, kind: kind, name: name}
 	lastID := r.Header.Get("Last-Event-ID")
 	if lastID == "" {
 		lastID = s.polls.get(key, s.lim.PollResume)

@@ -307,7 +307,7 @@ func (b *serverBinding) serveWTP(w http.ResponseWriter, r *http.Request, path st
 		return // Accept has written the HTTP error
 	}
 	ws.SetReadLimit(b.cfg.readLimit)
-	c := newConn(b, path, ws, wot.PrincipalFrom(r.Context()), r.RemoteAddr)
+	c := newConn(b, path, ws, wot.CallerFrom(r.Context()).Principal, r.RemoteAddr)
 	c.nc, c.cork, c.br = hw.nc, hw.cork, hw.br
 	upgraded = true
 	if !b.addConn(c) {
