@@ -432,6 +432,9 @@ func (c *ConsumedThing) withTimeout(ctx context.Context) (context.Context, conte
 // prepare builds the request for op on name over route r: the URI variables are checked and
 // the href expanded.
 func (c *ConsumedThing) prepare(r route, op, name string, cc *callConfig) (*Request, error) {
+	if cc.err != nil {
+		return nil, cc.err
+	}
 	req := &Request{Op: op, Name: name, Form: r.form, URL: r.form.URL}
 	href := r.form.Href
 	k := td.KindOf(op)

@@ -213,6 +213,20 @@ func TestURIVariables(t *testing.T) {
 			t.Errorf("%s %v: URL %q, %v; want %q", tc.name, tc.vars, got, err, tc.want)
 		}
 	}
+	// Generated clients pass their …URIVariables structs: members left out are not expanded.
+	type weatherVars struct {
+		Lat  *float64 `json:"lat,omitzero"`
+		Long *float64 `json:"long,omitzero"`
+	}
+	lat := 52.5
+	if _, err := c.ReadProperty(ctx, "weather", WithURIVariables(weatherVars{Lat: &lat})); err != nil {
+		t.Fatal(err)
+	} else if got := a.requests()[len(a.requests())-1].URL.String(); got != "fa://h/api/weather?lat=52.5" {
+		t.Errorf("struct URI variables: URL %q", got)
+	}
+	if _, err := c.ReadProperty(ctx, "weather", WithURIVariables(5)); !IsBadRequest(err) || !strings.Contains(err.Error(), "JSON object") {
+		t.Errorf("URI variables 5: %v; want a 400", err)
+	}
 	bad := []struct {
 		name string
 		vars map[string]any
