@@ -24,6 +24,9 @@ func TestNextLink(t *testing.T) {
 		{[]string{`<http://x/things?a=1,2>; rel="prev next"`}, "http://x/things?a=1,2"},
 		{[]string{`</things>; rel="canonical"`}, ""},
 		{[]string{`garbage`}, ""},
+		{[]string{`garbage; rel=next`}, ""},
+		{[]string{`</a,b>; rel="next"`}, "/a,b"},
+		{[]string{`</things>; rel="canonical"; etag="v1"`, `</things?offset=2>; rel=next`}, "/things?offset=2"},
 	} {
 		if got := nextLink(c.in); got != c.want {
 			t.Errorf("nextLink(%q) = %q, want %q", c.in, got, c.want)
