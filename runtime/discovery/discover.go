@@ -1,9 +1,23 @@
-// Package discovery finds Things: the introductions of W3C WoT Discovery
-// (https://www.w3.org/TR/wot-discovery/#introduction-mech) — direct URLs, /.well-known/wot (§6.2)
-// and DNS-SD over multicast DNS (§6.3) — and the exploration of Thing Description Directories
-// (§7.3), merged by Discover into one stream of TDs, in the shape of the WoT Scripting API's
-// discover() (https://www.w3.org/TR/wot-scripting-api/#the-discover-method). Announce makes a
-// served Thing findable over DNS-SD.
+// Package discovery finds Things and makes them findable, after W3C WoT Discovery
+// (https://www.w3.org/TR/wot-discovery/).
+//
+// Introductions (https://www.w3.org/TR/wot-discovery/#introduction-mech): FetchTDs reads a TD (or
+// a JSON array of TDs) from a direct URL or a host's /.well-known/wot (§6.2, WellKnownURL); Browse
+// finds _wot._tcp instances with DNS-SD over multicast DNS (§6.3) and Announce advertises a served
+// Thing or directory there.
+//
+// Exploration (§7.3, https://www.w3.org/TR/wot-discovery/#exploration-directory-api): Directory is
+// the client of a Thing Description Directory — create, retrieve, update, patch, delete, the paged
+// listing (List, bounded: a page cap, no next link to another origin or back to a read page), the
+// JSONPath search (Search) and the notification stream (Events). NewDirectoryFromTD builds one from
+// a directory's own TD.
+//
+// Discover merges every source — URLs, DNS-SD, directories (listed, or searched with a JSONPath
+// Query) and the directories those lead to — into one de-duplicated stream of TDs, in the shape of
+// the WoT Scripting API's discover() (https://www.w3.org/TR/wot-scripting-api/#the-discover-method).
+//
+// Register is the exposing side of a directory: it keeps a Thing's served TD registered with a ttl,
+// refreshed, updated when it changes, re-created after the directory lost it, and deleted at the end.
 package discovery
 
 import (
