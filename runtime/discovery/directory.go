@@ -674,6 +674,47 @@ func RegistrationOf(t *td.Thing) (info RegistrationInfo, ok bool, err error) {
 	return info, true, nil
 }
 
+// discoveryContext is the context a directory adds to the TDs it serves.
+const discoveryContext = "https://www.w3.org/2022/wot/discovery"
+
+// StripEnrichment returns a TD as a directory served it without what the directory added: the
+// registration member and the discovery context of an Enriched TD
+// (https://www.w3.org/TR/wot-discovery/#exploration-directory-api-registration-info), so that code
+// generated from a directory's entry is the code generated from the Thing's own TD. Anything else
+// (a TD without a registration member, or not a JSON object) is returned as it is.
+func StripEnrichment(raw []byte) []byte {
+	var doc map[string]json.RawMessage
+	if json.Unmarshal(raw, &doc) != nil {
+		return raw
+	}
+	if _, ok := doc["registration"]; !ok {
+		return raw
+	}
+	delete(doc, "registration")
+	var ctxs []json.RawMessage
+	if json.Unmarshal(doc["@context"], &ctxs) == nil {
+		kept := ctxs[:0]
+		for _, c := range ctxs {
+			var s string
+			if json.Unmarshal(c, &s) == nil && s == discoveryContext {
+				continue
+			}
+			kept = append(kept, c)
+		}
+		var single string
+		if len(kept) == 1 && json.Unmarshal(kept[0], &single) == nil {
+			doc["@context"] = kept[0] // the single context a TD usually has, as a string again
+		} else {
+			doc["@context"], _ = json.Marshal(kept)
+		}
+	}
+	out, err := json.Marshal(doc)
+	if err != nil {
+		return raw
+	}
+	return out
+}
+
 // Directory event types (https://www.w3.org/TR/wot-discovery/#exploration-directory-api-notification).
 const (
 	EventThingCreated = "thing_created"
