@@ -2,6 +2,7 @@ package discovery_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -153,12 +154,21 @@ func get(c *discovery.Directory, id string) (*td.Thing, discovery.RegistrationIn
 	return th, info, err
 }
 
-func waitDone(t *testing.T, reg *discovery.Registration) {
+// endAndGone ends the registration's context and checks that it ends, deleting its entry.
+func endAndGone(t *testing.T, cancel context.CancelFunc, reg *discovery.Registration, c *discovery.Directory) {
 	t.Helper()
+	id := reg.ID()
+	cancel()
 	select {
 	case <-reg.Done():
 	case <-time.After(10 * time.Second):
 		t.Fatal("the registration did not end within 10 s of its context")
+	}
+	if err := reg.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := get(c, id); !discovery.IsDirectoryStatus(err, 404) {
+		t.Fatalf("after the context ended: %v, want 404", err)
 	}
 }
 
@@ -209,14 +219,7 @@ func TestRegisterLifecycle(t *testing.T) {
 		return err == nil && got.Title == "Lamp v2"
 	})
 
-	cancel()
-	waitDone(t, reg)
-	if err := reg.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := get(c, "urn:test:lamp"); !discovery.IsDirectoryStatus(err, 404) {
-		t.Fatalf("after the context ended: %v, want 404", err)
-	}
+	endAndGone(t, cancel, reg, c)
 	kinds := evs.kinds()
 	for _, want := range []string{discovery.RegistrationCreated, discovery.RegistrationRefreshed, discovery.RegistrationUpdated, discovery.RegistrationDeleted} {
 		if !slices.Contains(kinds, want) {
@@ -262,11 +265,7 @@ func TestRegisterDirectoryRestart(t *testing.T) {
 	if i := slices.Index(kinds, discovery.RegistrationFailed); i < 0 || !slices.Contains(kinds[i:], discovery.RegistrationCreated) {
 		t.Errorf("events %v: want a creation after the failures", kinds)
 	}
-	cancel()
-	waitDone(t, reg)
-	if _, _, err := get(c, "urn:test:restart"); !discovery.IsDirectoryStatus(err, 404) {
-		t.Fatalf("after the context ended: %v, want 404", err)
-	}
+	endAndGone(t, cancel, reg, c)
 }
 
 // TestRegisterDirectoryDownAtStart: Register returns while the directory is unreachable and creates
@@ -291,8 +290,7 @@ func TestRegisterDirectoryDownAtStart(t *testing.T) {
 		_, _, err := get(c, "urn:test:late")
 		return err == nil
 	})
-	cancel()
-	waitDone(t, reg)
+	endAndGone(t, cancel, reg, c)
 }
 
 // TestRegisterAnonymous: a TD without id is POSTed, keeps the id it was given, and is created again
@@ -336,11 +334,7 @@ func TestRegisterAnonymous(t *testing.T) {
 	if n != 1 {
 		t.Errorf("%d entries, want 1", n)
 	}
-	cancel()
-	waitDone(t, reg)
-	if _, _, err := get(c, id); !discovery.IsDirectoryStatus(err, 404) {
-		t.Fatalf("after the context ended: %v, want 404", err)
-	}
+	endAndGone(t, cancel, reg, c)
 }
 
 // TestRegisterToken: a directory whose writes need a bearer token refuses a registration without
@@ -366,14 +360,7 @@ func TestRegisterToken(t *testing.T) {
 	if _, _, err := get(c, "urn:test:secure"); err != nil {
 		t.Fatal(err)
 	}
-	cancel()
-	waitDone(t, reg)
-	if err := reg.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := get(c, "urn:test:secure"); !discovery.IsDirectoryStatus(err, 404) {
-		t.Fatalf("after the context ended: %v, want 404", err)
-	}
+	endAndGone(t, cancel, reg, c)
 }
 
 // TestRegisterBadInput: what cannot work is an error at once, never a background loop.
@@ -413,4 +400,56 @@ func TestRegisterBadInput(t *testing.T) {
 	if _, err := discovery.Register(ctx, c, other.URL+"/invalid", time.Second); !errors.As(err, &de) || len(de.ValidationErrors) == 0 {
 		t.Errorf("an invalid TD: %v, want the directory's validation errors", err)
 	}
+}
+
+// BenchmarkRegistration measures a registration's round trip (fetch the TD, PUT it, and DELETE it at
+// the end) and the work of one refresh (fetch the TD, PATCH registration.ttl) against the SQLite
+// directory over 127.0.0.1.
+func BenchmarkRegistration(b *testing.B) {
+	dir := b.TempDir()
+	st, err := directory.OpenStore(context.Background(), filepath.Join(dir, "tdd.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	srv, err := directory.New(directory.Config{Store: st, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer srv.Close()
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	c, _ := discovery.NewDirectory(hs.URL)
+	th := &thing{}
+	th.set("urn:bench:lamp", "Lamp")
+	th.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, *th.doc.Load()) }))
+	defer th.Close()
+
+	b.Run("register+delete", func(b *testing.B) {
+		for b.Loop() {
+			ctx, cancel := context.WithCancel(context.Background())
+			reg, err := discovery.Register(ctx, c, th.URL+"/td", time.Minute)
+			if err != nil {
+				b.Fatal(err)
+			}
+			cancel()
+			<-reg.Done()
+		}
+	})
+	b.Run("refresh", func(b *testing.B) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		reg, err := discovery.Register(ctx, c, th.URL+"/td", time.Minute)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for b.Loop() {
+			if _, _, err := td.Fetch(ctx, th.URL+"/td", td.FetchOptions{}); err != nil {
+				b.Fatal(err)
+			}
+			if err := c.Patch(ctx, reg.ID(), json.RawMessage(`{"registration":{"ttl":60}}`)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
