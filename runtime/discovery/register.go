@@ -24,6 +24,7 @@ type Registration struct {
 	ttl   time.Duration
 	cfg   registerConfig
 	done  chan struct{}
+	stop  context.CancelFunc
 
 	mu      sync.Mutex
 	id      string // the entry's id: the TD's, or the one the directory gave an anonymous TD
@@ -111,7 +112,8 @@ const MinRegistrationTTL = time.Second
 // Every ttl/2 it fetches the TD again and replaces the entry when the TD changed, or renews the ttl
 // (a merge patch of registration.ttl) when it did not. When the directory cannot be reached or
 // fails, it retries with backoff; an entry that expired or was deleted meanwhile is created again.
-// When ctx ends it deletes the entry (waiting at most the delete timeout) and closes Done.
+// When ctx ends or Close is called it deletes the entry (waiting at most the delete timeout) and
+// closes Done.
 //
 // Register returns an error when the TD cannot be fetched, when ttl or the URL are unusable, and
 // when the directory refuses the first registration for a reason retrying cannot fix (an invalid
@@ -138,11 +140,13 @@ func Register(ctx context.Context, dir *Directory, tdURL string, ttl time.Durati
 		c.token = cfg.token
 		dir = &c
 	}
-	r := &Registration{dir: dir, tdURL: tdURL, ttl: ttl, cfg: cfg, done: make(chan struct{})}
+	ctx, stop := context.WithCancel(ctx)
+	r := &Registration{dir: dir, tdURL: tdURL, ttl: ttl, cfg: cfg, done: make(chan struct{}), stop: stop}
 
 	start := time.Now()
 	doc, body, err := r.fetch(ctx)
 	if err != nil {
+		stop()
 		return nil, err
 	}
 	r.setTD(doc, body)
@@ -150,6 +154,7 @@ func Register(ctx context.Context, dir *Directory, tdURL string, ttl time.Durati
 	next := ttl / 2
 	if err != nil {
 		if !transient(err) || ctx.Err() != nil {
+			stop()
 			return nil, fmt.Errorf("discovery: register %s in the directory: %w", tdURL, err)
 		}
 		next = r.backoff(1)
@@ -177,6 +182,14 @@ func (r *Registration) Expires() time.Time {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.expires
+}
+
+// Close ends the registration as the end of its context does, waits until the entry is deleted
+// (at most the delete timeout) and returns Err.
+func (r *Registration) Close() error {
+	r.stop()
+	<-r.done
+	return r.Err()
 }
 
 // Done is closed when the registration has ended: ctx ended and the deletion was done or given up.

@@ -334,7 +334,12 @@ func TestRegisterAnonymous(t *testing.T) {
 	if n != 1 {
 		t.Errorf("%d entries, want 1", n)
 	}
-	endAndGone(t, cancel, reg, c)
+	if err := reg.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := get(c, id); !discovery.IsDirectoryStatus(err, 404) {
+		t.Fatalf("after Close: %v, want 404", err)
+	}
 }
 
 // TestRegisterToken: a directory whose writes need a bearer token refuses a registration without
