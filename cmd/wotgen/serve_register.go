@@ -63,7 +63,11 @@ func registerServe(ctx context.Context, stop context.CancelFunc, f registerFlags
 	notify := func(ev discovery.RegistrationEvent) {
 		switch ev.Kind {
 		case discovery.RegistrationFailed:
-			fmt.Fprintf(s.err, "wotgen serve: registration %s: %v (next try in %v)\n", orDash(ev.ID), ev.Err, ev.Retry.Round(time.Millisecond))
+			next := ""
+			if ev.Retry > 0 {
+				next = fmt.Sprintf(" (next try in %v)", ev.Retry.Round(time.Millisecond))
+			}
+			fmt.Fprintf(s.err, "wotgen serve: registration %s: %v%s\n", orDash(ev.ID), ev.Err, next)
 		case discovery.RegistrationDeleted:
 			if ev.Err != nil {
 				fmt.Fprintf(s.err, "wotgen serve: %v\n", ev.Err)

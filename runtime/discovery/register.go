@@ -264,6 +264,9 @@ func (r *Registration) backoff(n int) time.Duration {
 // renewed when not, created when the directory lost it.
 func (r *Registration) refresh(ctx context.Context) (string, error) {
 	doc, body, err := r.fetch(ctx)
+	if ctx.Err() != nil {
+		return "", ctx.Err() // ending: not a failure to report
+	}
 	if err != nil {
 		// The Thing did not answer its own TD URL; keep the entry alive with the TD it last served,
 		// and say so.

@@ -458,3 +458,37 @@ func BenchmarkRegistration(b *testing.B) {
 		}
 	})
 }
+
+// TestRegisterThingUnreachable: while the Thing's TD URL does not answer, the entry is renewed with
+// the TD fetched before, and the failure is reported.
+func TestRegisterThingUnreachable(t *testing.T) {
+	d := startTDD(t, "127.0.0.1:0", filepath.Join(t.TempDir(), "tdd.db"), "")
+	c, _ := discovery.NewDirectory(d.url())
+	th := newThing(t, "urn:test:flaky", "Flaky")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var evs events
+	reg, err := discovery.Register(ctx, c, th.URL+"/td", time.Second, discovery.WithRegisterNotify(evs.add))
+	if err != nil {
+		t.Fatal(err)
+	}
+	th.Close()
+	first := reg.Expires()
+	waitFor(t, 10*time.Second, "the entry was not renewed while the Thing was unreachable", func() bool {
+		_, info, err := get(c, "urn:test:flaky")
+		if err != nil {
+			t.Fatalf("the entry vanished: %v", err)
+		}
+		return time.Now().After(first.Add(300*time.Millisecond)) && info.Expires.After(first)
+	})
+	evs.mu.Lock()
+	reported := false
+	for _, ev := range evs.evs {
+		reported = reported || ev.Kind == discovery.RegistrationFailed && strings.Contains(ev.Err.Error(), "TD fetched before")
+	}
+	evs.mu.Unlock()
+	if !reported {
+		t.Errorf("events %v: the unreachable Thing was not reported", evs.kinds())
+	}
+	endAndGone(t, cancel, reg, c)
+}
