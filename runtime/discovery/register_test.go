@@ -99,6 +99,16 @@ func (th *thing) set(id, title string) {
 	th.doc.Store(&s)
 }
 
+// setup starts a directory on the database db and a Thing serving a TD with id and title.
+func setup(t *testing.T, db, token, id, title string) (*tdd, *discovery.Directory, *thing) {
+	d := startTDD(t, "127.0.0.1:0", db, token)
+	c, err := discovery.NewDirectory(d.url())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, c, newThing(t, id, title)
+}
+
 // events records the registration's notifications.
 type events struct {
 	mu  sync.Mutex
@@ -175,9 +185,7 @@ func endAndGone(t *testing.T, cancel context.CancelFunc, reg *discovery.Registra
 // TestRegisterLifecycle: created with the ttl; kept alive by refreshes past its first expiry; a
 // changed TD replaces the entry; deleted when the context ends.
 func TestRegisterLifecycle(t *testing.T) {
-	d := startTDD(t, "127.0.0.1:0", filepath.Join(t.TempDir(), "tdd.db"), "")
-	c, _ := discovery.NewDirectory(d.url())
-	th := newThing(t, "urn:test:lamp", "Lamp")
+	_, c, th := setup(t, filepath.Join(t.TempDir(), "tdd.db"), "", "urn:test:lamp", "Lamp")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var evs events
@@ -241,9 +249,7 @@ func TestRegisterLifecycle(t *testing.T) {
 // the registration retries meanwhile and creates the entry again.
 func TestRegisterDirectoryRestart(t *testing.T) {
 	dir := t.TempDir()
-	d := startTDD(t, "127.0.0.1:0", filepath.Join(dir, "a.db"), "")
-	c, _ := discovery.NewDirectory(d.url())
-	th := newThing(t, "urn:test:restart", "Restart")
+	d, c, th := setup(t, filepath.Join(dir, "a.db"), "", "urn:test:restart", "Restart")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var evs events
@@ -296,9 +302,7 @@ func TestRegisterDirectoryDownAtStart(t *testing.T) {
 // TestRegisterAnonymous: a TD without id is POSTed, keeps the id it was given, and is created again
 // under that id after someone deletes it.
 func TestRegisterAnonymous(t *testing.T) {
-	d := startTDD(t, "127.0.0.1:0", filepath.Join(t.TempDir(), "tdd.db"), "")
-	c, _ := discovery.NewDirectory(d.url())
-	th := newThing(t, "", "Anonymous")
+	_, c, th := setup(t, filepath.Join(t.TempDir(), "tdd.db"), "", "", "Anonymous")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	reg, err := discovery.Register(ctx, c, th.URL+"/td", time.Second)
@@ -345,9 +349,7 @@ func TestRegisterAnonymous(t *testing.T) {
 // TestRegisterToken: a directory whose writes need a bearer token refuses a registration without
 // it (an error from Register, not a retry loop) and accepts it with the token, deletion included.
 func TestRegisterToken(t *testing.T) {
-	d := startTDD(t, "127.0.0.1:0", filepath.Join(t.TempDir(), "tdd.db"), "s3cret")
-	c, _ := discovery.NewDirectory(d.url())
-	th := newThing(t, "urn:test:secure", "Secure")
+	_, c, th := setup(t, filepath.Join(t.TempDir(), "tdd.db"), "s3cret", "urn:test:secure", "Secure")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	_, err := discovery.Register(ctx, c, th.URL+"/td", time.Second)
@@ -370,9 +372,7 @@ func TestRegisterToken(t *testing.T) {
 
 // TestRegisterBadInput: what cannot work is an error at once, never a background loop.
 func TestRegisterBadInput(t *testing.T) {
-	d := startTDD(t, "127.0.0.1:0", filepath.Join(t.TempDir(), "tdd.db"), "")
-	c, _ := discovery.NewDirectory(d.url())
-	th := newThing(t, "urn:test:bad", "Bad")
+	_, c, th := setup(t, filepath.Join(t.TempDir(), "tdd.db"), "", "urn:test:bad", "Bad")
 	mux := http.NewServeMux()
 	mux.HandleFunc("/array", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "[]") })
 	mux.HandleFunc("/invalid", func(w http.ResponseWriter, r *http.Request) {
@@ -462,9 +462,7 @@ func BenchmarkRegistration(b *testing.B) {
 // TestRegisterThingUnreachable: while the Thing's TD URL does not answer, the entry is renewed with
 // the TD fetched before, and the failure is reported.
 func TestRegisterThingUnreachable(t *testing.T) {
-	d := startTDD(t, "127.0.0.1:0", filepath.Join(t.TempDir(), "tdd.db"), "")
-	c, _ := discovery.NewDirectory(d.url())
-	th := newThing(t, "urn:test:flaky", "Flaky")
+	_, c, th := setup(t, filepath.Join(t.TempDir(), "tdd.db"), "", "urn:test:flaky", "Flaky")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var evs events
