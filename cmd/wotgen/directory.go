@@ -19,8 +19,8 @@ func init() {
 // directoryAnnounce is the hook for announcing a running directory on the local network with
 // DNS-SD (https://www.w3.org/TR/wot-discovery/#introduction-dns-sd-sec: service _wot._tcp, subtype
 // _directory, TXT td=/.well-known/wot type=Directory scheme=http). runDirectory calls it once the
-// listener is bound and calls the returned stop before the server shuts down; nil means no
-// announcement. discovery.Announce with Type discovery.TypeDirectory implements it.
+// listener is bound when -announce is given, and calls the returned stop before the server shuts
+// down. directory_announce.go sets it to discovery.Announce with Type discovery.TypeDirectory.
 var directoryAnnounce func(ctx context.Context, a directoryAnnouncement) (stop func(), err error)
 
 // directoryAnnouncement is what an announcer needs to know about the directory.
@@ -48,7 +48,7 @@ func newDirectoryHandler(ctx context.Context, cfg directory.Config, dsn string) 
 }
 
 func runDirectory(ctx context.Context, args []string, s stdio) int {
-	fs := newFlagSet("directory", "[-addr A] [-db FILE|postgres://…] [-token T]\n\n"+
+	fs := newFlagSet("directory", "[-addr A] [-db FILE|postgres://…] [-token T] [-announce]\n\n"+
 		"Serves the WoT Discovery directory API (https://www.w3.org/TR/wot-discovery/#exploration-directory-api):\n"+
 		"/things (create, retrieve, update, patch, delete, list), /search/jsonpath, /events (SSE) and\n"+
 		"the directory's own TD at /.well-known/wot. Writes need -token when it is set; reads are open.", s)
@@ -59,6 +59,7 @@ func runDirectory(ctx context.Context, args []string, s stdio) int {
 	maxTTL := fs.Duration("max-ttl", 0, "longest registration lifetime accepted, e.g. 24h (0: no limit)")
 	maxBody := fs.Int64("max-body", directory.DefaultMaxBodyBytes, "largest request body in `bytes`")
 	pageSize := fs.Int("page-size", directory.DefaultMaxPageSize, "largest listing page (larger limits are clamped)")
+	announce := fs.Bool("announce", false, "announce the directory on the local network with DNS-SD (_wot._tcp, subtype _directory, type=Directory) until it stops; needs -addr on a multicast-capable interface, e.g. 0.0.0.0:8081")
 	poll := fs.Duration("poll", directory.DefaultPollInterval, "how often to look for changes made by other instances sharing the database (for /events)")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -105,7 +106,7 @@ func runDirectory(ctx context.Context, args []string, s stdio) int {
 	go func() { served <- hs.Serve(ln) }()
 
 	stopAnnounce := func() {}
-	if directoryAnnounce != nil {
+	if *announce && directoryAnnounce != nil {
 		stop, err := directoryAnnounce(ctx, directoryAnnouncement{Addr: ln.Addr(), TDPath: "/.well-known/wot", Scheme: "http", Title: "wotgen Thing Description Directory", Out: s})
 		if err != nil {
 			fmt.Fprintf(s.err, "wotgen directory: announce: %v (serving without announcement)\n", err)

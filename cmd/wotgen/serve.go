@@ -53,6 +53,7 @@ func runServe(ctx context.Context, args []string, s stdio) int {
 	seed := fs.Uint64("seed", 1, "seed of the sample values (the same seed gives the same values)")
 	verbose := fs.Bool("v", false, "log connections and protocol details too")
 	announce := fs.Bool("announce", false, "announce the Thing on the local network with DNS-SD (_wot._tcp, td=/.well-known/wot) until it stops; needs -addr on a multicast-capable interface, e.g. 0.0.0.0:8080")
+	reg := addRegisterFlags(fs) // -register, -register-token, -register-td, -ttl: see serve_register.go
 	withConsole := fs.Bool("console", true, "serve the Thing console, a browser page that operates the Thing, at /console/")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -120,6 +121,7 @@ func runServe(ctx context.Context, args []string, s stdio) int {
 	}
 
 	code := exitOK
+	defer registerServe(ctx, cancel, reg, ln, s, &code)() // Thing Description Directory registration: see serve_register.go
 	waitAnnounce := func() {}
 	if *announce { // DNS-SD: see serve_announce.go
 		w, err := announceServe(ctx, ln, sim.desc.Title, s)

@@ -25,9 +25,14 @@ import (
 // concurrent use. Errors the directory reports are *DirectoryError values.
 type Directory struct {
 	base    *url.URL
+	things  *url.URL // listing and CRUD endpoint: {things}/{id}
+	search  *url.URL // JSONPath search endpoint
 	hc      *http.Client
 	token   string
 	maxBody int64
+	timeout time.Duration // per request, event streams excepted; 0: none
+	redirs  int
+	header  http.Header
 }
 
 // A Directory is a Lister, so Discover can list a directory through it (Filter.DirectoryClients).
@@ -52,22 +57,114 @@ func WithDirectoryMaxResponse(n int64) DirectoryOption {
 	return func(d *Directory) { d.maxBody = n }
 }
 
+// WithDirectoryFetchOptions applies the bounds Discover uses for every HTTP request: o.Client,
+// o.MaxSize (response size), o.Timeout (per request; event streams are not bounded), o.MaxRedirects
+// and o.Header (e.g. credentials for reads). Zero fields keep the defaults.
+func WithDirectoryFetchOptions(o td.FetchOptions) DirectoryOption {
+	return func(d *Directory) {
+		if o.Client != nil {
+			d.hc = o.Client
+		}
+		if o.MaxSize > 0 {
+			d.maxBody = o.MaxSize
+		}
+		if o.Timeout > 0 {
+			d.timeout = o.Timeout
+		}
+		if o.MaxRedirects > 0 {
+			d.redirs = o.MaxRedirects
+		}
+		d.header = o.Header
+	}
+}
+
+// maxPages bounds how many rel="next" links List follows: a directory that pages forever (or in a
+// loop the visited set misses) cannot keep a caller busy.
+const maxPages = 10000
+
 // NewDirectory returns a client for the directory whose API is rooted at baseURL (the URL before
-// /things, e.g. "http://127.0.0.1:8081/").
+// /things, e.g. "http://127.0.0.1:8081/"; a URL ending in /things is taken as its listing URL).
 func NewDirectory(baseURL string, opts ...DirectoryOption) (*Directory, error) {
 	u, err := url.Parse(baseURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("discovery: directory URL %q must be an absolute http(s) URL", baseURL)
+		return nil, fmt.Errorf("discovery: directory URL %q must be the absolute http:// or https:// base URL of a Thing Description Directory", baseURL)
 	}
-	if !strings.HasSuffix(u.Path, "/") {
-		u.Path += "/"
-		u.RawPath = ""
-	}
-	d := &Directory{base: u, hc: http.DefaultClient, maxBody: 64 << 20}
+	u.RawQuery, u.Fragment, u.RawPath = "", "", ""
+	u.Path = strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), "/things") + "/"
+	d := &Directory{base: u, hc: http.DefaultClient, maxBody: 64 << 20, redirs: td.DefaultMaxRedirects}
+	d.things, _ = u.Parse("things")
+	d.search, _ = u.Parse("search/jsonpath")
 	for _, o := range opts {
 		o(d)
 	}
+	// Redirects stay on http(s) and never downgrade https (as td.Fetch): a directory is a remote
+	// party, and a token must not leave TLS.
+	hc := *d.hc
+	hc.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		if len(via) > d.redirs {
+			return fmt.Errorf("more than %d redirects", d.redirs)
+		}
+		if req.URL.Scheme != "http" && req.URL.Scheme != "https" || via[0].URL.Scheme == "https" && req.URL.Scheme == "http" {
+			return fmt.Errorf("redirect to %s refused", redactURL(req.URL))
+		}
+		return nil
+	}
+	d.hc = &hc
 	return d, nil
+}
+
+// NewDirectoryFromTD returns a client for the directory a TD describes (one IsDirectory accepts),
+// fetched from docURL: the listing and search endpoints are the forms of its "things" property and
+// "searchJSONPath" action or property (the directory Thing Model,
+// https://www.w3.org/TR/wot-discovery/#exploration-directory-api), URI templates cut off; without
+// them, /things and /search/jsonpath under the TD's base, or else under docURL's origin.
+func NewDirectoryFromTD(t *td.Thing, docURL *url.URL, opts ...DirectoryOption) (*Directory, error) {
+	origin := &url.URL{Scheme: docURL.Scheme, Host: docURL.Host, Path: "/"}
+	if t.Base != "" {
+		if b, err := docURL.Parse(t.Base); err == nil && (b.Scheme == "http" || b.Scheme == "https") {
+			origin = b
+		}
+	}
+	d, err := NewDirectory(origin.String(), opts...)
+	if err != nil {
+		return nil, err
+	}
+	endpoint := func(forms []td.Form) *url.URL {
+		for _, f := range forms {
+			href, _, _ := strings.Cut(f.Href, "{")
+			u, err := t.ResolveHref(href, docURL)
+			if err == nil && (u.Scheme == "http" || u.Scheme == "https") {
+				u.RawQuery, u.Fragment = "", ""
+				return u
+			}
+		}
+		return nil
+	}
+	if p := t.Properties["things"]; p != nil {
+		if u := endpoint(p.Forms); u != nil {
+			d.things = u
+		}
+	}
+	if a := t.Actions["searchJSONPath"]; a != nil {
+		if u := endpoint(a.Forms); u != nil {
+			d.search = u
+		}
+	} else if p := t.Properties["searchJSONPath"]; p != nil {
+		if u := endpoint(p.Forms); u != nil {
+			d.search = u
+		}
+	}
+	return d, nil
+}
+
+// ThingURL is where the directory serves the TD with id (retrieval,
+// https://www.w3.org/TR/wot-discovery/#exploration-directory-api-things-retrieval); for "" it is
+// the listing URL.
+func (d *Directory) ThingURL(id string) string {
+	if id == "" {
+		return d.things.String()
+	}
+	return d.thingRef(id)
 }
 
 // DirectoryError is an error answer of the directory: its status and RFC 9457 problem details.
@@ -97,6 +194,9 @@ func (e *DirectoryError) Error() string {
 	if e.Detail != "" {
 		b.WriteString(": " + e.Detail)
 	}
+	if e.StatusCode == http.StatusUnauthorized || e.StatusCode == http.StatusForbidden {
+		b.WriteString(" (the directory needs credentials for this: give it its bearer token)")
+	}
 	for i, v := range e.ValidationErrors {
 		if i == 5 {
 			fmt.Fprintf(&b, "; and %d more", len(e.ValidationErrors)-5)
@@ -121,11 +221,36 @@ func (d *Directory) resolve(ref string) string {
 	return u.String()
 }
 
-func thingPath(id string) string { return "things/" + url.PathEscape(id) }
+// thingRef is the URL of one entry: {things}/{id}.
+func (d *Directory) thingRef(id string) string {
+	return strings.TrimSuffix(d.things.String(), "/") + "/" + url.PathEscape(id)
+}
 
-// do sends a request and returns the response when its status is one of ok; otherwise it reads the
-// problem details into a *DirectoryError.
+// do sends a request, bounded by the client's per-request timeout, and returns the response when its
+// status is one of ok; otherwise it reads the problem details into a *DirectoryError.
 func (d *Directory) do(ctx context.Context, method, ref, contentType string, body []byte, header http.Header, ok ...int) (*http.Response, error) {
+	if d.timeout <= 0 {
+		return d.send(ctx, method, ref, contentType, body, header, ok...)
+	}
+	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	resp, err := d.send(ctx, method, ref, contentType, body, header, ok...)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = cancelOnClose{resp.Body, cancel}
+	return resp, nil
+}
+
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c cancelOnClose) Close() error { err := c.ReadCloser.Close(); c.cancel(); return err }
+
+// send is do without the timeout, for event streams.
+func (d *Directory) send(ctx context.Context, method, ref, contentType string, body []byte, header http.Header, ok ...int) (*http.Response, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -133,6 +258,9 @@ func (d *Directory) do(ctx context.Context, method, ref, contentType string, bod
 	req, err := http.NewRequestWithContext(ctx, method, d.resolve(ref), rd)
 	if err != nil {
 		return nil, fmt.Errorf("discovery: %w", err)
+	}
+	for k, v := range d.header {
+		req.Header[k] = v
 	}
 	for k, v := range header {
 		req.Header[k] = v
@@ -145,7 +273,11 @@ func (d *Directory) do(ctx context.Context, method, ref, contentType string, bod
 	}
 	resp, err := d.hc.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("discovery: %s %s: %w", method, req.URL.Redacted(), err)
+		var ue *url.Error
+		if errors.As(err, &ue) { // its URL may carry a query secret; redactURL prints it without
+			err = ue.Err
+		}
+		return nil, fmt.Errorf("discovery: %s %s: %w", method, redactURL(req.URL), err)
 	}
 	for _, s := range ok {
 		if resp.StatusCode == s {
@@ -169,10 +301,10 @@ func (d *Directory) readAll(resp *http.Response) ([]byte, error) {
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, d.maxBody+1))
 	if err != nil {
-		return nil, fmt.Errorf("discovery: read %s: %w", resp.Request.URL.Redacted(), err)
+		return nil, fmt.Errorf("discovery: read %s: %w", redactURL(resp.Request.URL), err)
 	}
 	if int64(len(data)) > d.maxBody {
-		return nil, fmt.Errorf("discovery: response of %s is larger than %d bytes", resp.Request.URL.Redacted(), d.maxBody)
+		return nil, fmt.Errorf("discovery: response of %s: %w: more than %d bytes", redactURL(resp.Request.URL), td.ErrTooLarge, d.maxBody)
 	}
 	return data, nil
 }
@@ -196,7 +328,7 @@ func (d *Directory) Create(ctx context.Context, t *td.Thing) (created bool, err 
 
 // CreateJSON is Create for a TD already encoded as JSON.
 func (d *Directory) CreateJSON(ctx context.Context, id string, tdJSON []byte) (created bool, err error) {
-	resp, err := d.do(ctx, http.MethodPut, thingPath(id), "application/td+json", tdJSON, nil, http.StatusCreated, http.StatusNoContent)
+	resp, err := d.do(ctx, http.MethodPut, d.thingRef(id), "application/td+json", tdJSON, nil, http.StatusCreated, http.StatusNoContent)
 	if err != nil {
 		return false, err
 	}
@@ -221,7 +353,7 @@ func (d *Directory) Register(ctx context.Context, t *td.Thing) (id string, err e
 
 // RegisterJSON is Register for a TD already encoded as JSON.
 func (d *Directory) RegisterJSON(ctx context.Context, tdJSON []byte) (id string, err error) {
-	resp, err := d.do(ctx, http.MethodPost, "things", "application/td+json", tdJSON, nil, http.StatusCreated)
+	resp, err := d.do(ctx, http.MethodPost, d.things.String(), "application/td+json", tdJSON, nil, http.StatusCreated)
 	if err != nil {
 		return "", err
 	}
@@ -243,7 +375,7 @@ func (d *Directory) idFromLocation(resp *http.Response) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("discovery: bad Location %q: %w", loc, err)
 	}
-	prefix := d.resolve("things/")
+	prefix := strings.TrimSuffix(d.things.String(), "/") + "/"
 	if rest, ok := strings.CutPrefix(u.String(), prefix); ok && rest != "" {
 		if id, err := url.PathUnescape(rest); err == nil {
 			return id, nil
@@ -268,7 +400,7 @@ func (d *Directory) Get(ctx context.Context, id string) (*td.Thing, error) {
 
 // GetJSON returns the enriched TD with id as the directory sent it.
 func (d *Directory) GetJSON(ctx context.Context, id string) ([]byte, error) {
-	resp, err := d.do(ctx, http.MethodGet, thingPath(id), "", nil, nil, http.StatusOK)
+	resp, err := d.do(ctx, http.MethodGet, d.thingRef(id), "", nil, nil, http.StatusOK)
 	if err != nil {
 		return nil, err
 	}
@@ -291,7 +423,7 @@ func (d *Directory) Patch(ctx context.Context, id string, patch any) error {
 			return fmt.Errorf("discovery: encode patch: %w", err)
 		}
 	}
-	resp, err := d.do(ctx, http.MethodPatch, thingPath(id), "application/merge-patch+json", body, nil, http.StatusNoContent, http.StatusOK)
+	resp, err := d.do(ctx, http.MethodPatch, d.thingRef(id), "application/merge-patch+json", body, nil, http.StatusNoContent, http.StatusOK)
 	if err != nil {
 		return err
 	}
@@ -301,7 +433,7 @@ func (d *Directory) Patch(ctx context.Context, id string, patch any) error {
 
 // Delete removes the TD with id.
 func (d *Directory) Delete(ctx context.Context, id string) error {
-	resp, err := d.do(ctx, http.MethodDelete, thingPath(id), "", nil, nil, http.StatusNoContent, http.StatusOK)
+	resp, err := d.do(ctx, http.MethodDelete, d.thingRef(id), "", nil, nil, http.StatusNoContent, http.StatusOK)
 	if err != nil {
 		return err
 	}
@@ -312,48 +444,69 @@ func (d *Directory) Delete(ctx context.Context, id string) error {
 // ListPage is one page of a listing.
 type ListPage struct {
 	Things []json.RawMessage
-	// Next is the next page's URL reference (from Link rel="next"), "" on the last page.
+	// Next is the next page's absolute URL (from Link rel="next", or the next member of a
+	// ThingCollection), "" on the last page. It may lead to another origin: List refuses that.
 	Next string
+	// URL is the page's URL after redirects.
+	URL string
 }
 
-// Page reads one page: ref is "" for the first page (with pageSize TDs, 0 for the directory's
-// choice) or the Next of the previous page.
+// Page reads one page of the listing
+// (https://www.w3.org/TR/wot-discovery/#exploration-directory-api-things-listing): ref is "" for
+// the first page (with pageSize TDs, 0 for the directory's choice) or the Next of the previous page.
 func (d *Directory) Page(ctx context.Context, ref string, pageSize int) (ListPage, error) {
 	if ref == "" {
-		ref = "things"
+		first := *d.things
 		if pageSize > 0 {
-			ref += "?limit=" + strconv.Itoa(pageSize)
+			first.RawQuery = "limit=" + strconv.Itoa(pageSize)
 		}
+		ref = first.String()
 	}
 	resp, err := d.do(ctx, http.MethodGet, ref, "", nil, http.Header{"Accept": {"application/ld+json, application/json"}}, http.StatusOK)
 	if err != nil {
 		return ListPage{}, err
+	}
+	page := ListPage{URL: resp.Request.URL.String()}
+	if ct := resp.Header.Get("Content-Type"); ct != "" {
+		if mt, _, err := mime.ParseMediaType(ct); err == nil && !strings.HasSuffix(mt, "json") {
+			drain(resp)
+			return ListPage{}, fmt.Errorf("discovery: directory listing %s: Content-Type %s, want JSON", redactURL(resp.Request.URL), mt)
+		}
 	}
 	next := nextLink(resp.Header.Values("Link"))
 	data, err := d.readAll(resp)
 	if err != nil {
 		return ListPage{}, err
 	}
-	var page ListPage
-	if err := json.Unmarshal(data, &page.Things); err != nil {
-		// format=collection pages are objects with members.
+	trimmed := bytes.TrimSpace(data)
+	switch {
+	case len(trimmed) > 0 && trimmed[0] == '[':
+		if err := json.Unmarshal(trimmed, &page.Things); err != nil {
+			return ListPage{}, fmt.Errorf("discovery: directory listing %s: not a JSON array of TDs: %w", redactURL(resp.Request.URL), err)
+		}
+	case len(trimmed) > 0 && trimmed[0] == '{':
+		// format=collection pages are ThingCollection objects with members.
 		var c struct {
 			Members []json.RawMessage `json:"members"`
 			Next    string            `json:"next"`
 		}
-		if err2 := json.Unmarshal(data, &c); err2 != nil {
-			return ListPage{}, fmt.Errorf("discovery: listing is neither a JSON array nor a ThingCollection: %w", err)
+		if err := json.Unmarshal(trimmed, &c); err != nil || c.Members == nil {
+			return ListPage{}, fmt.Errorf("discovery: directory listing %s: a JSON object without members, want a JSON array of TDs", redactURL(resp.Request.URL))
 		}
 		page.Things = c.Members
 		if next == "" {
 			next = c.Next
 		}
+	default:
+		return ListPage{}, fmt.Errorf("discovery: directory listing %s: not JSON (starts with %q), want a JSON array of TDs", redactURL(resp.Request.URL), clip(string(trimmed[:min(len(trimmed), 20)])))
 	}
 	if next != "" {
 		// Resolve against the URL that answered, as RFC 8288 links are.
-		if u, err := resp.Request.URL.Parse(next); err == nil {
-			next = u.String()
+		u, err := resp.Request.URL.Parse(next)
+		if err != nil {
+			return ListPage{}, fmt.Errorf("discovery: directory listing %s: bad next link %q: %v", redactURL(resp.Request.URL), clip(next), err)
 		}
+		next = u.String()
 	}
 	page.Next = next
 	return page, nil
@@ -370,8 +523,8 @@ func nextLink(values []string) string {
 			}
 			for _, p := range strings.Split(part[end+1:], ";") {
 				k, val, _ := strings.Cut(strings.TrimSpace(p), "=")
-				if strings.EqualFold(k, "rel") {
-					for _, rel := range strings.Fields(strings.Trim(val, `"`)) {
+				if strings.EqualFold(strings.TrimSpace(k), "rel") {
+					for _, rel := range strings.Fields(strings.Trim(strings.TrimSpace(val), `"`)) {
 						if strings.EqualFold(rel, "next") {
 							return part[1:end]
 						}
@@ -404,29 +557,44 @@ func splitLinks(v string) []string {
 }
 
 // List iterates over every TD of the directory, pageSize at a time (0: the directory's page size),
-// following the rel="next" links. It stops at the first error, which it yields.
+// following the next links for at most 10000 pages, never to another origin and never back to a
+// page already read. A TD that does not parse is yielded as an error and listing goes on; an HTTP
+// or paging error is yielded and ends it.
 func (d *Directory) List(ctx context.Context, pageSize int) iter.Seq2[*td.Thing, error] {
 	return func(yield func(*td.Thing, error) bool) {
-		if pageSize <= 0 {
-			pageSize = 100
-		}
 		ref := ""
-		for {
+		visited := map[string]bool{}
+		for n := 0; ; n++ {
+			if n == maxPages {
+				yield(nil, fmt.Errorf("discovery: directory %s: more than %d pages; stopped", redactURL(d.things), maxPages))
+				return
+			}
 			page, err := d.Page(ctx, ref, pageSize)
 			if err != nil {
 				yield(nil, err)
 				return
 			}
-			for _, raw := range page.Things {
-				t, err := td.Parse(raw)
+			visited[page.URL] = true
+			for i, raw := range page.Things {
+				t, err := parseElement(raw)
 				if err != nil {
-					err = fmt.Errorf("discovery: TD in listing: %w", err)
+					err = fmt.Errorf("discovery: directory listing %s: element %d: %w", redactPage(page.URL), i, err)
 				}
-				if !yield(t, err) || err != nil {
+				if !yield(t, err) {
 					return
 				}
 			}
-			if page.Next == "" || len(page.Things) == 0 {
+			if page.Next == "" {
+				return
+			}
+			cur, _ := url.Parse(page.URL)
+			next, _ := url.Parse(page.Next)
+			switch {
+			case next.Scheme != cur.Scheme || next.Host != cur.Host:
+				yield(nil, fmt.Errorf("discovery: directory listing %s: the next link leads to another origin (%s); not followed", redactURL(cur), redactURL(next)))
+				return
+			case visited[page.Next]:
+				yield(nil, fmt.Errorf("discovery: directory %s: the next link loops back to %s", redactURL(d.things), redactURL(next)))
 				return
 			}
 			ref = page.Next
@@ -434,10 +602,24 @@ func (d *Directory) List(ctx context.Context, pageSize int) iter.Seq2[*td.Thing,
 	}
 }
 
-// Search runs an RFC 9535 JSONPath query (GET /search/jsonpath) over the array of all TDs and
-// returns the selected nodes: whole TDs or fragments, depending on the query.
+func redactPage(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(bad URL)"
+	}
+	return redactURL(u)
+}
+
+// Search runs an RFC 9535 JSONPath query (GET /search/jsonpath,
+// https://www.w3.org/TR/wot-discovery/#exploration-directory-api-search-jsonpath) over the array of
+// all TDs and returns the selected nodes: whole TDs or fragments, depending on the query.
 func (d *Directory) Search(ctx context.Context, query string) ([]json.RawMessage, error) {
-	resp, err := d.do(ctx, http.MethodGet, "search/jsonpath?query="+url.QueryEscape(query), "", nil, nil, http.StatusOK)
+	u := *d.search
+	u.RawQuery = url.Values{"query": {query}}.Encode()
+	resp, err := d.do(ctx, http.MethodGet, u.String(), "", nil, nil, http.StatusOK)
+	if IsDirectoryStatus(err, http.StatusNotFound) {
+		return nil, fmt.Errorf("%w (the directory offers no JSONPath search; list without a query)", err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -490,6 +672,47 @@ func RegistrationOf(t *td.Thing) (info RegistrationInfo, ok bool, err error) {
 	}
 	info.TTL = r.TTL
 	return info, true, nil
+}
+
+// discoveryContext is the context a directory adds to the TDs it serves.
+const discoveryContext = "https://www.w3.org/2022/wot/discovery"
+
+// StripEnrichment returns a TD as a directory served it without what the directory added: the
+// registration member and the discovery context of an Enriched TD
+// (https://www.w3.org/TR/wot-discovery/#exploration-directory-api-registration-info), so that code
+// generated from a directory's entry is the code generated from the Thing's own TD. Anything else
+// (a TD without a registration member, or not a JSON object) is returned as it is.
+func StripEnrichment(raw []byte) []byte {
+	var doc map[string]json.RawMessage
+	if json.Unmarshal(raw, &doc) != nil {
+		return raw
+	}
+	if _, ok := doc["registration"]; !ok {
+		return raw
+	}
+	delete(doc, "registration")
+	var ctxs []json.RawMessage
+	if json.Unmarshal(doc["@context"], &ctxs) == nil {
+		kept := ctxs[:0]
+		for _, c := range ctxs {
+			var s string
+			if json.Unmarshal(c, &s) == nil && s == discoveryContext {
+				continue
+			}
+			kept = append(kept, c)
+		}
+		var single string
+		if len(kept) == 1 && json.Unmarshal(kept[0], &single) == nil {
+			doc["@context"] = kept[0] // the single context a TD usually has, as a string again
+		} else {
+			doc["@context"], _ = json.Marshal(kept)
+		}
+	}
+	out, err := json.Marshal(doc)
+	if err != nil {
+		return raw
+	}
+	return out
 }
 
 // Directory event types (https://www.w3.org/TR/wot-discovery/#exploration-directory-api-notification).
@@ -595,13 +818,13 @@ func (s *DirectoryEvents) connect() (*http.Response, error) {
 	if last := s.LastEventID(); last != "" {
 		h.Set("Last-Event-ID", last)
 	}
-	resp, err := s.d.do(s.ctx, http.MethodGet, ref, "", nil, h, http.StatusOK)
+	resp, err := s.d.send(s.ctx, http.MethodGet, ref, "", nil, h, http.StatusOK)
 	if err != nil {
 		return nil, err
 	}
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "text/event-stream" {
 		resp.Body.Close()
-		return nil, fmt.Errorf("discovery: %s answered %q, not text/event-stream", resp.Request.URL.Redacted(), mt)
+		return nil, fmt.Errorf("discovery: %s answered %q, not text/event-stream", redactURL(resp.Request.URL), mt)
 	}
 	return resp, nil
 }

@@ -24,6 +24,9 @@ func TestNextLink(t *testing.T) {
 		{[]string{`<http://x/things?a=1,2>; rel="prev next"`}, "http://x/things?a=1,2"},
 		{[]string{`</things>; rel="canonical"`}, ""},
 		{[]string{`garbage`}, ""},
+		{[]string{`garbage; rel=next`}, ""},
+		{[]string{`</a,b>; rel="next"`}, "/a,b"},
+		{[]string{`</things>; rel="canonical"; etag="v1"`, `</things?offset=2>; rel=next`}, "/things?offset=2"},
 	} {
 		if got := nextLink(c.in); got != c.want {
 			t.Errorf("nextLink(%q) = %q, want %q", c.in, got, c.want)
@@ -131,5 +134,26 @@ func TestEventsReconnect(t *testing.T) {
 	}
 	if _, err := d.Events(ctx, DirectoryEventsOptions{Type: "thing_renamed"}); err == nil {
 		t.Fatal("unknown type accepted")
+	}
+}
+
+func TestStripEnrichment(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{`{"@context": ["https://www.w3.org/2022/wot/td/v1.1", "https://www.w3.org/2022/wot/discovery"], "title": "A", "registration": {"created": "2030-01-01T00:00:00Z"}}`,
+			`{"@context":"https://www.w3.org/2022/wot/td/v1.1","title":"A"}`},
+		{`{"@context": ["https://www.w3.org/2022/wot/td/v1.1", {"saref": "https://saref.etsi.org/core/"}, "https://www.w3.org/2022/wot/discovery"], "registration": {}}`,
+			`{"@context":["https://www.w3.org/2022/wot/td/v1.1",{"saref":"https://saref.etsi.org/core/"}]}`},
+		// Without a registration member nothing is the directory's: the discovery context stays.
+		{`{"@context": ["https://www.w3.org/2022/wot/td/v1.1", "https://www.w3.org/2022/wot/discovery"], "@type": "ThingDirectory"}`, ""},
+		{`not json`, ""},
+		{`[1, 2]`, ""},
+	} {
+		want := c.want
+		if want == "" {
+			want = c.in
+		}
+		if got := string(StripEnrichment([]byte(c.in))); got != want {
+			t.Errorf("StripEnrichment(%s) = %s, want %s", c.in, got, want)
+		}
 	}
 }
