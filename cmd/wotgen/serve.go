@@ -120,6 +120,12 @@ func runServe(ctx context.Context, args []string, s stdio) int {
 		go readCommands(ctx, sim, s)
 	}
 
+	// Serve first: registration fetches the served TD, and announcements point at it.
+	serving, stopServing := context.WithCancel(context.Background())
+	defer stopServing()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- wot.Serve(serving, ln, handler) }()
+
 	code := exitOK
 	defer registerServe(ctx, cancel, reg, ln, s, &code)() // Thing Description Directory registration: see serve_register.go
 	waitAnnounce := func() {}
@@ -133,22 +139,20 @@ func runServe(ctx context.Context, args []string, s stdio) int {
 			waitAnnounce = w
 		}
 	}
-	// Serving stops after the simulation and the goodbye packets: those go out while the server
-	// still answers.
-	serving, stopServing := context.WithCancel(context.Background())
-	go func() {
-		<-ctx.Done()
-		<-simDone
-		waitAnnounce()
-		fmt.Fprintln(s.err, "wotgen serve: shutting down")
-		stopServing()
-	}()
-	if err := wot.Serve(serving, ln, handler); err != nil {
-		fmt.Fprintf(s.err, "wotgen serve: %v\n", err)
-		code = exitFindings
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		serveErr <- err // read again below
 	}
 	cancel()
 	<-simDone
+	waitAnnounce() // goodbye packets go out while the server still answers
+	fmt.Fprintln(s.err, "wotgen serve: shutting down")
+	stopServing()
+	if err := <-serveErr; err != nil {
+		fmt.Fprintf(s.err, "wotgen serve: %v\n", err)
+		code = exitFindings
+	}
 	return code
 }
 

@@ -209,7 +209,8 @@ func startSim(t *testing.T, raw []byte, o simOptions) (*simulator, *httptest.Ser
 	return sim, hs, served
 }
 
-// checkServedTD: every form of the served TD is a WTP form on the simulator, the TD has an id.
+// checkServedTD: every form of the served TD points at the simulator: a WTP form at its endpoint,
+// an HTTP form at one of its resources; every affordance has a form of each; the TD has an id.
 func checkServedTD(t *testing.T, served *td.Thing, hs *httptest.Server) string {
 	t.Helper()
 	if served.ID == "" {
@@ -217,14 +218,26 @@ func checkServedTD(t *testing.T, served *td.Thing, hs *httptest.Server) string {
 	}
 	want := "ws" + strings.TrimPrefix(hs.URL, "http") + simEndpoint
 	check := func(where string, forms []td.Form) {
-		if len(forms) == 0 {
-			t.Errorf("%s has no forms", where)
-		}
+		var wtp, http bool
 		for _, f := range forms {
 			u, err := served.ResolveHref(f.Href, nil)
-			if !f.IsWTP() || err != nil || u.String() != want {
-				t.Errorf("%s: form %q (subprotocol %q) does not point at the simulator's endpoint %s", where, f.Href, f.Subprotocol, want)
+			switch {
+			case err != nil:
+				t.Errorf("%s: form %q does not resolve: %v", where, f.Href, err)
+			case f.IsWTP():
+				wtp = true
+				if u.String() != want {
+					t.Errorf("%s: WTP form %q does not point at the simulator's endpoint %s", where, f.Href, want)
+				}
+			default:
+				http = true
+				if !strings.HasPrefix(u.String(), hs.URL+"/") {
+					t.Errorf("%s: form %q (subprotocol %q) does not point at the simulator %s", where, f.Href, f.Subprotocol, hs.URL)
+				}
 			}
+		}
+		if !wtp || !http {
+			t.Errorf("%s: WTP forms %v, HTTP forms %v; want both", where, wtp, http)
 		}
 	}
 	for n, p := range served.Properties {
