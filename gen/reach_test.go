@@ -31,6 +31,7 @@ type reachPackage struct {
 
 type reachRead struct {
 	Name, Method string
+	Vars         string // the type of the method's URI variables argument, "" when it has none
 	Validate     string // "", "value" or "pointer"
 }
 
@@ -51,6 +52,9 @@ func reachPackageOf(pkg, file string, p *ir.Package) reachPackage {
 			continue
 		}
 		r := reachRead{Name: pr.Name, Method: "Read" + pr.GoName}
+		if v := pr.URIVariables; v != nil && v.Kind == ir.RefNamed && v.Decl != nil {
+			r.Vars = v.Decl.Name
+		}
 		switch {
 		case pr.Type.HasValidate():
 			r.Validate = "value"
@@ -105,7 +109,7 @@ type check struct {
 }
 
 var checks = []check{
-{{- range .}}
+{{- range $p := .}}
 	{ {{quote .Pkg}}, {{quote .File}}, func(ctx context.Context, tdURL string, r *result) {
 		desc, err := {{.Pkg}}.ThingDescription()
 		if err != nil {
@@ -126,7 +130,7 @@ var checks = []check{
 		defer c.Close()
 {{- range .Reads}}
 		{
-			v, err := c.{{.Method}}(ctx)
+			v, err := c.{{.Method}}(ctx{{if .Vars}}, {{$p.Pkg}}.{{.Vars}}{}{{end}})
 			{{- if eq .Validate "value"}}
 			if err == nil {
 				err = v.Validate()

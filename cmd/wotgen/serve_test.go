@@ -707,6 +707,7 @@ func TestServeUsage(t *testing.T) {
 	}{
 		{[]string{"serve"}, exitUsage, "want exactly one INPUT"},
 		{[]string{"serve", "-delay", "-1s", "x"}, exitUsage, "must not be negative"},
+		{[]string{"serve", "-bindings", "mqtt", "x"}, exitUsage, "unknown binding"},
 		{[]string{"serve", "/does/not/exist.json"}, exitUsage, "no such file"},
 		{[]string{"serve", "-h"}, exitOK, "/simulator/events/NAME"},
 	} {
@@ -908,5 +909,52 @@ func TestServeTimers(t *testing.T) {
 	}
 	if !seen["temperature"] || !seen["overheated"] {
 		t.Errorf("notifications: %v", seen)
+	}
+}
+
+// TestServeOneBinding: -bindings leaves a binding out; the served TD then has only the other's
+// forms, and a consumer reads through them.
+func TestServeOneBinding(t *testing.T) {
+	for _, only := range []string{"wtp", "http"} {
+		without, err := withoutBindings(only)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, hs, served := startSim(t, []byte(lampTD), simOptions{without: without})
+		each := func(fn func(where string, f *td.Form)) {
+			for n, p := range served.Properties {
+				for i := range p.Forms {
+					fn("property "+n, &p.Forms[i])
+				}
+			}
+			for n, a := range served.Actions {
+				for i := range a.Forms {
+					fn("action "+n, &a.Forms[i])
+				}
+			}
+		}
+		forms := 0
+		each(func(where string, f *td.Form) {
+			forms++
+			if f.IsWTP() != (only == "wtp") {
+				t.Errorf("-bindings %s: %s has the form %q (subprotocol %q)", only, where, f.Href, f.Subprotocol)
+			}
+		})
+		if forms == 0 {
+			t.Fatalf("-bindings %s: the served TD has no forms", only)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		c, err := wot.Dial(ctx, hs.URL+"/")
+		if err != nil {
+			t.Fatalf("-bindings %s: dial: %v", only, err)
+		}
+		if _, err := c.ReadProperty(ctx, "level"); err != nil {
+			t.Errorf("-bindings %s: read level: %v", only, err)
+		}
+		c.Close()
+		cancel()
+	}
+	if _, err := withoutBindings("coap"); err == nil {
+		t.Error("-bindings coap was accepted")
 	}
 }
