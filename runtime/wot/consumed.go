@@ -1,6 +1,7 @@
 package wot
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -120,9 +121,8 @@ func consume(ctx context.Context, t *td.Thing, docURL *url.URL, cfg *Config, ope
 	if id == "" && docURL != nil {
 		id = docURL.String() // the TD's URL stands in for a missing id
 	}
-	if id == "" {
-		return nil, errors.New("wot: the TD has no id and its URL is unknown; pass WithThingID or the URL it came from")
-	}
+	// Without either, the Thing stays anonymous: HTTP needs no id; a binding that addresses
+	// Things by id (WTP) refuses to open.
 	n, err := normalize(t) // a copy: the caller may go on changing t
 	if err != nil {
 		return nil, err
@@ -182,9 +182,9 @@ func consume(ctx context.Context, t *td.Thing, docURL *url.URL, cfg *Config, ope
 	}
 	if len(order) == 0 {
 		if formErr == nil || !hasAnyForm(n) {
-			return nil, fmt.Errorf("wot: the TD of %s has no forms; nothing can be done with it", id)
+			return nil, fmt.Errorf("wot: the TD of %s has no forms; nothing can be done with it", cmp.Or(id, "the Thing"))
 		}
-		return nil, fmt.Errorf("wot: no form of the TD of %s is usable: %w", id, formErr)
+		return nil, fmt.Errorf("wot: no form of the TD of %s is usable: %w", cmp.Or(id, "the Thing"), formErr)
 	}
 	for _, b := range order {
 		if _, err := c.clientFor(ctx, b, perBinding[b.Name()]); err != nil {

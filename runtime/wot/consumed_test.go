@@ -551,3 +551,23 @@ func TestMetaFallbackURIVariables(t *testing.T) {
 		t.Fatalf("requests\n%s", got)
 	}
 }
+
+// A TD without id whose URL is unknown is consumed anonymously: bindings that need no id (HTTP)
+// work with it; one that addresses Things by id refuses to open.
+func TestConsumeAnonymousTD(t *testing.T) {
+	a := &fakeBinding{name: "a", scheme: "fa"}
+	th := parseTD(t, `{"@context": "https://www.w3.org/2022/wot/td/v1.1", "title": "T",
+	 "securityDefinitions": {"n": {"scheme": "nosec"}}, "security": "n",
+	 "properties": {"p": {"type": "integer", "forms": [{"href": "fa://dev/p"}]}}}`)
+	c, err := Consume(testCtx(t), th, "", WithBindings(a))
+	if err != nil {
+		t.Fatalf("Consume of an id-less TD: %v", err)
+	}
+	defer c.Close()
+	if c.ThingID() != "" {
+		t.Errorf("ThingID %q, want none", c.ThingID())
+	}
+	if _, err := c.ReadProperty(testCtx(t), "p"); err != nil {
+		t.Errorf("read: %v", err)
+	}
+}
