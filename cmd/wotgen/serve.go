@@ -41,8 +41,6 @@ invoke actions and watch events from a browser (-console=false turns it off). Wi
 the token and sends it as the access_token query parameter, since browsers cannot set headers on a
 WebSocket handshake.`
 
-// shutdownGrace is how long serve waits for connections and running actions on SIGINT/SIGTERM.
-const shutdownGrace = 5 * time.Second
 
 func runServe(ctx context.Context, args []string, s stdio) int {
 	fs := newFlagSet("serve", serveSynopsis, s)
