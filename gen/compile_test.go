@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wotgen/wotgen/gen/ir"
 	"github.com/wotgen/wotgen/gen/tm"
 	"github.com/wotgen/wotgen/gen/tm/tmtest"
 	"github.com/wotgen/wotgen/gen/validate"
@@ -87,6 +86,7 @@ func buildShared(root string, models []tmtest.Resolved) *sharedBuild {
 	write("go.mod", []byte("module "+tempModule+"\n\ngo 1.26\n\nrequire github.com/wotgen/wotgen v0.0.0\n\nreplace github.com/wotgen/wotgen => "+root+"\n"))
 
 	// Every valid corpus TD: one package each.
+	var reach []reachPackage
 	if c := testcorpus.Root(); c != "" {
 		files, _ := filepath.Glob(filepath.Join(c, "corpus", "td", "valid", "*.json"))
 		sort.Strings(files)
@@ -106,6 +106,14 @@ func buildShared(root string, models []tmtest.Resolved) *sharedBuild {
 				write("corpus/"+pkg+"/"+o.Name, o.Content)
 			}
 			b.corpus = append(b.corpus, filepath.Base(f))
+			if th, err := td.Parse(input); err == nil {
+				if p, err := Build(th, Options{Package: pkg}); err == nil {
+					reach = append(reach, reachPackageOf(pkg, filepath.Base(f), p))
+				}
+			}
+		}
+		if err := writeReachProgram(reach, write); err != nil {
+			b.buildErr += err.Error() + "\n"
 		}
 	}
 
@@ -229,20 +237,6 @@ func TestThingModelsRoundTrip(t *testing.T) {
 		t.Fatal("no Thing Model went through")
 	}
 	t.Logf("%d corpus Thing Models: derived, validated, generated, compiled and vetted", len(b.models))
-}
-
-// typesOf returns the IR of a generated hostile or corpus input (helper for tests).
-func typesOf(t *testing.T, input []byte) *ir.Package {
-	t.Helper()
-	th, err := td.Parse(input)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := Build(th, Options{Package: "x"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
 }
 
 // TestMain removes the shared temporary module after the tests.

@@ -40,7 +40,6 @@ type diffCase struct {
 	id      string
 	source  string
 	schema  *td.DataSchema
-	input   []byte // the wrapper TD
 	goType  string // Go type expression in the checker
 	imports map[string]bool
 	skip    string // why the case is not compared (inexact mapping)

@@ -16,7 +16,7 @@ import (
 
 	"github.com/wotgen/wotgen/internal/netnstest"
 	"github.com/wotgen/wotgen/runtime/td"
-	"github.com/wotgen/wotgen/runtime/wtp"
+	"github.com/wotgen/wotgen/runtime/wot"
 )
 
 func discoverCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
@@ -134,7 +134,6 @@ func TestServeAnnounceDiscoverNetns(t *testing.T) {
 	}
 	t.Logf("serve -announce ready in %v:\n%s", time.Since(start), out.String())
 
-	start = time.Now()
 	var stdout, stderr bytes.Buffer
 	code := runContext(ctx, []string{"discover", "-mdns", "-timeout", "3s", "-format", "json"}, stdio{in: strings.NewReader(""), out: &stdout, err: &stderr})
 	if code != exitOK {
@@ -169,7 +168,7 @@ func TestServeAnnounceDiscoverNetns(t *testing.T) {
 		t.Errorf("generated client from the discovered TD lacks WriteLevel: %v", err)
 	}
 
-	c, err := wtp.Dial(ctx, lamp.URL)
+	c, err := wot.Dial(ctx, lamp.URL)
 	if err != nil {
 		t.Fatal(err)
 	}

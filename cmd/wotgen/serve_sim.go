@@ -10,13 +10,16 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/wotgen/wotgen/internal/sample"
 	"github.com/wotgen/wotgen/runtime/td"
-	"github.com/wotgen/wotgen/runtime/wtp"
+	"github.com/wotgen/wotgen/runtime/wot"
+	_ "github.com/wotgen/wotgen/runtime/wothttp" // the HTTP binding
+	_ "github.com/wotgen/wotgen/runtime/wtp"     // the Web Thing Protocol binding
 )
 
 // simEndpoint is the path of the simulator's Web Thing Protocol endpoint.
@@ -31,28 +34,30 @@ type simOptions struct {
 	async  bool          // actions without "synchronous" answer at once
 	seed   uint64
 	log    *slog.Logger
+	// without names the protocol bindings not to serve ("wtp", "http").
+	without []string
 }
 
-// simulator is a dynamic wtp.Thing built from any TD whose properties, actions and events are
+// simulator is a dynamic wot.Thing built from any TD whose properties, actions and events are
 // backed by sample values.
 type simulator struct {
 	opts  simOptions
 	desc  *td.Thing // the TD as served (before the server sets base and absolute hrefs)
-	thing *wtp.Thing
-	srv   *wtp.Server
+	thing *wot.Thing
+	srv   *wot.Server
 	mux   *http.ServeMux
-	auth  wtp.Authenticator
+	auth  wot.Authenticator
 	log   *slog.Logger
 
 	mu  sync.Mutex // guards gen
 	gen *sample.Generator
 }
 
-// simulatedTD returns a copy of t that the simulator can serve: every affordance gets one Web Thing
-// Protocol form naming all the operations the simulator performs for it (the original forms point
-// at a device that is not there, so they are dropped with their uriVariables), the Thing gets a form
-// for the meta operations, security is nosec or bearer (token), and a TD without a usable id gets a
-// stable urn:uuid derived from the document. It returns notes for the user on what changed.
+// simulatedTD returns a copy of t that the simulator can serve: the original forms point at a device
+// that is not there, so they are dropped with their uriVariables, and the server's protocol bindings
+// (the Web Thing Protocol and HTTP) add forms for every operation the simulator performs; every
+// readable property is observable; security is nosec or bearer (token), and a TD without a usable id
+// gets a stable urn:uuid derived from the document. It returns notes for the user on what changed.
 func simulatedTD(t *td.Thing, raw []byte, token string) (*td.Thing, []string) {
 	d := t.Clone()
 	var notes []string
@@ -156,6 +161,20 @@ func simulatedTD(t *td.Thing, raw []byte, token string) (*td.Thing, []string) {
 	return d, notes
 }
 
+// dropForms removes every form of d.
+func dropForms(d *td.Thing) {
+	d.Forms = nil
+	for _, p := range d.Properties {
+		p.Forms = nil
+	}
+	for _, a := range d.Actions {
+		a.Forms = nil
+	}
+	for _, e := range d.Events {
+		e.Forms = nil
+	}
+}
+
 // nameUUID is a name-based (version 5 layout) UUID URN of the document, so a TD without id keeps
 // the same thingID across restarts of the simulator.
 func nameUUID(doc []byte) string {
@@ -175,27 +194,33 @@ func newSimulator(t *td.Thing, raw []byte, o simOptions) (*simulator, []string, 
 		o.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	d, notes := simulatedTD(t, raw, o.token)
-	topts := []wtp.ThingOption{wtp.WithTDPath("/"), wtp.WithSynchronousDefault(!o.async)}
-	thing, err := wtp.NewThing(d, topts...)
+	if slices.Contains(o.without, "wtp") {
+		dropForms(d) // they are all Web Thing Protocol forms; the HTTP binding adds its own
+	}
+	topts := []wot.ThingOption{wot.WithTDPath("/"), wot.WithSynchronousDefault(!o.async)}
+	thing, err := wot.NewThing(d, topts...)
 	if err != nil {
 		// A schema jsonschema cannot compile should not stop the simulation; writes are then taken
 		// as they come.
 		var err2 error
-		thing, err2 = wtp.NewThing(d, append(topts, wtp.WithValidation(false))...)
+		thing, err2 = wot.NewThing(d, append(topts, wot.WithValidation(false))...)
 		if err2 != nil {
 			return nil, nil, err
 		}
 		notes = append(notes, fmt.Sprintf("%v; serving without validating writes and action inputs", err))
 	}
 	s := &simulator{opts: o, desc: d, thing: thing, log: o.log, gen: sample.New(o.seed)}
-	sopts := []wtp.ServerOption{wtp.WithLogger(o.log)}
+	sopts := []wot.ServerOption{wot.WithLogger(o.log)}
+	for _, b := range o.without {
+		sopts = append(sopts, wot.WithoutBinding(b))
+	}
 	if o.token != "" {
 		// The header, or the access_token query parameter (RFC 6750 §2.3) that the Thing console
 		// uses: browsers cannot set headers on a WebSocket handshake.
-		s.auth = wtp.BearerQueryAuth("", o.token)
-		sopts = append(sopts, wtp.WithAuthenticator(s.auth))
+		s.auth = wot.BearerQueryAuth("", o.token)
+		sopts = append(sopts, wot.WithAuthenticator(s.auth))
 	}
-	s.srv = wtp.NewServer(sopts...)
+	s.srv = wot.NewServer(sopts...)
 
 	initial := sample.New(o.seed)
 	initial.UseDefaults = true
@@ -223,6 +248,9 @@ func newSimulator(t *td.Thing, raw []byte, o simOptions) (*simulator, []string, 
 
 func (s *simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
+// Shutdown ends the simulated Thing's sessions and running actions (wot.Serve calls it first).
+func (s *simulator) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
+
 // sample returns a fresh valid value for schema (nil schema: nil value).
 func (s *simulator) sample(what string, schema *td.DataSchema) json.RawMessage {
 	if schema == nil {
@@ -239,7 +267,7 @@ func (s *simulator) sample(what string, schema *td.DataSchema) json.RawMessage {
 
 // runAction simulates an action: it runs for the configured delay (cancellable) and completes with a
 // sample of the output schema.
-func (s *simulator) runAction(name string, a *td.ActionAffordance) wtp.ActionHandler {
+func (s *simulator) runAction(name string, a *td.ActionAffordance) wot.ActionHandler {
 	return func(ctx context.Context, input json.RawMessage) (any, error) {
 		s.log.Info("action invoked", "action", name, "input", string(input))
 		timer := time.NewTimer(s.opts.delay)

@@ -21,6 +21,7 @@ import (
 	"github.com/wotgen/wotgen/internal/sample"
 	"github.com/wotgen/wotgen/internal/testcorpus"
 	"github.com/wotgen/wotgen/runtime/td"
+	"github.com/wotgen/wotgen/runtime/wot"
 	"github.com/wotgen/wotgen/runtime/wtp"
 )
 
@@ -208,7 +209,8 @@ func startSim(t *testing.T, raw []byte, o simOptions) (*simulator, *httptest.Ser
 	return sim, hs, served
 }
 
-// checkServedTD: every form of the served TD is a WTP form on the simulator, the TD has an id.
+// checkServedTD: every form of the served TD points at the simulator: a WTP form at its endpoint,
+// an HTTP form at one of its resources; every affordance has a form of each; the TD has an id.
 func checkServedTD(t *testing.T, served *td.Thing, hs *httptest.Server) string {
 	t.Helper()
 	if served.ID == "" {
@@ -216,14 +218,26 @@ func checkServedTD(t *testing.T, served *td.Thing, hs *httptest.Server) string {
 	}
 	want := "ws" + strings.TrimPrefix(hs.URL, "http") + simEndpoint
 	check := func(where string, forms []td.Form) {
-		if len(forms) == 0 {
-			t.Errorf("%s has no forms", where)
-		}
+		var wtp, http bool
 		for _, f := range forms {
 			u, err := served.ResolveHref(f.Href, nil)
-			if !f.IsWTP() || err != nil || u.String() != want {
-				t.Errorf("%s: form %q (subprotocol %q) does not point at the simulator's endpoint %s", where, f.Href, f.Subprotocol, want)
+			switch {
+			case err != nil:
+				t.Errorf("%s: form %q does not resolve: %v", where, f.Href, err)
+			case f.IsWTP():
+				wtp = true
+				if u.String() != want {
+					t.Errorf("%s: WTP form %q does not point at the simulator's endpoint %s", where, f.Href, want)
+				}
+			default:
+				http = true
+				if !strings.HasPrefix(u.String(), hs.URL+"/") {
+					t.Errorf("%s: form %q (subprotocol %q) does not point at the simulator %s", where, f.Href, f.Subprotocol, hs.URL)
+				}
 			}
+		}
+		if !wtp || !http {
+			t.Errorf("%s: WTP forms %v, HTTP forms %v; want both", where, wtp, http)
 		}
 	}
 	for n, p := range served.Properties {
@@ -341,7 +355,7 @@ func TestServeLamp(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		q := cl.ok(&wtp.Message{Operation: td.OpQueryAction, ActionID: id})
-		if q.Status.State == wtp.ActionCompleted {
+		if q.Status.State == wot.ActionCompleted {
 			if string(q.Status.Output) != "true" && string(q.Status.Output) != "false" {
 				t.Errorf("fade output %s is not a boolean", q.Status.Output)
 			}
@@ -404,7 +418,7 @@ func TestServeAsyncCancel(t *testing.T) {
 			t.Fatalf("%s: not answered with an action status: %+v", name, r)
 		}
 		q := cl.ok(&wtp.Message{Operation: td.OpQueryAction, ActionID: r.Status.ActionID})
-		if q.Status.State != wtp.ActionPending && q.Status.State != wtp.ActionRunning {
+		if q.Status.State != wot.ActionPending && q.Status.State != wot.ActionRunning {
 			t.Errorf("%s: state %s while running", name, q.Status.State)
 		}
 		all := cl.ok(&wtp.Message{Operation: td.OpQueryAllActions})
@@ -413,7 +427,7 @@ func TestServeAsyncCancel(t *testing.T) {
 		}
 		cl.ok(&wtp.Message{Operation: td.OpCancelAction, ActionID: r.Status.ActionID})
 		q = cl.do(&wtp.Message{Operation: td.OpQueryAction, ActionID: r.Status.ActionID})
-		if q.Error == nil && q.Status.State != wtp.ActionFailed {
+		if q.Error == nil && q.Status.State != wot.ActionFailed {
 			t.Errorf("%s: after cancelaction the instance is %+v", name, q.Status)
 		}
 	}
@@ -507,9 +521,9 @@ func waitAction(t *testing.T, cl *wtpClient, id string) json.RawMessage {
 	for time.Now().Before(deadline) {
 		q := cl.ok(&wtp.Message{Operation: td.OpQueryAction, ActionID: id})
 		switch q.Status.State {
-		case wtp.ActionCompleted:
+		case wot.ActionCompleted:
 			return q.Status.Output
-		case wtp.ActionFailed:
+		case wot.ActionFailed:
 			t.Fatalf("action %s failed: %v", id, q.Status.Error)
 		}
 		time.Sleep(5 * time.Millisecond)
@@ -693,6 +707,7 @@ func TestServeUsage(t *testing.T) {
 	}{
 		{[]string{"serve"}, exitUsage, "want exactly one INPUT"},
 		{[]string{"serve", "-delay", "-1s", "x"}, exitUsage, "must not be negative"},
+		{[]string{"serve", "-bindings", "mqtt", "x"}, exitUsage, "unknown binding"},
 		{[]string{"serve", "/does/not/exist.json"}, exitUsage, "no such file"},
 		{[]string{"serve", "-h"}, exitOK, "/simulator/events/NAME"},
 	} {
@@ -756,7 +771,7 @@ func TestServeFromURL(t *testing.T) {
 	}
 }
 
-// TestServeWithConsumer drives the simulator with the runtime's consumer (wtp.Dial on the served TD
+// TestServeWithConsumer drives the simulator with the runtime's consumer (wot.Dial on the served TD
 // URL), as a team developing a consumer would: for the lamp and corpus TDs of different shapes it
 // reads every readable property (each value validates against its schema), writes every writable one
 // and reads it back, and queries and cancels an asynchronous action.
@@ -775,9 +790,9 @@ func TestServeWithConsumer(t *testing.T) {
 			_, hs, served := startSim(t, raw, simOptions{delay: time.Minute, async: true, seed: 4})
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			c, err := wtp.Dial(ctx, hs.URL+"/")
+			c, err := wot.Dial(ctx, hs.URL+"/")
 			if err != nil {
-				t.Fatalf("wtp.Dial: %v", err)
+				t.Fatalf("wot.Dial: %v", err)
 			}
 			defer c.Close()
 			gen := sample.New(8)
@@ -831,14 +846,14 @@ func TestServeWithConsumer(t *testing.T) {
 					t.Errorf("invoke %q: answered synchronously with -async", an)
 					continue
 				}
-				st, err := c.QueryAction(ctx, inv.ActionID)
-				if err != nil || (st.State != wtp.ActionPending && st.State != wtp.ActionRunning) {
+				st, err := c.QueryAction(ctx, inv.Status)
+				if err != nil || (st.State != wot.ActionPending && st.State != wot.ActionRunning) {
 					t.Errorf("query %q: %+v, %v", an, st, err)
 				}
-				if err := c.CancelAction(ctx, inv.ActionID); err != nil {
+				if err := c.CancelAction(ctx, inv.Status); err != nil {
 					t.Errorf("cancel %q: %v", an, err)
 				}
-				if st, err := c.QueryAction(ctx, inv.ActionID); err == nil && st.State != wtp.ActionFailed {
+				if st, err := c.QueryAction(ctx, inv.Status); err == nil && st.State != wot.ActionFailed {
 					t.Errorf("query %q after cancel: %+v", an, st)
 				}
 			}
@@ -894,5 +909,52 @@ func TestServeTimers(t *testing.T) {
 	}
 	if !seen["temperature"] || !seen["overheated"] {
 		t.Errorf("notifications: %v", seen)
+	}
+}
+
+// TestServeOneBinding: -bindings leaves a binding out; the served TD then has only the other's
+// forms, and a consumer reads through them.
+func TestServeOneBinding(t *testing.T) {
+	for _, only := range []string{"wtp", "http"} {
+		without, err := withoutBindings(only)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, hs, served := startSim(t, []byte(lampTD), simOptions{without: without})
+		each := func(fn func(where string, f *td.Form)) {
+			for n, p := range served.Properties {
+				for i := range p.Forms {
+					fn("property "+n, &p.Forms[i])
+				}
+			}
+			for n, a := range served.Actions {
+				for i := range a.Forms {
+					fn("action "+n, &a.Forms[i])
+				}
+			}
+		}
+		forms := 0
+		each(func(where string, f *td.Form) {
+			forms++
+			if f.IsWTP() != (only == "wtp") {
+				t.Errorf("-bindings %s: %s has the form %q (subprotocol %q)", only, where, f.Href, f.Subprotocol)
+			}
+		})
+		if forms == 0 {
+			t.Fatalf("-bindings %s: the served TD has no forms", only)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		c, err := wot.Dial(ctx, hs.URL+"/")
+		if err != nil {
+			t.Fatalf("-bindings %s: dial: %v", only, err)
+		}
+		if _, err := c.ReadProperty(ctx, "level"); err != nil {
+			t.Errorf("-bindings %s: read level: %v", only, err)
+		}
+		c.Close()
+		cancel()
+	}
+	if _, err := withoutBindings("coap"); err == nil {
+		t.Error("-bindings coap was accepted")
 	}
 }

@@ -7,7 +7,7 @@ import (
 
 	"github.com/wotgen/wotgen/examples/gateway/plugwot"
 	"github.com/wotgen/wotgen/examples/gateway/thermostatwot"
-	"github.com/wotgen/wotgen/runtime/wtp"
+	"github.com/wotgen/wotgen/runtime/wot"
 )
 
 // thermostat implements thermostatwot.Handler: the room temperature jumps to the target (it is a
@@ -71,7 +71,7 @@ func (t *thermostat) Boost(_ context.Context, in thermostatwot.BoostInput) (stri
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.mode == thermostatwot.ModeOff {
-		return "", wtp.NewError(409, "the thermostat is off; set mode to heat or eco first")
+		return "", wot.NewError(409, "the thermostat is off; set mode to heat or eco first")
 	}
 	return string(t.mode), nil
 }
@@ -129,27 +129,27 @@ func (p *plug) Toggle(ctx context.Context) (bool, error) {
 // plugIDs are the plugs behind the gateway: one TD, several Things, each with its own id.
 var plugIDs = []string{"urn:example:gateway:plug:1", "urn:example:gateway:plug:2"}
 
-// newGateway exposes the thermostat and every plug on one wtp.Server: one WTP endpoint (/wtp, from
+// newGateway exposes the thermostat and every plug on one wot.Server: one WTP endpoint (/wtp, from
 // the TDs' forms) for all of them, each TD at its own path (/things/<id>).
-func newGateway(opts ...wtp.ServerOption) (*wtp.Server, error) {
-	srv := wtp.NewServer(opts...)
+func newGateway(opts ...wot.ServerOption) (*wot.Server, error) {
+	srv := wot.NewServer(opts...)
 	th := &thermostat{temp: 19, target: 21, mode: thermostatwot.ModeEco}
 	tt, err := thermostatwot.NewThing(th)
 	if err != nil {
 		return nil, err
 	}
 	th.thing = tt
-	if err := srv.AddThing(tt.WTP()); err != nil {
+	if err := srv.AddThing(tt.Exposed()); err != nil {
 		return nil, err
 	}
 	for _, id := range plugIDs {
 		p := &plug{}
-		pt, err := plugwot.NewThing(p, wtp.WithThingID(id))
+		pt, err := plugwot.NewThing(p, wot.WithID(id))
 		if err != nil {
 			return nil, fmt.Errorf("plug %s: %w", id, err)
 		}
 		p.thing = pt
-		if err := srv.AddThing(pt.WTP()); err != nil {
+		if err := srv.AddThing(pt.Exposed()); err != nil {
 			return nil, err
 		}
 	}

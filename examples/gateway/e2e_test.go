@@ -9,7 +9,7 @@ import (
 
 	"github.com/wotgen/wotgen/examples/gateway/plugwot"
 	"github.com/wotgen/wotgen/examples/gateway/thermostatwot"
-	"github.com/wotgen/wotgen/runtime/wtp"
+	"github.com/wotgen/wotgen/runtime/wot"
 )
 
 func TestGateway(t *testing.T) {
@@ -52,10 +52,10 @@ func TestGateway(t *testing.T) {
 	case <-time.After(3 * time.Second):
 		t.Fatal("no targetReached event")
 	}
-	if err := th.WriteTarget(ctx, 40); !wtp.IsBadRequest(err) || !strings.Contains(err.Error(), "target: 40 is above the maximum 30") {
+	if err := th.WriteTarget(ctx, 40); !wot.IsBadRequest(err) || !strings.Contains(err.Error(), "target: 40 is above the maximum 30") {
 		t.Errorf("WriteTarget(40) = %v, want a 400 naming target", err)
 	}
-	if err := th.WriteMode(ctx, "cool"); !wtp.IsBadRequest(err) {
+	if err := th.WriteMode(ctx, "cool"); !wot.IsBadRequest(err) {
 		t.Errorf("WriteMode(cool) = %v, want a 400 (not one of the enum)", err)
 	}
 	if mode, err := th.Boost(ctx, thermostatwot.BoostInput{Minutes: 5}); err != nil || mode != "eco" {
@@ -64,10 +64,10 @@ func TestGateway(t *testing.T) {
 	if err := th.WriteMode(ctx, thermostatwot.ModeOff); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := th.Boost(ctx, thermostatwot.BoostInput{Minutes: 5}); wtp.StatusOf(err) != 409 {
+	if _, err := th.Boost(ctx, thermostatwot.BoostInput{Minutes: 5}); wot.StatusOf(err) != 409 {
 		t.Errorf("Boost while off = %v, want the handler's 409", err)
 	}
-	if _, err := th.Boost(ctx, thermostatwot.BoostInput{Minutes: 0}); !wtp.IsBadRequest(err) {
+	if _, err := th.Boost(ctx, thermostatwot.BoostInput{Minutes: 0}); !wot.IsBadRequest(err) {
 		t.Errorf("Boost 0 minutes = %v, want a 400", err)
 	}
 
@@ -79,7 +79,7 @@ func TestGateway(t *testing.T) {
 	}
 	defer p1.Close()
 	ws := "ws" + strings.TrimPrefix(hs.URL, "http") + "/wtp"
-	p2, err := plugwot.Dial(ctx, ws, wtp.WithThingID(plugIDs[1]))
+	p2, err := plugwot.Dial(ctx, ws, wot.WithThingID(plugIDs[1]))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestGateway(t *testing.T) {
 	if err != nil || !st1.On || st1.Power != plugLoad {
 		t.Errorf("plug 1 = %+v, %v", st1, err)
 	}
-	if err := p1.WriteMultipleProperties(ctx, st1, "power"); !wtp.IsBadRequest(err) {
+	if err := p1.WriteMultipleProperties(ctx, st1, "power"); !wot.IsBadRequest(err) {
 		t.Errorf("writing the read-only power = %v, want a 400", err)
 	}
 	if _, err := p2.SubscribeOverload(ctx, func() {}); err != nil {

@@ -9,17 +9,14 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/signal"
 	"syscall"
-	"time"
 
-	"github.com/wotgen/wotgen/runtime/wtp"
+	"github.com/wotgen/wotgen/runtime/wot"
 )
 
 func main() {
@@ -35,26 +32,10 @@ func main() {
 func run(addr string, log *slog.Logger) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	srv, err := newGateway(wtp.WithLogger(log))
+	srv, err := newGateway(wot.WithLogger(log))
 	if err != nil {
 		return err
 	}
-	hs := wtp.NewHTTPServer(addr, srv)
-	errc := make(chan error, 1)
-	go func() { errc <- hs.ListenAndServe() }()
-	log.Info("gateway: serving", "wtp", "ws://"+addr+"/wtp", "things", 1+len(plugIDs))
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		log.Warn("gateway: shutdown", "err", err)
-	}
-	if err := hs.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	log.Info("gateway: serving", "td", "http://"+addr+"/.well-known/wot", "wtp", "ws://"+addr+"/wtp", "things", 1+len(plugIDs))
+	return wot.ListenAndServe(ctx, addr, srv)
 }

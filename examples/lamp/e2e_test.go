@@ -13,7 +13,7 @@ import (
 
 	"github.com/wotgen/wotgen/examples/lamp/device"
 	"github.com/wotgen/wotgen/examples/lamp/lampwot"
-	"github.com/wotgen/wotgen/runtime/wtp"
+	"github.com/wotgen/wotgen/runtime/wot"
 )
 
 // startLamp serves the example lamp on 127.0.0.1 and returns its TD URL.
@@ -28,7 +28,7 @@ func startLamp(t *testing.T, o device.Options) string {
 	return hs.URL + "/"
 }
 
-func dial(t *testing.T, url string, opts ...wtp.DialOption) (*lampwot.Client, context.Context) {
+func dial(t *testing.T, url string, opts ...wot.DialOption) (*lampwot.Client, context.Context) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)
@@ -72,10 +72,10 @@ func TestThingLevelOperations(t *testing.T) {
 	if lv, _ := c.ReadLevel(ctx); lv != 10 {
 		t.Errorf("level = %d after WriteMultipleProperties, want 10", lv)
 	}
-	if err := c.WriteMultipleProperties(ctx, all, "temperature"); !wtp.IsBadRequest(err) {
+	if err := c.WriteMultipleProperties(ctx, all, "temperature"); !wot.IsBadRequest(err) {
 		t.Errorf("writing the read-only temperature: %v, want a 400", err)
 	}
-	if err := c.WriteAllProperties(ctx, &lampwot.LampProperties{Level: 101}); !wtp.IsBadRequest(err) || !strings.Contains(err.Error(), "level: 101 is above the maximum 100") {
+	if err := c.WriteAllProperties(ctx, &lampwot.LampProperties{Level: 101}); !wot.IsBadRequest(err) || !strings.Contains(err.Error(), "level: 101 is above the maximum 100") {
 		t.Errorf("WriteAllProperties with level 101: %v, want a 400 naming level", err)
 	}
 
@@ -89,8 +89,8 @@ func TestThingLevelOperations(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	events := make(chan wtp.Notification, 8)
-	esub, err := c.SubscribeAllEvents(ctx, func(n wtp.Notification) { events <- n })
+	events := make(chan wot.Notification, 8)
+	esub, err := c.SubscribeAllEvents(ctx, func(n wot.Notification) { events <- n })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,13 +161,13 @@ func TestOverlappingFades(t *testing.T) {
 
 func TestTypedErrors(t *testing.T) {
 	c, ctx := dial(t, startLamp(t, device.Options{}))
-	if _, err := c.Thing().ReadProperty(ctx, "brightness"); !wtp.IsNotFound(err) {
+	if _, err := c.Thing().ReadProperty(ctx, "brightness"); !wot.IsNotFound(err) {
 		t.Errorf("reading an unknown property: %v, want 404", err)
 	}
-	if _, err := c.Fade(ctx, lampwot.FadeInput{Level: -1, Duration: 10}); !wtp.IsBadRequest(err) || !strings.Contains(err.Error(), "input.level") {
+	if _, err := c.Fade(ctx, lampwot.FadeInput{Level: -1, Duration: 10}); !wot.IsBadRequest(err) || !strings.Contains(err.Error(), "input.level") {
 		t.Errorf("fade to -1: %v, want a 400 naming input.level", err)
 	}
-	if _, err := c.Thing().InvokeAction(ctx, "fade", map[string]any{"level": 10}); !wtp.IsBadRequest(err) {
+	if _, err := c.Thing().InvokeAction(ctx, "fade", map[string]any{"level": 10}); !wot.IsBadRequest(err) {
 		t.Errorf("fade without duration: %v, want 400 from the Thing", err)
 	}
 	a, err := c.Fade(ctx, lampwot.FadeInput{Level: 0, Duration: 5000})
@@ -197,12 +197,12 @@ func (h *countingHandler) Fade(context.Context, lampwot.FadeInput) (bool, error)
 // generated decoding and Validate stand between the wire and the handler.
 func TestServerValidatesBeforeHandler(t *testing.T) {
 	h := &countingHandler{}
-	thing, err := lampwot.NewThing(h, wtp.WithValidation(false), wtp.WithTDPath("/"))
+	thing, err := lampwot.NewThing(h, wot.WithValidation(false), wot.WithTDPath("/"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := wtp.NewServer()
-	if err := srv.AddThing(thing.WTP()); err != nil {
+	srv := wot.NewServer()
+	if err := srv.AddThing(thing.Exposed()); err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv)
@@ -223,13 +223,13 @@ func TestServerValidatesBeforeHandler(t *testing.T) {
 		// the generated wrapper fails the instance with the 400 (the handler never runs).
 		inv, err := c.Thing().InvokeAction(ctx, "fade", tc.input)
 		if err == nil {
-			_, err = wtp.NewAction[bool](c.Thing(), inv).Wait(ctx)
+			_, err = wot.NewAction[bool](c.Thing(), inv).Wait(ctx)
 		}
-		if !wtp.IsBadRequest(err) || !strings.Contains(err.Error(), tc.want) {
+		if !wot.IsBadRequest(err) || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("fade(%v): %v; want a 400 containing %q", tc.input, err, tc.want)
 		}
 	}
-	if _, err := c.Thing().WriteProperty(ctx, "level", -5); !wtp.IsBadRequest(err) || !strings.Contains(err.Error(), "level: -5 is below the minimum 0") {
+	if _, err := c.Thing().WriteProperty(ctx, "level", -5); !wot.IsBadRequest(err) || !strings.Contains(err.Error(), "level: -5 is below the minimum 0") {
 		t.Errorf("write level -5: %v; want a 400 with the path", err)
 	}
 	if n := h.calls.Load(); n != 0 {
@@ -242,7 +242,7 @@ func TestServerValidatesBeforeHandler(t *testing.T) {
 	if ok, err := a.Wait(ctx); err != nil || !ok || h.calls.Load() != 1 {
 		t.Errorf("valid fade: %v, %v, %d calls", ok, err, h.calls.Load())
 	}
-	if _, err := c.ReadOn(ctx); wtp.StatusOf(err) != http.StatusNotImplemented {
+	if _, err := c.ReadOn(ctx); wot.StatusOf(err) != http.StatusNotImplemented {
 		t.Errorf("ReadOn on UnimplementedHandler: %v, want 501", err)
 	}
 }
@@ -265,12 +265,12 @@ func TestBearerAuth(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if c, err := lampwot.Dial(ctx, url, wtp.WithBearerToken("wrong")); err == nil {
+	if c, err := lampwot.Dial(ctx, url, wot.WithBearerToken("wrong")); err == nil {
 		c.Close()
 		t.Errorf("Dial with a wrong token succeeded")
 	}
 	// The TD declares the bearer scheme.
-	desc, err := wtp.RequestThingDescription(ctx, url)
+	desc, err := wot.RequestThingDescription(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +279,7 @@ func TestBearerAuth(t *testing.T) {
 	}
 	// The ws:// endpoint works too: the generated Dial supplies the TD's id.
 	ws := "ws" + strings.TrimPrefix(strings.TrimSuffix(url, "/"), "http") + "/wtp"
-	c, ctx2 := dial(t, ws, wtp.WithBearerToken("s3cret"))
+	c, ctx2 := dial(t, ws, wot.WithBearerToken("s3cret"))
 	if on, err := c.ReadOn(ctx2); err != nil || on {
 		t.Errorf("ReadOn over %s: %v, %v", ws, on, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/url"
 	"regexp"
 	"sort"
 	"strconv"
@@ -257,7 +258,7 @@ func (b *builder) affordance(k td.Kind, name, title string, titles td.MultiLangu
 		Optional: string(extra[markOptional]) == "true",
 	}
 	if a.Optional {
-		a.Doc = append(a.Doc, "Optional in the Thing Model: a Thing made from the model may leave it out, and then answers 404 (wtp.IsNotFound).")
+		a.Doc = append(a.Doc, "Optional in the Thing Model: a Thing made from the model may leave it out, and then answers 404 (wot.IsNotFound).")
 	}
 	var ops []string
 	for i := range forms {
@@ -270,7 +271,61 @@ func (b *builder) affordance(k td.Kind, name, title string, titles td.MultiLangu
 			a.Ops = append(a.Ops, op)
 		}
 	}
+	if len(forms) > 0 && !b.anySupported(forms) {
+		schemes := b.schemesOf(forms)
+		a.Unsupported = "Its forms use " + schemes + ", which the standard bindings (HTTP, Web Thing Protocol) do not speak: the method fails unless a binding for it is registered."
+		b.warn(fmt.Sprintf("%s %s: no form uses a protocol the standard bindings speak (%s); its methods need another binding", k, quote(name), schemes))
+	}
 	return a
+}
+
+// anySupported reports whether one of forms can be used by a standard binding: the HTTP binding
+// (http/https with a JSON content type) or the Web Thing Protocol one (ws/wss with its
+// subprotocol). A relative href without base resolves against the TD's own http(s) URL.
+// The bindings make the final choice at run time; this only predicts it for documentation.
+func (b *builder) anySupported(forms []td.Form) bool {
+	for i := range forms {
+		f := &forms[i]
+		switch scheme := b.schemeOf(f); {
+		case f.IsWTP():
+			return true
+		case scheme == "http" || scheme == "https":
+			if isJSONMediaType(f.ContentType) || (f.Response != nil && isJSONMediaType(f.Response.ContentType)) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// schemeOf is the lower-case URI scheme the form's href resolves to ("http" for a relative href
+// without base).
+func (b *builder) schemeOf(f *td.Form) string {
+	u, err := b.t.ResolveHref(f.Href, &url.URL{Scheme: "http", Host: "localhost", Path: "/"})
+	if err != nil {
+		return "an invalid href"
+	}
+	return strings.ToLower(u.Scheme)
+}
+
+// schemesOf lists the distinct schemes of forms, for messages ("coap, mqtt").
+func (b *builder) schemesOf(forms []td.Form) string {
+	var list []string
+	for i := range forms {
+		if s := b.schemeOf(&forms[i]); !containsStr(list, s) {
+			list = append(list, s)
+		}
+	}
+	sort.Strings(list)
+	return strings.Join(list, ", ")
+}
+
+// isJSONMediaType reports whether a form content type is JSON (application/json, a +json type,
+// with or without parameters); empty means the TD default, application/json.
+func isJSONMediaType(ct string) bool {
+	mt, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(ct)), ";")
+	mt = strings.TrimSpace(mt)
+	return mt == "" || mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
 }
 
 // markOptional is the member gen/tm sets on tm:optional affordances of a model resolved for

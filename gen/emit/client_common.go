@@ -13,8 +13,11 @@ const (
 	pathContext = "context"
 	pathHTTP    = "net/http"
 	pathStrings = "strings"
-	pathWTP     = "github.com/wotgen/wotgen/runtime/wtp"
+	pathWoT     = "github.com/wotgen/wotgen/runtime/wot"
 	pathTD      = "github.com/wotgen/wotgen/runtime/td"
+	// The standard bindings, imported for effect: they register with the core.
+	pathWTP     = "github.com/wotgen/wotgen/runtime/wtp"
+	pathWoTHTTP = "github.com/wotgen/wotgen/runtime/wothttp"
 )
 
 // TD operation names the client and server emitters look for (the td.Op* values; gen/emit does not
@@ -34,19 +37,25 @@ const (
 	opSubscribeAllEvents      = "subscribeallevents"
 )
 
-// newWTPFile is newFile plus the import names of the client and server files.
-func newWTPFile(p *ir.Package) *jen.File {
+// newRuntimeFile is newFile plus the import names of the client and server files.
+func newRuntimeFile(p *ir.Package) *jen.File {
 	f := newFile(p)
 	f.ImportNames(map[string]string{
-		pathContext: "context", pathHTTP: "http", pathStrings: "strings", pathWTP: "wtp", pathTD: "td",
+		pathContext: "context", pathHTTP: "http", pathStrings: "strings", pathWoT: "wot", pathTD: "td",
 	})
 	return f
 }
 
+// importBindings imports the standard protocol bindings for effect, so that the core can use
+// the forms they support.
+func importBindings(f *jen.File) {
+	f.Anon(pathWTP, pathWoTHTTP)
+}
+
 // genVersionCheck makes a generator/runtime mismatch a compile error.
 func genVersionCheck(f *jen.File) {
-	f.Comment("// This file needs a runtime/wtp that supports this generator version.")
-	f.Const().Id("_").Op("=").Qual(pathWTP, "SupportPackageIsVersion1")
+	f.Comment("// This file needs a runtime/wot that supports this generator version.")
+	f.Const().Id("_").Op("=").Qual(pathWoT, "SupportPackageIsVersion1")
 }
 
 // quoted is a JSON name as a Go string literal, for comments (strconv.Quote escapes every control and
@@ -65,7 +74,7 @@ func docLines(first string, d ir.Doc) ir.Doc {
 	return out
 }
 
-// isAsync reports whether the client gets an *wtp.Action handle: only when the TD says
+// isAsync reports whether the client gets a *wot.Action handle: only when the TD says
 // "synchronous": false. Otherwise the method waits for the output (and still works when the Thing
 // answers asynchronously).
 func isAsync(a *ir.Action) bool { return a.Synchronous != nil && !*a.Synchronous }
@@ -91,10 +100,10 @@ func validate(v jen.Code, r *ir.TypeRef, onErr func(err jen.Code) jen.Code) jen.
 	return nil
 }
 
-// badRequest is `return [zero,] wtp.BadRequest("%v", err)`.
+// badRequest is `return [zero,] wot.BadRequest("%v", err)`.
 func badRequest(zero jen.Code) func(err jen.Code) jen.Code {
 	return func(err jen.Code) jen.Code {
-		e := jen.Qual(pathWTP, "BadRequest").Call(jen.Lit("%v"), err)
+		e := jen.Qual(pathWoT, "BadRequest").Call(jen.Lit("%v"), err)
 		if zero == nil {
 			return jen.Return(e)
 		}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"unicode/utf8"
+
 	"github.com/dave/jennifer/jen"
 
 	"github.com/wotgen/wotgen/gen/ir"
@@ -22,7 +24,8 @@ func Server(p *ir.Package, tdJSON []byte) (File, error) {
 	if err != nil {
 		return File{}, fmt.Errorf("emit %s: the Thing Description: %w", ServerFileName(p), err)
 	}
-	f := newWTPFile(p)
+	f := newRuntimeFile(p)
+	importBindings(f)
 	genVersionCheck(f)
 	genEmbeddedTD(f, p, tdJSON)
 	ms := handlerMethods(p)
@@ -57,7 +60,7 @@ func writable(pr *ir.Property) bool { return !pr.ReadOnly && pr.HasOp(opWritePro
 
 func genEmbeddedTD(f *jen.File, p *ir.Package, tdJSON []byte) {
 	f.Comment("// thingDescriptionJSON is the Thing Description this package was generated from.")
-	f.Const().Id("thingDescriptionJSON").Op("=").Lit(string(tdJSON))
+	f.Const().Id("thingDescriptionJSON").Op("=").Add(readableLiteral(tdJSON))
 	docComment(f, ir.Sanitize("ThingDescription returns a fresh copy of the Thing Description of "+quoted(thingLabel(p))+" this package was generated from; change it (base, security, …) and pass it to NewThingFrom. It fails only if the package was edited by hand."))
 	f.Func().Id("ThingDescription").Params().Params(jen.Op("*").Qual(pathTD, "Thing"), jen.Error()).Block(
 		jen.List(jen.Id("t"), jen.Err()).Op(":=").Qual(pathTD, "Parse").Call(jen.Index().Byte().Parens(jen.Id("thingDescriptionJSON"))),
@@ -66,6 +69,18 @@ func genEmbeddedTD(f *jen.File, p *ir.Package, tdJSON []byte) {
 		),
 		jen.Return(jen.Id("t"), jen.Nil()),
 	)
+}
+
+// readableLiteral is doc, a JSON document, as an indented Go raw string literal, so that a change
+// of the TD is a readable diff of the generated file. A raw string cannot hold a backquote, and Go
+// source cannot hold a byte order mark or (in a raw string) a carriage return; JSON escapes the
+// control characters inside its strings, so only those three need the quoted form instead.
+func readableLiteral(doc []byte) jen.Code {
+	var buf bytes.Buffer
+	if err := json.Indent(&buf, doc, "", "  "); err != nil || bytes.ContainsAny(buf.Bytes(), "`\r\ufeff") || !utf8.Valid(buf.Bytes()) {
+		return jen.Lit(string(doc))
+	}
+	return jen.Op("`" + buf.String() + "`")
 }
 
 // handlerMethods lists the Handler's methods as (doc, signature) pairs, in TD order.
@@ -126,7 +141,7 @@ func handlerMethods(p *ir.Package) []handlerMethod {
 }
 
 func genHandler(f *jen.File, p *ir.Package, ms []handlerMethod) {
-	docComment(f, ir.Sanitize("Handler implements the Thing "+quoted(thingLabel(p))+": one method per readable and writable property and per action. Values are decoded and validated before a method is called; an error it returns reaches the consumer (return a *wtp.Error to choose the status). Embed UnimplementedHandler to implement only some methods."))
+	docComment(f, ir.Sanitize("Handler implements the Thing "+quoted(thingLabel(p))+": one method per readable and writable property and per action. Values are decoded and validated before a method is called; an error it returns reaches the consumer (return a *wot.Error to choose the status). Embed UnimplementedHandler to implement only some methods."))
 	f.Type().Id("Handler").InterfaceFunc(func(g *jen.Group) {
 		for i, m := range ms {
 			if i > 0 {
@@ -145,7 +160,7 @@ func genUnimplemented(f *jen.File, p *ir.Package, ms []handlerMethod) {
 	f.Var().Id("_").Id("Handler").Op("=").Id("UnimplementedHandler").Values()
 	for _, m := range ms {
 		params := append([]jen.Code{jen.Qual(pathContext, "Context")}, m.types...) // unnamed: the method ignores them
-		errv := jen.Qual(pathWTP, "NewError").Call(jen.Lit(501), jen.Lit(p.Name+": "+m.name+" is not implemented"))
+		errv := jen.Qual(pathWoT, "NewError").Call(jen.Lit(501), jen.Lit(p.Name+": "+m.name+" is not implemented"))
 		f.Comment("// " + m.name + " answers 501 Not Implemented.")
 		f.Func().Params(jen.Id("UnimplementedHandler")).Id(m.name).Params(params...).Params(m.results...).BlockFunc(func(g *jen.Group) {
 			if m.zero == nil {
@@ -160,11 +175,11 @@ func genUnimplemented(f *jen.File, p *ir.Package, ms []handlerMethod) {
 
 func genThing(f *jen.File, p *ir.Package) {
 	label := quoted(thingLabel(p))
-	docComment(f, ir.Sanitize("Thing is the Thing "+label+" exposed over the Web Thing Protocol with a Handler behind it. Add it to a wtp.Server (several Things may share one) or use NewServer. Notify and Emit methods push property changes and events to subscribed consumers; they are safe for concurrent use."))
-	f.Type().Id("Thing").Struct(jen.Id("thing").Op("*").Qual(pathWTP, "Thing"))
+	docComment(f, ir.Sanitize("Thing is the Thing "+label+" exposed with a Handler behind it. Add it to a wot.Server (several Things may share one) or use NewServer. Notify and Emit methods push property changes and events to subscribed consumers; they are safe for concurrent use."))
+	f.Type().Id("Thing").Struct(jen.Id("thing").Op("*").Qual(pathWoT, "Thing"))
 
 	f.Comment("// NewThing exposes h as the Thing described by ThingDescription().")
-	f.Func().Id("NewThing").Params(jen.Id("h").Id("Handler"), jen.Id("opts").Op("...").Qual(pathWTP, "ThingOption")).
+	f.Func().Id("NewThing").Params(jen.Id("h").Id("Handler"), jen.Id("opts").Op("...").Qual(pathWoT, "ThingOption")).
 		Params(jen.Op("*").Id("Thing"), jen.Error()).Block(
 		jen.List(jen.Id("desc"), jen.Err()).Op(":=").Id("ThingDescription").Call(),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
@@ -173,23 +188,28 @@ func genThing(f *jen.File, p *ir.Package) {
 
 	f.Comment("// NewThingFrom exposes h as the Thing described by desc, a changed copy of ThingDescription() (its")
 	f.Comment("// affordances must be the generated ones).")
-	f.Func().Id("NewThingFrom").Params(jen.Id("desc").Op("*").Qual(pathTD, "Thing"), jen.Id("h").Id("Handler"), jen.Id("opts").Op("...").Qual(pathWTP, "ThingOption")).
+	f.Func().Id("NewThingFrom").Params(jen.Id("desc").Op("*").Qual(pathTD, "Thing"), jen.Id("h").Id("Handler"), jen.Id("opts").Op("...").Qual(pathWoT, "ThingOption")).
 		Params(jen.Op("*").Id("Thing"), jen.Error()).BlockFunc(func(g *jen.Group) {
-		g.List(jen.Id("t"), jen.Err()).Op(":=").Qual(pathWTP, "NewThing").Call(jen.Id("desc"), jen.Id("opts").Op("..."))
+		g.List(jen.Id("t"), jen.Err()).Op(":=").Qual(pathWoT, "NewThing").Call(jen.Id("desc"), jen.Id("opts").Op("..."))
 		g.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err()))
 		for _, pr := range p.Thing.Properties {
-			genWireProperty(g, pr)
+			if readable(pr) {
+				g.Id("t").Dot("HandleRead").Call(jen.Lit(pr.Name), jen.Qual(pathWoT, "ReadFunc").Call(jen.Id("h").Dot("Read"+pr.GoName)))
+			}
+			if writable(pr) {
+				g.Id("t").Dot("HandleWrite").Call(jen.Lit(pr.Name), jen.Qual(pathWoT, "WriteFunc").Call(jen.Id("h").Dot("Write"+pr.GoName)))
+			}
 		}
 		for _, a := range p.Thing.Actions {
 			if a.HasOp(opInvokeAction) {
-				genWireAction(g, a)
+				g.Id("t").Dot("HandleAction").Call(jen.Lit(a.Name), jen.Qual(pathWoT, "ActionFunc").Call(actionAdapter(a)))
 			}
 		}
 		g.Return(jen.Op("&").Id("Thing").Values(jen.Id("thing").Op(":").Id("t")), jen.Nil())
 	})
 
-	f.Comment("// WTP returns the dynamic Thing behind t (for wtp.Server.AddThing and operations by name).")
-	f.Func().Params(jen.Id("t").Op("*").Id("Thing")).Id("WTP").Params().Op("*").Qual(pathWTP, "Thing").Block(
+	f.Comment("// Exposed returns the dynamic Thing behind t (for wot.Server.AddThing and operations by name).")
+	f.Func().Params(jen.Id("t").Op("*").Id("Thing")).Id("Exposed").Params().Op("*").Qual(pathWoT, "Thing").Block(
 		jen.Return(jen.Id("t").Dot("thing")),
 	)
 	for _, pr := range p.Thing.Properties {
@@ -220,84 +240,54 @@ func genThing(f *jen.File, p *ir.Package) {
 	}
 }
 
-// decodeInto is: var v T; if err := json.Unmarshal(raw, &v); err != nil { return nil, wtp.BadRequest("<path>: %v", err) };
-// plus validation.
-func decodeInto(g *jen.Group, v, raw, path string, r *ir.TypeRef) {
-	g.Var().Id(v).Add(typeRef(r))
-	g.If(jen.Err().Op(":=").Qual(pathJSON, "Unmarshal").Call(jen.Id(raw), jen.Op("&").Id(v)), jen.Err().Op("!=").Nil()).Block(
-		jen.Return(jen.Nil(), jen.Qual(pathWTP, "BadRequest").Call(jen.Lit("%s: %v"), jen.Lit(path), jen.Err())),
-	)
-	if st := validate(jen.Id(v), r, badRequest(jen.Nil())); st != nil {
-		g.Add(st)
+// actionAdapter is the Handler method of a, or, when the action lacks an input or an output, a
+// closure giving it the func(ctx, In) (Out, error) shape of wot.ActionFunc (struct{} standing for
+// "none").
+func actionAdapter(a *ir.Action) jen.Code {
+	m := jen.Id("h").Dot(a.GoName)
+	if a.Input != nil && a.Output != nil {
+		return m
 	}
-}
-
-func genWireProperty(g *jen.Group, pr *ir.Property) {
 	ctx := jen.Id("ctx").Qual(pathContext, "Context")
-	if readable(pr) {
-		g.Id("t").Dot("HandleRead").Call(jen.Lit(pr.Name), jen.Func().Params(ctx).Params(jen.Any(), jen.Error()).Block(
-			jen.Return(jen.Id("h").Dot("Read"+pr.GoName).Call(jen.Id("ctx"))),
-		))
+	in, args := jen.Id("_").Struct(), []jen.Code{jen.Id("ctx")}
+	if a.Input != nil {
+		in = jen.Id("in").Add(typeRef(a.Input))
+		args = append(args, jen.Id("in"))
 	}
-	if writable(pr) {
-		g.Id("t").Dot("HandleWrite").Call(jen.Lit(pr.Name), jen.Func().Params(jen.Id("ctx").Qual(pathContext, "Context"), jen.Id("raw").Qual(pathJSON, "RawMessage")).
-			Params(jen.Any(), jen.Error()).BlockFunc(func(g *jen.Group) {
-			decodeInto(g, "v", "raw", pr.Name, pr.Type)
-			g.If(jen.Err().Op(":=").Id("h").Dot("Write"+pr.GoName).Call(jen.Id("ctx"), jen.Id("v")), jen.Err().Op("!=").Nil()).Block(
-				jen.Return(jen.Nil(), jen.Err()),
-			)
-			if pr.WriteOnly {
-				g.Return(jen.Nil(), jen.Nil()) // a write-only value is never echoed
-				return
-			}
-			g.Return(jen.Id("v"), jen.Nil())
-		}))
+	if a.Output != nil {
+		return jen.Func().Params(ctx, in).Params(typeRef(a.Output), jen.Error()).Block(jen.Return(jen.Id("h").Dot(a.GoName).Call(args...)))
 	}
-}
-
-func genWireAction(g *jen.Group, a *ir.Action) {
-	g.Id("t").Dot("HandleAction").Call(jen.Lit(a.Name), jen.Func().Params(jen.Id("ctx").Qual(pathContext, "Context"), jen.Id("raw").Qual(pathJSON, "RawMessage")).
-		Params(jen.Any(), jen.Error()).BlockFunc(func(g *jen.Group) {
-		args := []jen.Code{jen.Id("ctx")}
-		if a.Input != nil {
-			// A missing input is decoded as null, so the schema decides whether that is allowed.
-			g.If(jen.Len(jen.Id("raw")).Op("==").Lit(0)).Block(jen.Id("raw").Op("=").Qual(pathJSON, "RawMessage").Call(jen.Lit("null")))
-			decodeInto(g, "in", "raw", "input", a.Input)
-			args = append(args, jen.Id("in"))
-		}
-		if a.Output == nil {
-			g.Return(jen.Nil(), jen.Id("h").Dot(a.GoName).Call(args...))
-			return
-		}
-		g.Return(jen.Id("h").Dot(a.GoName).Call(args...))
-	}))
+	return jen.Func().Params(ctx, in).Params(jen.Struct(), jen.Error()).Block(
+		jen.Return(jen.Struct().Values(), jen.Id("h").Dot(a.GoName).Call(args...)),
+	)
 }
 
 func genServer(f *jen.File, p *ir.Package) {
-	docComment(f, ir.Sanitize("Server serves the Thing "+quoted(thingLabel(p))+" alone: its Thing Description (at its TD path and /.well-known/wot) and its WTP endpoint. It embeds *Thing for the Notify and Emit methods."))
+	docComment(f, ir.Sanitize("Server serves the Thing "+quoted(thingLabel(p))+" alone: its Thing Description (at its TD path and /.well-known/wot) and every registered protocol binding (the Web Thing Protocol and HTTP by default). It embeds *Thing for the Notify and Emit methods."))
 	f.Type().Id("Server").Struct(
 		jen.Op("*").Id("Thing"),
-		jen.Id("server").Op("*").Qual(pathWTP, "Server"),
+		jen.Id("server").Op("*").Qual(pathWoT, "Server"),
 	)
-	f.Comment("// NewServer exposes h on a new wtp.Server configured by opts. For Thing options (WithTDPath,")
-	f.Comment("// WithThingID, …) or several Things on one endpoint, use NewThing and wtp.NewServer.")
-	f.Func().Id("NewServer").Params(jen.Id("h").Id("Handler"), jen.Id("opts").Op("...").Qual(pathWTP, "ServerOption")).
+	f.Comment("// NewServer exposes h on a new wot.Server configured by opts (wot.WithoutBinding turns a binding off).")
+	f.Comment("// For Thing options (WithTDPath, WithThingID, …) or several Things on one server, use NewThing and")
+	f.Comment("// wot.NewServer.")
+	f.Func().Id("NewServer").Params(jen.Id("h").Id("Handler"), jen.Id("opts").Op("...").Qual(pathWoT, "ServerOption")).
 		Params(jen.Op("*").Id("Server"), jen.Error()).Block(
 		jen.List(jen.Id("t"), jen.Err()).Op(":=").Id("NewThing").Call(jen.Id("h")),
 		jen.If(jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
-		jen.Id("s").Op(":=").Qual(pathWTP, "NewServer").Call(jen.Id("opts").Op("...")),
+		jen.Id("s").Op(":=").Qual(pathWoT, "NewServer").Call(jen.Id("opts").Op("...")),
 		jen.If(jen.Err().Op(":=").Id("s").Dot("AddThing").Call(jen.Id("t").Dot("thing")), jen.Err().Op("!=").Nil()).Block(jen.Return(jen.Nil(), jen.Err())),
 		jen.Return(jen.Op("&").Id("Server").Values(jen.Id("Thing").Op(":").Id("t"), jen.Id("server").Op(":").Id("s")), jen.Nil()),
 	)
-	f.Comment("// ServeHTTP serves the TD and the WTP endpoint.")
+	f.Comment("// ServeHTTP serves the TD and the protocol bindings.")
 	f.Func().Params(jen.Id("s").Op("*").Id("Server")).Id("ServeHTTP").Params(jen.Id("w").Qual(pathHTTP, "ResponseWriter"), jen.Id("r").Op("*").Qual(pathHTTP, "Request")).Block(
 		jen.Id("s").Dot("server").Dot("ServeHTTP").Call(jen.Id("w"), jen.Id("r")),
 	)
-	f.Comment("// Shutdown closes every connection with a going-away status and waits for running handlers.")
+	f.Comment("// Shutdown ends every session with a going-away status and waits for running handlers.")
 	f.Func().Params(jen.Id("s").Op("*").Id("Server")).Id("Shutdown").Params(jen.Id("ctx").Qual(pathContext, "Context")).Error().Block(
 		jen.Return(jen.Id("s").Dot("server").Dot("Shutdown").Call(jen.Id("ctx"))),
 	)
-	f.Comment("// Close closes every connection at once.")
+	f.Comment("// Close ends every session at once.")
 	f.Func().Params(jen.Id("s").Op("*").Id("Server")).Id("Close").Params().Error().Block(
 		jen.Return(jen.Id("s").Dot("server").Dot("Close").Call()),
 	)

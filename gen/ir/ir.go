@@ -62,6 +62,9 @@ type Affordance struct {
 	URIVariables *TypeRef
 	// Optional marks a tm:optional affordance of a Thing Model: instances may lack it.
 	Optional bool
+	// Unsupported is a sentence for the doc comments of the affordance's methods when none of
+	// its forms uses a protocol the standard bindings speak ("" when one does).
+	Unsupported string
 }
 
 // HasOp reports whether the forms allow op.

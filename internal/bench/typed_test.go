@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/wotgen/wotgen/examples/lamp/lampwot"
-	"github.com/wotgen/wotgen/runtime/wtp"
+	"github.com/wotgen/wotgen/runtime/wot"
 )
 
 // The generated typed code (examples/lamp/lampwot) against the dynamic API it wraps, over the
@@ -17,26 +17,26 @@ type lampHandler struct{ lampwot.UnimplementedHandler }
 func (lampHandler) ReadLevel(context.Context) (lampwot.Level, error) { return 42, nil }
 
 // startLamp serves the lamp Thing, typed (generated server over a Handler) or dynamic (a
-// wtp.Thing with the equivalent HandleRead), and returns the WebSocket endpoint.
+// wot.Thing with the equivalent HandleRead), and returns the WebSocket endpoint.
 func startLamp(tb testing.TB, typed bool) (url string, stop func()) {
 	desc, err := lampwot.ThingDescription()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	var th *wtp.Thing
+	var th *wot.Thing
 	if typed {
 		t, err := lampwot.NewThing(lampHandler{})
 		if err != nil {
 			tb.Fatal(err)
 		}
-		th = t.WTP()
+		th = t.Exposed()
 	} else {
-		if th, err = wtp.NewThing(desc); err != nil {
+		if th, err = wot.NewThing(desc); err != nil {
 			tb.Fatal(err)
 		}
 		th.HandleRead("level", func(context.Context) (any, error) { return 42, nil })
 	}
-	srv := wtp.NewServer()
+	srv := wot.NewServer()
 	if err := srv.AddThing(th); err != nil {
 		tb.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/wotgen/wotgen/runtime/td"
-	"github.com/wotgen/wotgen/runtime/wtp"
+	"github.com/wotgen/wotgen/runtime/wot"
 )
 
 func init() {
@@ -34,8 +34,8 @@ const benchTD = `{
 // servers use it.
 type wotgenServer struct {
 	srv   *httptest.Server
-	ws    *wtp.Server
-	thing *wtp.Thing
+	ws    *wot.Server
+	thing *wot.Thing
 }
 
 func startWotgen(tb testing.TB) target {
@@ -43,11 +43,11 @@ func startWotgen(tb testing.TB) target {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	thing, err := wtp.NewThing(desc)
+	thing, err := wot.NewThing(desc)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ws := wtp.NewServer()
+	ws := wot.NewServer()
 	if err := ws.AddThing(thing); err != nil {
 		tb.Fatal(err)
 	}

@@ -29,7 +29,7 @@ import (
 	"github.com/wotgen/wotgen/internal/testcorpus"
 	"github.com/wotgen/wotgen/runtime/console"
 	"github.com/wotgen/wotgen/runtime/td"
-	"github.com/wotgen/wotgen/runtime/wtp"
+	"github.com/wotgen/wotgen/runtime/wot"
 )
 
 var updateScreenshots = flag.Bool("update-screenshots", false, "rewrite examples/lamp/console.png and examples/console-corpus.png")
@@ -390,7 +390,7 @@ func TestHostileTD(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	thing, err := wtp.NewThing(desc, wtp.WithTDPath("/"))
+	thing, err := wot.NewThing(desc, wot.WithTDPath("/"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -401,7 +401,7 @@ func TestHostileTD(t *testing.T) {
 		t.Fatal(err)
 	}
 	thing.HandleAction("act", func(context.Context, json.RawMessage) (any, error) { return img, nil })
-	srv := wtp.NewServer()
+	srv := wot.NewServer()
 	if err := srv.AddThing(thing); err != nil {
 		t.Fatal(err)
 	}
@@ -509,7 +509,7 @@ func TestCorpusTD(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	thing, err := wtp.NewThing(desc, wtp.WithThingID("urn:uuid:3c7e0a1e-1d5f-4f0e-8a4b-5e6f7a8b9c0d"))
+	thing, err := wot.NewThing(desc, wot.WithID("urn:uuid:3c7e0a1e-1d5f-4f0e-8a4b-5e6f7a8b9c0d"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -527,14 +527,14 @@ func TestCorpusTD(t *testing.T) {
 			return v, nil
 		})
 	}
-	other, err := wtp.NewThing(&td.Thing{Title: "Second Thing", ID: "urn:uuid:0b0e1f52-8f0c-4d7e-a2f3-9a1b2c3d4e5f",
+	other, err := wot.NewThing(&td.Thing{Title: "Second Thing", ID: "urn:uuid:0b0e1f52-8f0c-4d7e-a2f3-9a1b2c3d4e5f",
 		Properties: map[string]*td.PropertyAffordance{"count": {DataSchema: td.DataSchema{Type: "integer"}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	other.SetProperty("count", 7)
-	srv := wtp.NewServer()
-	for _, th := range []*wtp.Thing{thing, other} {
+	srv := wot.NewServer()
+	for _, th := range []*wot.Thing{thing, other} {
 		if err := srv.AddThing(th); err != nil {
 			t.Fatal(err)
 		}

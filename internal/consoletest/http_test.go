@@ -15,7 +15,7 @@ import (
 
 	"github.com/wotgen/wotgen/runtime/console"
 	"github.com/wotgen/wotgen/runtime/td"
-	"github.com/wotgen/wotgen/runtime/wtp"
+	"github.com/wotgen/wotgen/runtime/wot"
 )
 
 // httpLamp is the example lamp's behaviour behind HTTP forms as the WoT HTTP Basic and SSE
@@ -359,12 +359,12 @@ func TestCrossOriginWTP(t *testing.T) {
 	console.Mount(page, "/console/")
 	pageSrv := httptest.NewServer(page)
 	t.Cleanup(pageSrv.Close)
-	thing, err := wtp.NewThing(lampLikeTD(t), wtp.WithTDPath("/"))
+	thing, err := wot.NewThing(lampLikeTD(t), wot.WithTDPath("/"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	thing.SetProperty("count", 3)
-	srv := wtp.NewServer(wtp.WithOriginPatterns(strings.TrimPrefix(pageSrv.URL, "http://")))
+	srv := wot.NewServer(wot.WithOriginPatterns(strings.TrimPrefix(pageSrv.URL, "http://")))
 	if err := srv.AddThing(thing); err != nil {
 		t.Fatal(err)
 	}

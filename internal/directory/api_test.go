@@ -111,7 +111,7 @@ func TestCRUD(t *testing.T) {
 		if !ok || err != nil || reg.Created.IsZero() || reg.Modified.Before(reg.Created) || reg.Retrieved.IsZero() || !reg.Expires.IsZero() {
 			t.Fatalf("registration %+v ok=%v err=%v", reg, ok, err)
 		}
-		code, hdr, body = raw(t, "GET", in.url+"things/"+"urn:example:lamp%2F1%3Fx=y", "", nil)
+		code, hdr, _ = raw(t, "GET", in.url+"things/"+"urn:example:lamp%2F1%3Fx=y", "", nil)
 		if code != 200 || hdr.Get("Content-Type") != "application/td+json" {
 			t.Fatalf("GET: %d %q", code, hdr.Get("Content-Type"))
 		}

@@ -383,7 +383,6 @@ func (g *Generator) genObject(s *td.DataSchema, ptr string, depth, attempt int) 
 		out[name] = v
 		return err
 	}
-	names := make([]string, 0, len(s.Required))
 	for _, r := range s.Required {
 		if _, dup := out[r]; dup {
 			continue
@@ -404,7 +403,6 @@ func (g *Generator) genObject(s *td.DataSchema, ptr string, depth, attempt int) 
 		if err := add(r, ps); err != nil {
 			return out, err
 		}
-		names = append(names, r)
 	}
 	optional := make([]string, 0, len(s.Properties))
 	for n := range s.Properties {

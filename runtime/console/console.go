@@ -18,6 +18,7 @@ package console
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -166,22 +167,34 @@ func Mount(mux *http.ServeMux, prefix string) {
 
 // With returns a handler that serves the console under Prefix ("/console/", and redirects
 // "/console" there) and passes every other request to next (a Thing server) untouched: no path
-// cleaning or redirects of a ServeMux come between a client and the Thing server.
+// cleaning or redirects of a ServeMux come between a client and the Thing server. When next has
+// a Shutdown(context.Context) error method (a wot.Server does), the handler has one that calls
+// it, so wot.ListenAndServe still shuts the Thing server down in order.
 func With(next http.Handler) http.Handler {
-	page := Handler(Prefix)
-	bare := strings.TrimSuffix(Prefix, "/")
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case strings.HasPrefix(r.URL.Path, Prefix):
-			page.ServeHTTP(w, r)
-		case r.URL.Path == bare && (r.Method == http.MethodGet || r.Method == http.MethodHead):
-			u := *r.URL
-			u.Path = Prefix
-			http.Redirect(w, r, u.RequestURI(), http.StatusMovedPermanently)
-		default:
-			next.ServeHTTP(w, r)
-		}
-	})
+	return &withConsole{next: next, page: Handler(Prefix)}
+}
+
+type withConsole struct{ next, page http.Handler }
+
+func (h *withConsole) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case strings.HasPrefix(r.URL.Path, Prefix):
+		h.page.ServeHTTP(w, r)
+	case r.URL.Path == strings.TrimSuffix(Prefix, "/") && (r.Method == http.MethodGet || r.Method == http.MethodHead):
+		u := *r.URL
+		u.Path = Prefix
+		http.Redirect(w, r, u.RequestURI(), http.StatusMovedPermanently)
+	default:
+		h.next.ServeHTTP(w, r)
+	}
+}
+
+// Shutdown shuts next down when it can be.
+func (h *withConsole) Shutdown(ctx context.Context) error {
+	if s, ok := h.next.(interface{ Shutdown(context.Context) error }); ok {
+		return s.Shutdown(ctx)
+	}
+	return nil
 }
 
 // Size reports the bytes of the embedded files, as stored and gzip-compressed.

@@ -262,7 +262,7 @@ func TestRegisterDirectoryRestart(t *testing.T) {
 	waitFor(t, 5*time.Second, "no failed attempt while the directory was down", func() bool {
 		return slices.Contains(evs.kinds(), discovery.RegistrationFailed)
 	})
-	d = startTDD(t, d.addr, filepath.Join(dir, "b.db"), "")
+	startTDD(t, d.addr, filepath.Join(dir, "b.db"), "")
 	waitFor(t, 5*time.Second, "the entry was not created again in the restarted directory", func() bool {
 		got, _, err := get(c, "urn:test:restart")
 		return err == nil && got.Title == "Restart"

@@ -212,8 +212,7 @@ func Offset(data []byte, ptr string) (off int, ok bool) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	// skipValue consumes one value whose first token has been read.
-	var skipValue func(tok json.Token) bool
-	skipValue = func(tok json.Token) bool {
+	skipValue := func(tok json.Token) bool {
 		d, isDelim := tok.(json.Delim)
 		if !isDelim || (d != '{' && d != '[') {
 			return true

@@ -9,19 +9,9 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-)
 
-// Errors of the consumer side. Problems reported by the Thing are *Error values instead.
-var (
-	// ErrClosed: the ConsumedThing (or its connection) was closed.
-	ErrClosed = errors.New("wtp: consumer closed")
-	// ErrConnectionLost: the connection broke before a response arrived, or broke for good
-	// (reconnect disabled or given up). A request that failed this way may or may not have
-	// been carried out by the Thing.
-	ErrConnectionLost = errors.New("wtp: connection lost")
-	// ErrSlowConsumer ends a Subscription whose callback fell behind by more than its
-	// queue (WithSubscriptionQueue).
-	ErrSlowConsumer = errors.New("wtp: subscription callback too slow")
+	"github.com/wotgen/wotgen/runtime/td"
+	"github.com/wotgen/wotgen/runtime/wot"
 )
 
 // maxBadFrames consecutive undecodable messages close the connection (status 1007): past
@@ -44,12 +34,12 @@ type topicKey struct {
 	name    string
 }
 
-// topic groups the local Subscriptions sharing one server-side entry. lastID is the
+// topic groups the local subscriptions sharing one server-side entry. lastID is the
 // messageID of the last notification routed to it: the lastNotificationID to send when
 // subscribing again after a reconnect.
 type topic struct {
 	key    topicKey
-	subs   map[*Subscription]struct{}
+	subs   map[*wsub]struct{}
 	lastID string
 }
 
@@ -107,7 +97,7 @@ type clientConn struct {
 	strayAt   time.Time // when a response matching no request last arrived
 }
 
-func dialConn(ctx context.Context, p *pool, key poolKey, spec *connSpec, a *handshakeAuth) (*clientConn, error) {
+func dialConn(ctx context.Context, p *pool, key poolKey, spec *connSpec, a *handshake) (*clientConn, error) {
 	ws, err := spec.dialWS(ctx, a)
 	if err != nil {
 		return nil, err
@@ -116,7 +106,7 @@ func dialConn(ctx context.Context, p *pool, key poolKey, spec *connSpec, a *hand
 		pool:      p,
 		key:       key,
 		spec:      spec,
-		log:       spec.cfg.logger.With("endpoint", spec.display),
+		log:       spec.cfg.Logger.With("endpoint", spec.display),
 		subCtl:    make(chan struct{}, 1),
 		ready:     make(chan struct{}),
 		pending:   map[string]chan callResult{},
@@ -139,7 +129,7 @@ func (c *clientConn) install(ws *websocket.Conn) *session {
 	close(c.ready)
 	c.badFrames = 0
 	c.mu.Unlock()
-	if iv := c.spec.cfg.pingInterval; iv > 0 {
+	if iv := c.spec.opts.pingInterval; iv > 0 {
 		c.wg.Add(1)
 		go c.keepAlive(s, iv)
 	}
@@ -157,9 +147,9 @@ func (c *clientConn) run(s *session) {
 			c.finish(nil)
 			return
 		}
-		policy := c.spec.cfg.reconnect
+		policy := c.spec.opts.reconnect
 		if policy.Disabled {
-			c.finish(fmt.Errorf("%w: %s: %v (reconnecting is disabled)", ErrConnectionLost, c.spec.display, cause))
+			c.finish(fmt.Errorf("%w: %s: %v (reconnecting is disabled)", wot.ErrConnectionLost, c.spec.display, cause))
 			return
 		}
 		c.log.Warn("wtp: connection lost; reconnecting", "cause", cause)
@@ -215,7 +205,7 @@ func (c *clientConn) drop(s *session, err error) error {
 	c.pending = map[string]chan callResult{}
 	c.mu.Unlock()
 	for _, ch := range pend {
-		ch <- callResult{err: fmt.Errorf("%w: %s: %v; the request may or may not have been carried out", ErrConnectionLost, c.spec.display, cause)}
+		ch <- callResult{err: fmt.Errorf("%w: %s: %v; the request may or may not have been carried out", wot.ErrConnectionLost, c.spec.display, cause)}
 	}
 	return cause
 }
@@ -248,7 +238,7 @@ func (c *clientConn) redial(p ReconnectPolicy) (*websocket.Conn, error) {
 		select {
 		case <-c.ctx.Done():
 			t.Stop()
-			return nil, ErrClosed
+			return nil, wot.ErrClosed
 		case <-t.C:
 		}
 		a, err := c.spec.auth()
@@ -257,7 +247,7 @@ func (c *clientConn) redial(p ReconnectPolicy) (*websocket.Conn, error) {
 			if ws, err = c.spec.dialWS(c.ctx, a); err == nil {
 				if c.isClosing() {
 					ws.CloseNow()
-					return nil, ErrClosed
+					return nil, wot.ErrClosed
 				}
 				return ws, nil
 			}
@@ -265,7 +255,7 @@ func (c *clientConn) redial(p ReconnectPolicy) (*websocket.Conn, error) {
 		last = err
 		c.log.Debug("wtp: reconnect attempt failed", "attempt", attempt+1, "err", err)
 	}
-	return nil, fmt.Errorf("%w: %s: gave up after %d reconnect attempts: %v", ErrConnectionLost, c.spec.display, p.MaxAttempts, last)
+	return nil, fmt.Errorf("%w: %s: gave up after %d reconnect attempts: %v", wot.ErrConnectionLost, c.spec.display, p.MaxAttempts, last)
 }
 
 // keepAlive pings so that a connection whose peer vanished (no FIN, e.g. a NAT timeout or
@@ -355,7 +345,7 @@ func notificationKind(op string) subKind {
 	return 0
 }
 
-// route hands a notification to every Subscription of its affordance, single or "all"
+// route hands a notification to every subscription of its affordance, single or "all"
 // (spec §9: routing ignores which of the two ops the Thing names).
 func (c *clientConn) route(m *Message) {
 	kind := notificationKind(m.Operation)
@@ -363,11 +353,11 @@ func (c *clientConn) route(m *Message) {
 		c.log.Warn("wtp: dropped a notification without a known operation or a name", "operation", m.Operation, "name", m.Name)
 		return
 	}
-	n := Notification{Name: m.Name, Value: m.Value, Timestamp: m.Timestamp, MessageID: m.MessageID}
+	n := wot.Notification{ID: m.MessageID, Kind: td.KindProperty, Name: m.Name, Value: m.Value, Time: m.Timestamp}
 	if kind == kindEvent {
-		n.Value = m.Data
+		n.Kind, n.Value = td.KindEvent, m.Data
 	}
-	var overflowed []*Subscription
+	var ended []*wsub
 	c.mu.Lock()
 	// Replays after a reconnect may repeat what we already have: drop by messageID.
 	if m.MessageID != "" && c.seen.seenBefore(m.MessageID) {
@@ -383,33 +373,25 @@ func (c *clientConn) route(m *Message) {
 			t.lastID = m.MessageID
 		}
 		for s := range t.subs {
-			if !s.enqueue(n) {
-				overflowed = append(overflowed, s)
+			// Deliver never blocks; false: the subscription ended (stopped, or overflowed,
+			// in which case the core ends it on the wire through its stop function).
+			if !s.sink.Deliver(n) {
+				ended = append(ended, s)
 			}
 		}
 	}
 	c.mu.Unlock()
-	for _, s := range overflowed {
-		c.log.Warn("wtp: subscription callback too slow; ending the subscription", "name", s.key.name)
-		c.wg.Add(1)
-		if s.owner != nil {
-			s.owner.forgetSub(s)
-		}
-		go func() {
-			defer c.wg.Done()
-			ctx, cancel := context.WithTimeout(c.ctx, unsubscribeOnClose)
-			defer cancel()
-			_ = c.removeSub(ctx, s)
-		}()
+	for _, s := range ended {
+		c.detach(s)
 	}
 }
 
 // roundTrip sends request m (filling in the envelope) and waits for its response. While
 // the connection is down it waits for the reconnect, within ctx.
 func (c *clientConn) roundTrip(ctx context.Context, m *Message) (*Message, error) {
-	if _, ok := ctx.Deadline(); !ok && c.spec.cfg.requestTimeout > 0 {
+	if _, ok := ctx.Deadline(); !ok && c.spec.cfg.RequestTimeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.spec.cfg.requestTimeout)
+		ctx, cancel = context.WithTimeout(ctx, c.spec.cfg.RequestTimeout)
 		defer cancel()
 	}
 	start := time.Now()
@@ -429,7 +411,7 @@ func (c *clientConn) roundTrip(ctx context.Context, m *Message) (*Message, error
 			err := c.deadErr
 			c.mu.Unlock()
 			if err == nil {
-				err = ErrClosed
+				err = wot.ErrClosed
 			}
 			return nil, err
 		case c.sess != nil:
@@ -463,7 +445,7 @@ func (c *clientConn) roundTrip(ctx context.Context, m *Message) (*Message, error
 	select {
 	case err := <-werr:
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s: sending %s: %v", ErrConnectionLost, c.spec.display, describe(m), err)
+			return nil, fmt.Errorf("%w: %s: sending %s: %v", wot.ErrConnectionLost, c.spec.display, describe(m), err)
 		}
 	case r := <-ch: // the connection broke while writing
 		return r.msg, r.err
@@ -547,7 +529,7 @@ func (c *clientConn) finish(err error) {
 	c.dead = true
 	c.deadErr = err
 	if err == nil {
-		c.deadErr = ErrClosed
+		c.deadErr = wot.ErrClosed
 	}
 	topics := c.topics
 	c.topics = map[topicKey]*topic{}
@@ -563,7 +545,7 @@ func (c *clientConn) finish(err error) {
 	}
 	for _, t := range topics {
 		for s := range t.subs {
-			s.end(err)
+			s.sink.Fail(c.deadErr)
 		}
 	}
 	c.setState(ConnClosed)

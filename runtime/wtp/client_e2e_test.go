@@ -12,13 +12,15 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wotgen/wotgen/runtime/wot"
 )
 
 // liveServer serves real Things (the server side of this package) over 127.0.0.1, and can
 // be "restarted": every TCP connection cut and the listener reopened on the same port,
 // while the Things (and their notification history) live on.
 type liveServer struct {
-	t    *testing.T
+	t    testing.TB
 	srv  *Server
 	addr string
 	mu   sync.Mutex
@@ -51,7 +53,7 @@ func (l *trackingListener) cutAll() {
 	l.conns = nil
 }
 
-func newLiveServer(t *testing.T, things ...*Thing) *liveServer {
+func newLiveServer(t testing.TB, things ...*Thing) *liveServer {
 	t.Helper()
 	ls := &liveServer{t: t, srv: NewServer()}
 	for _, th := range things {
@@ -112,9 +114,9 @@ func (ls *liveServer) close() {
 func (ls *liveServer) url(path string) string { return "http://" + ls.addr + path }
 
 // newLiveThing builds a served Thing from testTD with its TD at /<path>.
-func newLiveThing(t *testing.T, id, path string, opts ...ThingOption) *Thing {
+func newLiveThing(t testing.TB, id, path string, opts ...ThingOption) *Thing {
 	t.Helper()
-	opts = append([]ThingOption{WithTDPath(path), WithHistorySize(512)}, opts...)
+	opts = append([]ThingOption{WithTDPath(path), WithHistory(512, 0)}, opts...)
 	th, err := NewThing(consumerTD(t, id, "/wtp", ""), opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -128,7 +130,7 @@ type noteCollector struct {
 	got []string
 }
 
-func (c *noteCollector) add(n Notification) {
+func (c *noteCollector) add(n wot.Notification) {
 	c.mu.Lock()
 	c.got = append(c.got, n.Name+"="+string(n.Value))
 	c.mu.Unlock()
@@ -173,8 +175,8 @@ func TestConsumerE2EEveryOperation(t *testing.T) {
 	ctx := consumerCtx(t, 20*time.Second)
 
 	var states noteCollector
-	c, err := Dial(ctx, ls.url("/lamp"), WithValidation(true),
-		WithConnStateFunc(func(s ConnState) { states.add(Notification{Name: s.String()}) }))
+	c, err := wot.Dial(ctx, ls.url("/lamp"), wot.WithOutgoingValidation(true),
+		WithConnStateFunc(func(s ConnState) { states.add(wot.Notification{Name: s.String()}) }))
 	if err != nil {
 		t.Fatalf("Dial: %v", err)
 	}
@@ -192,20 +194,20 @@ func TestConsumerE2EEveryOperation(t *testing.T) {
 	if v, err := c.WriteProperty(ctx, "pin", "4711"); err != nil || v != nil {
 		t.Fatalf("WriteProperty pin (write-only) = %s, %v; want accepted without echo", v, err)
 	}
-	if _, err := c.WriteProperty(ctx, "temp", 1000); !IsBadRequest(err) || !strings.Contains(err.Error(), "schema") {
+	if _, err := c.WriteProperty(ctx, "temp", 1000); !wot.IsBadRequest(err) || !strings.Contains(err.Error(), "schema") {
 		t.Fatalf("WriteProperty out of range = %v, want a local 400 schema error", err)
 	}
-	if _, err := c.WriteProperty(ctx, "ro", 1); !IsBadRequest(err) {
+	if _, err := c.WriteProperty(ctx, "ro", 1); !wot.IsBadRequest(err) {
 		t.Fatalf("WriteProperty read-only = %v, want 400", err)
 	}
-	if _, err := c.ReadProperty(ctx, "nope"); !IsNotFound(err) {
+	if _, err := c.ReadProperty(ctx, "nope"); !wot.IsNotFound(err) {
 		t.Fatalf("ReadProperty unknown = %v, want 404", err)
 	}
 	all, err := c.ReadAllProperties(ctx)
 	if err != nil || string(all["temp"]) != "21.5" || all["pin"] != nil {
 		t.Fatalf("ReadAllProperties = %v, %v", all, err)
 	}
-	multi, err := c.ReadMultipleProperties(ctx, "temp", "ro")
+	multi, err := c.ReadMultipleProperties(ctx, []string{"temp", "ro"})
 	if err != nil || len(multi) != 2 {
 		t.Fatalf("ReadMultipleProperties = %v, %v", multi, err)
 	}
@@ -264,7 +266,7 @@ func TestConsumerE2EEveryOperation(t *testing.T) {
 	if got := one.waitLen(t, 4); got[3] != "temp=9" {
 		t.Fatalf("after stopping observeallproperties the single observation got %v", got)
 	}
-	for _, s := range []*Subscription{sOne, sEv, sAllEv} {
+	for _, s := range []*wot.Subscription{sOne, sEv, sAllEv} {
 		if err := s.Stop(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -280,18 +282,18 @@ func TestConsumerE2EEveryOperation(t *testing.T) {
 	if err != nil || inv.Async() || string(inv.Output) != "true" {
 		t.Fatalf("InvokeAction quick = %+v, %v", inv, err)
 	}
-	if ok, err := NewAction[bool](c, inv).Wait(ctx); err != nil || !ok {
+	if ok, err := wot.NewAction[bool](c, inv).Wait(ctx); err != nil || !ok {
 		t.Fatalf("sync Wait = %v, %v", ok, err)
 	}
-	if _, err := c.InvokeAction(ctx, "slow", -1); !IsBadRequest(err) {
+	if _, err := c.InvokeAction(ctx, "slow", -1); !wot.IsBadRequest(err) {
 		t.Fatalf("invalid input = %v, want 400", err)
 	}
 	inv, err = c.InvokeAction(ctx, "slow", 21)
-	if err != nil || !inv.Async() || inv.ActionID == "" {
+	if err != nil || !inv.Async() || inv.Status.ActionID == "" {
 		t.Fatalf("InvokeAction slow = %+v, %v", inv, err)
 	}
-	a := NewAction[int](c, inv)
-	if st, err := a.Status(ctx); err != nil || (st.State != ActionPending && st.State != ActionRunning) {
+	a := wot.NewAction[int](c, inv)
+	if st, err := a.Status(ctx); err != nil || (st.State != wot.ActionPending && st.State != wot.ActionRunning) {
 		t.Fatalf("Status = %+v, %v", st, err)
 	}
 	statuses, err := c.QueryAllActions(ctx)
@@ -302,7 +304,7 @@ func TestConsumerE2EEveryOperation(t *testing.T) {
 	if out, err := a.Wait(ctx); err != nil || out != 42 {
 		t.Fatalf("Wait = %v, %v; want 42", out, err)
 	}
-	if st, err := c.QueryAction(ctx, a.ID()); err != nil || st.State != ActionCompleted || string(st.Output) != "42" {
+	if st, err := c.QueryAction(ctx, &wot.ActionStatus{ActionID: a.ID(), Name: "slow"}); err != nil || st.State != wot.ActionCompleted || string(st.Output) != "42" {
 		t.Fatalf("QueryAction = %+v, %v", st, err)
 	}
 	// Cancel: the handler sees its context end; the instance is gone afterwards.
@@ -311,14 +313,14 @@ func TestConsumerE2EEveryOperation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a = NewAction[int](c, inv)
+	a = wot.NewAction[int](c, inv)
 	if err := a.Cancel(ctx); err != nil {
 		t.Fatalf("Cancel: %v", err)
 	}
-	if _, err := a.Wait(ctx); !IsNotFound(err) {
+	if _, err := a.Wait(ctx); !wot.IsNotFound(err) {
 		t.Fatalf("Wait after Cancel = %v, want 404", err)
 	}
-	if _, err := c.QueryAction(ctx, NewUUID()); !IsNotFound(err) {
+	if _, err := c.QueryAction(ctx, &wot.ActionStatus{ActionID: NewUUID()}); !wot.IsNotFound(err) {
 		t.Fatalf("QueryAction unknown = %v, want 404", err)
 	}
 
@@ -339,12 +341,12 @@ func TestConsumerE2ETwoThingsOneConnection(t *testing.T) {
 	b := newLiveThing(t, "urn:test:b", "/b")
 	ls := newLiveServer(t, a, b)
 	ctx := consumerCtx(t, 10*time.Second)
-	ca, err := Dial(ctx, ls.url("/a"))
+	ca, err := wot.Dial(ctx, ls.url("/a"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ca.Close()
-	cb, err := Dial(ctx, ls.url("/b"))
+	cb, err := wot.Dial(ctx, ls.url("/b"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -352,9 +354,9 @@ func TestConsumerE2ETwoThingsOneConnection(t *testing.T) {
 	if onlyConn(t, ca) != onlyConn(t, cb) {
 		t.Fatal("two Things on one endpoint with the same credentials must share one connection")
 	}
-	consumerWaitFor(t, func() bool { return ls.srv.Stats().Connections >= 1 })
+	consumerWaitFor(t, func() bool { return ServerStats(ls.srv).Connections >= 1 })
 	time.Sleep(20 * time.Millisecond)
-	if st := ls.srv.Stats(); st.Connections != 1 {
+	if st := ServerStats(ls.srv); st.Connections != 1 {
 		t.Fatalf("server sees %d connections, want 1", st.Connections)
 	}
 	var na, nb noteCollector
@@ -391,16 +393,16 @@ func TestConsumerE2EReconnectReplaysExactSequence(t *testing.T) {
 	ls := newLiveServer(t, th, th2)
 	ctx := consumerCtx(t, 20*time.Second)
 	var states noteCollector
-	opts := []DialOption{
+	opts := []wot.DialOption{
 		WithReconnect(ReconnectPolicy{MinDelay: 20 * time.Millisecond, MaxDelay: 200 * time.Millisecond}),
-		WithConnStateFunc(func(s ConnState) { states.add(Notification{Name: s.String()}) }),
+		WithConnStateFunc(func(s ConnState) { states.add(wot.Notification{Name: s.String()}) }),
 	}
-	c, err := Dial(ctx, ls.url("/re"), opts...)
+	c, err := wot.Dial(ctx, ls.url("/re"), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	c2, err := Dial(ctx, ls.url("/re2"), opts[:1]...)
+	c2, err := wot.Dial(ctx, ls.url("/re2"), opts[:1]...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -458,12 +460,12 @@ func TestConsumerE2ENoReconnectEndsSubscriptions(t *testing.T) {
 	th := newLiveThing(t, "urn:test:nr", "/nr")
 	ls := newLiveServer(t, th)
 	ctx := consumerCtx(t, 10*time.Second)
-	c, err := Dial(ctx, ls.url("/nr"), WithReconnect(ReconnectPolicy{Disabled: true}))
+	c, err := wot.Dial(ctx, ls.url("/nr"), WithReconnect(ReconnectPolicy{Disabled: true}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	s, err := c.SubscribeEvent(ctx, "alarm", func(Notification) {})
+	s, err := c.SubscribeEvent(ctx, "alarm", func(wot.Notification) {})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -473,8 +475,8 @@ func TestConsumerE2ENoReconnectEndsSubscriptions(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("subscription did not end after the connection was lost")
 	}
-	if !errors.Is(s.Err(), ErrConnectionLost) {
-		t.Fatalf("Err = %v, want ErrConnectionLost", s.Err())
+	if !errors.Is(s.Err(), wot.ErrConnectionLost) {
+		t.Fatalf("Err = %v, want wot.ErrConnectionLost", s.Err())
 	}
 	// Once the Thing is back, the next request dials afresh.
 	ls.start()
@@ -501,11 +503,11 @@ func TestConsumerE2ECredentials(t *testing.T) {
 	ls.serve(ln)
 	t.Cleanup(ls.close)
 	ctx := consumerCtx(t, 10*time.Second)
-	tdoc, err := RequestThingDescription(ctx, ls.url("/sec"))
+	tdoc, err := wot.RequestThingDescription(ctx, ls.url("/sec"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	good, err := Consume(ctx, tdoc, ls.url("/sec"), WithBearerToken("good"))
+	good, err := wot.Consume(ctx, tdoc, ls.url("/sec"), wot.WithBearerToken("good"))
 	if err != nil {
 		t.Fatalf("Consume with the right token: %v", err)
 	}
@@ -513,13 +515,13 @@ func TestConsumerE2ECredentials(t *testing.T) {
 	if _, err := good.ReadProperty(ctx, "temp"); err != nil {
 		t.Fatal(err)
 	}
-	_, err = Consume(ctx, tdoc, ls.url("/sec"), WithBearerToken("bad"))
+	_, err = wot.Consume(ctx, tdoc, ls.url("/sec"), wot.WithBearerToken("bad"))
 	if err == nil || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("Consume with a wrong token = %v, want a 401 error", err)
 	}
-	consumerWaitFor(t, func() bool { return ls.srv.Stats().Connections >= 1 })
+	consumerWaitFor(t, func() bool { return ServerStats(ls.srv).Connections >= 1 })
 	time.Sleep(20 * time.Millisecond)
-	if st := ls.srv.Stats(); st.Connections != 1 {
+	if st := ServerStats(ls.srv); st.Connections != 1 {
 		t.Fatalf("server sees %d connections, want 1", st.Connections)
 	}
 }
@@ -532,7 +534,7 @@ func TestConsumerE2EReplayBothKindsOfOneThing(t *testing.T) {
 	th := newLiveThing(t, "urn:test:mix", "/mix")
 	ls := newLiveServer(t, th)
 	ctx := consumerCtx(t, 20*time.Second)
-	c, err := Dial(ctx, ls.url("/mix"), WithReconnect(ReconnectPolicy{MinDelay: 20 * time.Millisecond, MaxDelay: 200 * time.Millisecond}))
+	c, err := wot.Dial(ctx, ls.url("/mix"), WithReconnect(ReconnectPolicy{MinDelay: 20 * time.Millisecond, MaxDelay: 200 * time.Millisecond}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -584,7 +586,7 @@ func TestConsumerE2ECancelLeavesNoPending(t *testing.T) {
 	ls := newLiveServer(t, th)
 	defer close(release)
 	ctx := consumerCtx(t, 10*time.Second)
-	c, err := Dial(ctx, ls.url("/cancel"))
+	c, err := wot.Dial(ctx, ls.url("/cancel"))
 	if err != nil {
 		t.Fatal(err)
 	}

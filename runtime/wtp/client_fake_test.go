@@ -156,7 +156,7 @@ func consumerNoLeaks(t *testing.T) {
 		var leaked []string
 		for _, g := range strings.Split(string(buf[:n]), "\n\n") {
 			if strings.Contains(g, "wotgen/runtime/wtp.(*clientConn)") ||
-				strings.Contains(g, "wotgen/runtime/wtp.(*Subscription)") ||
+				strings.Contains(g, "wotgen/runtime/wot.(*Subscription)") ||
 				strings.Contains(g, "wotgen/runtime/wtp.(*stateListener)") {
 				leaked = append(leaked, g)
 			}
@@ -172,7 +172,7 @@ func consumerNoLeaks(t *testing.T) {
 }
 
 // testTD is a TD whose WTP forms point at wsURL.
-func consumerTD(t *testing.T, id, wsURL string, extra string) *td.Thing {
+func consumerTD(t testing.TB, id, wsURL string, extra string) *td.Thing {
 	t.Helper()
 	doc := fmt.Sprintf(`{
  "@context": "https://www.w3.org/2022/wot/td/v1.1", "id": %q, "title": "T",

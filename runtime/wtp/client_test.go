@@ -13,12 +13,14 @@ import (
 	"time"
 
 	"github.com/wotgen/wotgen/runtime/td"
+
+	"github.com/wotgen/wotgen/runtime/wot"
 )
 
-func dialFake(t *testing.T, fs *fakeServer, opts ...DialOption) *ConsumedThing {
+func dialFake(t *testing.T, fs *fakeServer, opts ...wot.DialOption) *wot.ConsumedThing {
 	t.Helper()
-	opts = append([]DialOption{WithThingID("urn:test:fake")}, opts...)
-	c, err := Dial(consumerCtx(t, 5*time.Second), fs.wsURL(), opts...)
+	opts = append([]wot.DialOption{wot.WithThingID("urn:test:fake")}, opts...)
+	c, err := wot.Dial(consumerCtx(t, 5*time.Second), fs.wsURL(), opts...)
 	if err != nil {
 		t.Fatalf("Dial: %v", err)
 	}
@@ -26,14 +28,41 @@ func dialFake(t *testing.T, fs *fakeServer, opts ...DialOption) *ConsumedThing {
 	return c
 }
 
-func onlyConn(t *testing.T, c *ConsumedThing) *clientConn {
-	t.Helper()
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.conns) != 1 {
-		t.Fatalf("ConsumedThing has %d connections, want 1", len(c.conns))
+// clients maps the TD of each consumed Thing to the WTP client opened for it.
+var clients = struct {
+	sync.Mutex
+	m map[*td.Thing]*client
+}{m: map[*td.Thing]*client{}}
+
+func init() {
+	openHook = func(c *client) {
+		clients.Lock()
+		clients.m[c.target.TD] = c
+		clients.Unlock()
 	}
-	for _, cc := range c.conns {
+}
+
+// clientOf returns the WTP client of c.
+func clientOf(t *testing.T, c *wot.ConsumedThing) *client {
+	t.Helper()
+	clients.Lock()
+	defer clients.Unlock()
+	cl := clients.m[c.TD()]
+	if cl == nil {
+		t.Fatal("no WTP client was opened for this ConsumedThing")
+	}
+	return cl
+}
+
+func onlyConn(t *testing.T, c *wot.ConsumedThing) *clientConn {
+	t.Helper()
+	cl := clientOf(t, c)
+	cl.mu.Lock()
+	defer cl.mu.Unlock()
+	if len(cl.conns) != 1 {
+		t.Fatalf("ConsumedThing has %d connections, want 1", len(cl.conns))
+	}
+	for _, cc := range cl.conns {
 		return cc
 	}
 	return nil
@@ -62,8 +91,8 @@ func TestConsumerThingErrorIsProblem(t *testing.T) {
 	})
 	c := dialFake(t, fs)
 	_, err := c.ReadProperty(consumerCtx(t, 2*time.Second), "nope")
-	var pe *Error
-	if !errors.As(err, &pe) || pe.Status != 404 || !IsNotFound(err) || !strings.Contains(pe.Detail, "nope") {
+	var pe *wot.Error
+	if !errors.As(err, &pe) || pe.Status != 404 || !wot.IsNotFound(err) || !strings.Contains(pe.Detail, "nope") {
 		t.Fatalf("err = %#v, want a 404 *Error", err)
 	}
 }
@@ -82,8 +111,8 @@ func TestConsumerSilentServerTimesOutCleanly(t *testing.T) {
 	if n := onlyConn(t, c).pendingCount(); n != 0 {
 		t.Fatalf("%d pending entries after the deadline, want 0", n)
 	}
-	// WithRequestTimeout bounds a context without deadline.
-	c2 := dialFake(t, fs, WithRequestTimeout(200*time.Millisecond))
+	// wot.WithRequestTimeout bounds a context without deadline.
+	c2 := dialFake(t, fs, wot.WithRequestTimeout(200*time.Millisecond))
 	if _, err := c2.ReadProperty(context.Background(), "temp"); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want the request timeout", err)
 	}
@@ -127,20 +156,20 @@ func TestConsumerGarbageGivesClearError(t *testing.T) {
 func TestConsumerHandshakeErrors(t *testing.T) {
 	fs := newFakeServer(t, answerAll)
 	fs.noProto = true
-	_, err := Dial(consumerCtx(t, 2*time.Second), fs.wsURL(), WithThingID("urn:x"))
+	_, err := wot.Dial(consumerCtx(t, 2*time.Second), fs.wsURL(), wot.WithThingID("urn:x"))
 	if err == nil || !strings.Contains(err.Error(), "sub-protocol") {
 		t.Fatalf("err = %v, want a sub-protocol error", err)
 	}
 	fs.noProto = false
 	fs.auth = func(r *http.Request) bool { return r.Header.Get("Authorization") == "Bearer good" }
-	_, err = Dial(consumerCtx(t, 2*time.Second), fs.wsURL(), WithThingID("urn:x"), WithBearerToken("bad"))
+	_, err = wot.Dial(consumerCtx(t, 2*time.Second), fs.wsURL(), wot.WithThingID("urn:x"), wot.WithBearerToken("bad"))
 	if err == nil || !strings.Contains(err.Error(), "401") || !strings.Contains(err.Error(), "WithBearerToken") {
 		t.Fatalf("err = %v, want a 401 error that says what to do", err)
 	}
-	if _, err := Dial(consumerCtx(t, 2*time.Second), "ws://127.0.0.1:1/wtp", WithThingID("urn:x")); err == nil {
+	if _, err := wot.Dial(consumerCtx(t, 2*time.Second), "ws://127.0.0.1:1/wtp", wot.WithThingID("urn:x")); err == nil {
 		t.Fatal("dialling a closed port succeeded")
 	}
-	if _, err := Dial(consumerCtx(t, 2*time.Second), fs.wsURL()); err == nil || !strings.Contains(err.Error(), "WithThingID") {
+	if _, err := wot.Dial(consumerCtx(t, 2*time.Second), fs.wsURL()); err == nil || !strings.Contains(err.Error(), "WithThingID") {
 		t.Fatalf("err = %v, want a hint to use WithThingID", err)
 	}
 }
@@ -149,17 +178,17 @@ func TestConsumerDifferentCredentialsNeverShare(t *testing.T) {
 	fs := newFakeServer(t, answerAll)
 	th := consumerTD(t, "urn:test:sec", fs.wsURL(), `, "securityDefinitions": {"b": {"scheme": "bearer"}}, "security": "b"`)
 	ctx := consumerCtx(t, 5*time.Second)
-	a1, err := Consume(ctx, th, "", WithBearerToken("alice"))
+	a1, err := wot.Consume(ctx, th, "", wot.WithBearerToken("alice"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a1.Close()
-	a2, err := Consume(ctx, th, "", WithBearerToken("alice"))
+	a2, err := wot.Consume(ctx, th, "", wot.WithBearerToken("alice"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a2.Close()
-	b, err := Consume(ctx, th, "", WithBearerToken("bob"))
+	b, err := wot.Consume(ctx, th, "", wot.WithBearerToken("bob"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -181,7 +210,7 @@ func TestConsumerDifferentCredentialsNeverShare(t *testing.T) {
 	if !seen["Bearer alice"] || !seen["Bearer bob"] {
 		t.Fatalf("handshake Authorization headers = %v", seen)
 	}
-	if _, err := Consume(ctx, th, ""); err == nil || !strings.Contains(err.Error(), "WithBearerToken") {
+	if _, err := wot.Consume(ctx, th, ""); err == nil || !strings.Contains(err.Error(), "WithBearerToken") {
 		t.Fatalf("err = %v, want a missing-credentials error that says what to pass", err)
 	}
 }
@@ -189,8 +218,8 @@ func TestConsumerDifferentCredentialsNeverShare(t *testing.T) {
 func TestConsumerAPIKeyInQuery(t *testing.T) {
 	fs := newFakeServer(t, answerAll)
 	th := consumerTD(t, "urn:test:key", fs.wsURL(), `, "securityDefinitions": {"k": {"scheme": "apikey", "in": "query", "name": "key"}}, "security": "k"`)
-	c, err := Consume(consumerCtx(t, 5*time.Second), th, "", WithCredentials(func(s *td.SecurityScheme) (Credentials, error) {
-		return Credentials{APIKey: "s3cret"}, nil
+	c, err := wot.Consume(consumerCtx(t, 5*time.Second), th, "", wot.WithCredentials(func(s *td.SecurityScheme) (wot.Credentials, error) {
+		return wot.Credentials{APIKey: "s3cret"}, nil
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -205,11 +234,11 @@ func TestConsumerAPIKeyInQuery(t *testing.T) {
 
 func TestConsumerSlowCallbackDoesNotBlockAndOverflowEnds(t *testing.T) {
 	fs := newFakeServer(t, answerAll)
-	c := dialFake(t, fs, WithSubscriptionQueue(8))
+	c := dialFake(t, fs, wot.WithSubscriptionQueue(8))
 	release := make(chan struct{})
 	var mu sync.Mutex
 	var got []string
-	sub, err := c.ObserveProperty(consumerCtx(t, 2*time.Second), "temp", func(n Notification) {
+	sub, err := c.ObserveProperty(consumerCtx(t, 2*time.Second), "temp", func(n wot.Notification) {
 		<-release
 		mu.Lock()
 		got = append(got, string(n.Value))
@@ -237,7 +266,7 @@ func TestConsumerSlowCallbackDoesNotBlockAndOverflowEnds(t *testing.T) {
 	}
 	// Now overflow it.
 	block := make(chan struct{})
-	sub2, err := c.SubscribeEvent(consumerCtx(t, 2*time.Second), "alarm", func(Notification) { <-block })
+	sub2, err := c.SubscribeEvent(consumerCtx(t, 2*time.Second), "alarm", func(wot.Notification) { <-block })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,8 +275,8 @@ func TestConsumerSlowCallbackDoesNotBlockAndOverflowEnds(t *testing.T) {
 			Operation: OpSubscribeEvent, Name: "alarm", Data: json.RawMessage(fmt.Sprint(i))})
 	}
 	consumerWaitFor(t, func() bool { return sub2.Err() != nil })
-	if !errors.Is(sub2.Err(), ErrSlowConsumer) {
-		t.Fatalf("Err = %v, want ErrSlowConsumer", sub2.Err())
+	if !errors.Is(sub2.Err(), wot.ErrSlowConsumer) {
+		t.Fatalf("Err = %v, want wot.ErrSlowConsumer", sub2.Err())
 	}
 	close(block)
 	<-sub2.Done()
@@ -259,6 +288,55 @@ func TestConsumerSlowCallbackDoesNotBlockAndOverflowEnds(t *testing.T) {
 	}
 	c.Close()
 	consumerNoLeaks(t)
+}
+
+// captureBinding is the WTP binding whose Open only records the forms the core selected.
+type captureBinding struct {
+	Binding
+	target *wot.Target
+}
+
+var errCaptured = errors.New("captured")
+
+func (b *captureBinding) Open(_ context.Context, t *wot.Target) (wot.Client, error) {
+	b.target = t
+	return nil, errCaptured
+}
+
+// selectedEndpoints consumes th with the WTP binding without connecting and returns, per
+// (op, name), the endpoint the selected form maps to, and the distinct endpoints.
+func selectedEndpoints(t *testing.T, th *td.Thing, opts ...wot.DialOption) (map[[2]string]*remoteEndpoint, []*remoteEndpoint) {
+	t.Helper()
+	cb := &captureBinding{}
+	_, err := wot.Consume(context.Background(), th, "", append(opts, wot.WithBindings(cb))...)
+	if !errors.Is(err, errCaptured) {
+		t.Fatalf("Consume = %v, want the captured Open", err)
+	}
+	c := &client{target: cb.target, opts: optionsOf(cb.target.Config), eps: map[string]*remoteEndpoint{}}
+	routes := map[[2]string]*remoteEndpoint{}
+	var eps []*remoteEndpoint
+	for _, f := range cb.target.Forms {
+		ep, fresh := c.endpointOf(f.URL, f.Form)
+		if fresh {
+			eps = append(eps, ep)
+		}
+		// The core passes one form per (op, affordance); the affordance is found by identity.
+		for _, op := range f.Op {
+			routes[[2]string{op, affordanceOf(cb.target.TD, f.Form)}] = ep
+		}
+	}
+	return routes, eps
+}
+
+func affordanceOf(th *td.Thing, f *td.Form) string {
+	for n, p := range th.Properties {
+		for i := range p.Forms {
+			if &p.Forms[i] == f {
+				return n
+			}
+		}
+	}
+	return ""
 }
 
 func TestConsumerRoutesFollowSpec21(t *testing.T) {
@@ -273,24 +351,24 @@ func TestConsumerRoutesFollowSpec21(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	routes, eps := buildRoutes(th, nil, newDialConfig(nil))
+	routes, eps := selectedEndpoints(t, th)
 	if len(eps) != 2 {
 		t.Fatalf("%d endpoints, want 2", len(eps))
 	}
-	ra := routes[opKey{OpReadProperty, "a"}]
-	if ra.ep == nil || normalizeURL(ra.ep.spec.target) != "ws://example.com/things/wtp" {
-		t.Fatalf("readproperty a → %+v %q", ra, ra.ep.spec.display)
+	ra := routes[[2]string{OpReadProperty, "a"}]
+	if ra == nil || normalizeURL(ra.spec.target) != "ws://example.com/things/wtp" {
+		t.Fatalf("readproperty a → %+v", ra)
 	}
-	if _, ok := routes[opKey{OpWriteProperty, "a"}]; ok {
+	if routes[[2]string{OpWriteProperty, "a"}] != nil {
 		t.Error("a read-only property got a default writeproperty route")
 	}
-	if _, ok := routes[opKey{OpObserveProperty, "a"}]; ok {
+	if routes[[2]string{OpObserveProperty, "a"}] != nil {
 		t.Error("observable: true must not imply observeproperty")
 	}
-	if r := routes[opKey{OpReadAllProperties, ""}]; r.ep != ra.ep {
+	if r := routes[[2]string{OpReadAllProperties, ""}]; r != ra {
 		t.Error("TD-level and property forms with the same href and security must share an endpoint")
 	}
-	if _, err := routes[opKey{OpWriteProperty, "b"}].ep.spec.auth(); err == nil {
+	if _, err := routes[[2]string{OpWriteProperty, "b"}].spec.auth(); err == nil {
 		t.Error("form-level bearer security without a token must fail")
 	}
 	u, _ := url.Parse("WS://Example.COM:80/things/wtp?x=1#frag")
@@ -329,14 +407,14 @@ func TestConsumerFailedDialLeavesNothing(t *testing.T) {
 	th := consumerTD(t, "urn:test:fail", fs.wsURL(), `, "securityDefinitions": {"b": {"scheme": "bearer"}}, "security": "b"`)
 	called := make(chan ConnState, 4)
 	state := WithConnStateFunc(func(s ConnState) { called <- s })
-	if _, err := Consume(consumerCtx(t, 2*time.Second), th, "", state); err == nil {
+	if _, err := wot.Consume(consumerCtx(t, 2*time.Second), th, "", state); err == nil {
 		t.Fatal("Consume without the required token succeeded")
 	}
 	fs.auth = func(*http.Request) bool { return false }
-	if _, err := Consume(consumerCtx(t, 2*time.Second), th, "", state, WithBearerToken("x")); err == nil {
+	if _, err := wot.Consume(consumerCtx(t, 2*time.Second), th, "", state, wot.WithBearerToken("x")); err == nil {
 		t.Fatal("Consume with a refused token succeeded")
 	}
-	if _, err := Dial(consumerCtx(t, 2*time.Second), "ws://127.0.0.1:1/wtp", WithThingID("urn:x"), state); err == nil {
+	if _, err := wot.Dial(consumerCtx(t, 2*time.Second), "ws://127.0.0.1:1/wtp", wot.WithThingID("urn:x"), state); err == nil {
 		t.Fatal("Dial to a closed port succeeded")
 	}
 	consumerNoLeaks(t)
@@ -362,4 +440,63 @@ func TestConsumerResponsesWithoutCorrelationID(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "correlationID") {
 		t.Fatalf("err = %v, want a timeout that suspects the missing correlationID", err)
 	}
+}
+
+// stateRecorder returns the newest ConnState reported to the WithConnStateFunc option it
+// also returns.
+func stateRecorder() (func() ConnState, wot.DialOption) {
+	var mu sync.Mutex
+	var last ConnState
+	return func() ConnState {
+			mu.Lock()
+			defer mu.Unlock()
+			return last
+		}, WithConnStateFunc(func(s ConnState) {
+			mu.Lock()
+			last = s
+			mu.Unlock()
+		})
+}
+
+// A TD whose forms name two endpoints: Consume connects both; if one is unreachable it fails
+// and leaves no connection behind.
+func TestConsumerConnectsEveryEndpoint(t *testing.T) {
+	fs1 := newFakeServer(t, answerAll)
+	fs2 := newFakeServer(t, answerAll)
+	doc := func(second string) *td.Thing {
+		return parseConsumerTD(t, `{"@context": "https://www.w3.org/2022/wot/td/v1.1", "id": "urn:two", "title": "T",
+		 "securityDefinitions": {"n": {"scheme": "nosec"}}, "security": "n",
+		 "properties": {
+		  "a": {"type": "integer", "forms": [{"href": "`+fs1.wsURL()+`", "subprotocol": "webthingprotocol"}]},
+		  "b": {"type": "integer", "forms": [{"href": "`+second+`", "subprotocol": "webthingprotocol"}]}}}`)
+	}
+	c, err := wot.Consume(consumerCtx(t, 5*time.Second), doc(fs2.wsURL()), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fs1.accepted.Load() != 1 || fs2.accepted.Load() != 1 {
+		t.Fatalf("accepted %d and %d WebSockets at Consume, want 1 each", fs1.accepted.Load(), fs2.accepted.Load())
+	}
+	for _, n := range []string{"a", "b"} {
+		if v, err := c.ReadProperty(consumerCtx(t, 2*time.Second), n); err != nil || string(v) != "42" {
+			t.Fatalf("read %s = %s, %v", n, v, err)
+		}
+	}
+	c.Close()
+	if _, err := wot.Consume(consumerCtx(t, 5*time.Second), doc("ws://127.0.0.1:1/wtp"), ""); err == nil || !strings.Contains(err.Error(), "127.0.0.1:1") {
+		t.Fatalf("Consume with an unreachable endpoint = %v", err)
+	}
+	consumerNoLeaks(t)
+	if n := defaultPool.size(); n != 0 {
+		t.Fatalf("%d pooled connections after the failed Consume", n)
+	}
+}
+
+func parseConsumerTD(t *testing.T, doc string) *td.Thing {
+	t.Helper()
+	th, err := td.Parse([]byte(doc))
+	if err != nil {
+		t.Fatalf("test TD: %v", err)
+	}
+	return th
 }

@@ -2,70 +2,52 @@ package wtp
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
 	"net/http"
 	"testing"
+
+	"github.com/wotgen/wotgen/runtime/wot"
 )
 
-func TestErrorConstructors(t *testing.T) {
+// The codec sends the WTP problem types for the statuses WTP defines, when the problem has
+// no type of its own.
+func TestProblemTypeOnTheWire(t *testing.T) {
 	tests := []struct {
-		err    *Error
-		status int
-		typ    string
-		title  string
+		err  *wot.Error
+		want string
 	}{
-		{BadRequest("unknown operation %q", "x"), 400, ErrorTypeBase + "400", "Bad Request"},
-		{Forbidden("no"), 403, ErrorTypeBase + "403", "Forbidden"},
-		{NotFound("no property %q", "p"), 404, ErrorTypeBase + "404", "Not Found"},
-		{Internal("boom"), 500, ErrorTypeBase + "500", "Internal Server Error"},
-		{Unavailable("rate limited"), 503, ErrorTypeBase + "503", "Service Unavailable"},
-		{NewError(http.StatusConflict, "busy"), 409, "about:blank", "Conflict"},
+		{wot.BadRequest("unknown operation %q", "x"), `{"type":"` + ErrorTypeBase + `400","status":400,"title":"Bad Request","detail":"unknown operation \"x\""}`},
+		{wot.Forbidden("no"), `{"type":"` + ErrorTypeBase + `403","status":403,"title":"Forbidden","detail":"no"}`},
+		{wot.NotFound("gone"), `{"type":"` + ErrorTypeBase + `404","status":404,"title":"Not Found","detail":"gone"}`},
+		{wot.Internal("boom"), `{"type":"` + ErrorTypeBase + `500","status":500,"title":"Internal Server Error","detail":"boom"}`},
+		{wot.Unavailable("later"), `{"type":"` + ErrorTypeBase + `503","status":503,"title":"Service Unavailable","detail":"later"}`},
+		{wot.NewError(http.StatusConflict, "busy"), `{"status":409,"title":"Conflict","detail":"busy"}`},
+		{&wot.Error{Type: "urn:x", Status: 404}, `{"type":"urn:x","status":404}`},
+		{&wot.Error{Type: "t", Status: 418, Title: "Teapot", Extra: map[string]json.RawMessage{"status": json.RawMessage(`1`), "n": json.RawMessage(`2`)}},
+			`{"type":"t","status":418,"title":"Teapot","n":2}`},
 	}
 	for _, tt := range tests {
-		if tt.err.Status != tt.status || tt.err.Type != tt.typ || tt.err.Title != tt.title {
-			t.Errorf("got %+v, want %d %s %s", tt.err, tt.status, tt.typ, tt.title)
+		b, err := appendError(nil, tt.err)
+		if err != nil || string(b) != tt.want {
+			t.Errorf("appendError(%+v) = %s, %v; want %s", tt.err, b, err, tt.want)
 		}
 	}
-	if got := NotFound("no property %q", "p").Error(); got != `wtp: 404 Not Found: no property "p"` {
-		t.Errorf("Error() = %q", got)
+	if tt := tests[0].err; tt.Type != "" {
+		t.Errorf("encoding changed the problem: %+v", tt)
 	}
-	if got := BadRequest("100%").Detail; got != "100%" {
-		t.Errorf("no args must not format: %q", got)
-	}
-}
-
-func TestStatusOf(t *testing.T) {
-	wrapped := fmt.Errorf("reading: %w", NotFound("x"))
-	if !IsNotFound(wrapped) || IsBadRequest(wrapped) || StatusOf(wrapped) != 404 {
-		t.Error("wrapped NotFound not recognised")
-	}
-	if StatusOf(nil) != 0 || StatusOf(errors.New("x")) != 500 || IsNotFound(nil) {
-		t.Error("StatusOf(nil/plain) wrong")
-	}
-	if !IsBadRequest(BadRequest("x")) {
-		t.Error("IsBadRequest")
+	if _, err := appendError(nil, &wot.Error{Status: 42}); err == nil {
+		t.Error("a status outside 100–599 was encoded")
 	}
 }
 
-func TestErrorJSON(t *testing.T) {
-	e := &Error{Type: "t", Status: 418, Title: "Teapot", Extra: map[string]json.RawMessage{"status": json.RawMessage(`1`), "n": json.RawMessage(`2`)}}
-	b, err := e.MarshalJSON()
-	if err != nil || string(b) != `{"type":"t","status":418,"title":"Teapot","n":2}` {
-		t.Fatalf("%s %v", b, err)
+func TestDecodeError(t *testing.T) {
+	e, err := decodeError([]byte(`{"type":"` + ErrorTypeBase + `404","status":"404","title":"Not Found","n":2}`))
+	if err != nil || e.Status != 404 || e.Type != ErrorTypeBase+"404" || string(e.Extra["n"]) != "2" {
+		t.Fatalf("%+v %v", e, err)
 	}
-	var back Error
-	if err := back.UnmarshalJSON([]byte(`{"status":"418","title":"Teapot","n":2}`)); err != nil || back.Status != 418 || string(back.Extra["n"]) != "2" {
-		t.Fatalf("%+v %v", back, err)
+	if _, err := decodeError([]byte(`[1]`)); err == nil {
+		t.Error("an array decoded as a problem")
 	}
-	if p := asProblem(errors.New("disk full")); p.Status != 500 || p.Detail != "disk full" {
-		t.Errorf("asProblem plain: %+v", p)
-	}
-	if p := asProblem(&Error{Detail: "x"}); p.Status != 500 || p.Type == "" {
-		t.Errorf("asProblem zero status: %+v", p)
-	}
-	bare := &Error{Status: 404, Detail: "gone"}
-	if p := asProblem(fmt.Errorf("wrapped: %w", bare)); p.Type != ErrorTypeBase+"404" || p.Title != "Not Found" || p.Detail != "gone" || bare.Type != "" {
-		t.Errorf("asProblem bare 404: %+v (original %+v)", p, bare)
+	if _, err := decodeError([]byte(`{"status":"x"}`)); err == nil {
+		t.Error("a non-numeric status decoded")
 	}
 }

@@ -1,16 +1,16 @@
 // Package wtp implements the W3C Web Thing Protocol (WTP, a WebSocket sub-protocol) on
 // github.com/coder/websocket.
 //
-// The codec (Message, DecodeMessage, AppendMessage, Error, ActionStatus) is pure and
+// The codec (Message, DecodeMessage, AppendMessage) is pure and
 // fuzzable. It accepts the draft's known deviations (spec §10) and sends exactly what the
 // draft's tables describe: fresh UUIDv4 messageIDs for responses, one messageID per
 // notified change or event shared by every connection and the history, correlationIDs
 // echoed verbatim, RFC 3339 UTC timestamps with milliseconds.
 //
-// The server side is a dynamic Thing (NewThing: handlers or an in-memory, schema-validated
-// property store, async action store, notification history for lastNotificationID
-// catch-up) served by Server, an http.Handler that also serves the TD. The consumer side
-// (Consume, Dial, ConsumedThing) talks to any WTP Thing.
+// The server side is a wot.ServerBinding, registered in init: every wot.Server serves its
+// Things over WTP at the endpoints their TDs' WTP forms name (or at /wtp, with forms added
+// to the served TD, when a TD has none); options such as WithReadLimit configure it. The
+// consumer side (Consume, Dial, ConsumedThing) talks to any WTP Thing.
 package wtp
 
 import (
@@ -22,6 +22,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/wotgen/wotgen/runtime/wot"
 )
 
 // SupportPackageIsVersion1 is referenced by generated code (const _ = wtp.SupportPackageIsVersion1)
@@ -54,50 +56,16 @@ type Message struct {
 	Input              json.RawMessage
 	Output             json.RawMessage
 	Data               json.RawMessage
-	Status             *ActionStatus
-	Statuses           map[string][]ActionStatus
+	Status             *wot.ActionStatus // encoded with "state" (Href and Name are not sent)
+	Statuses           map[string][]wot.ActionStatus
 	ActionID           string
 	LastNotificationID string
-	Error              *Error
-	Timestamp          time.Time // zero = absent
+	Error              *wot.Error // an empty Type of a 400, 403, 404, 500 or 503 is sent as the WTP problem type
+	Timestamp          time.Time  // zero = absent
 }
 
-// ActionState is the state of an action instance.
-type ActionState string
-
-// Action states (spec §6.15).
-const (
-	ActionPending   ActionState = "pending"
-	ActionRunning   ActionState = "running"
-	ActionCompleted ActionState = "completed"
-	ActionFailed    ActionState = "failed"
-)
-
-func (s ActionState) valid() bool {
-	return s == ActionPending || s == ActionRunning || s == ActionCompleted || s == ActionFailed
-}
-
-// ActionStatus describes one asynchronous action instance (spec §6.15).
-type ActionStatus struct {
-	ActionID      string
-	State         ActionState
-	Output        json.RawMessage // when completed and the action has output
-	Error         *Error          // when failed
-	TimeRequested time.Time       // zero = absent
-	TimeEnded     time.Time       // zero = absent
-}
-
-// MarshalJSON encodes s strictly.
-func (s ActionStatus) MarshalJSON() ([]byte, error) { return appendActionStatus(nil, &s, "status") }
-
-// UnmarshalJSON decodes s liberally (spec §10 items 7, 8).
-func (s *ActionStatus) UnmarshalJSON(b []byte) error {
-	d, err := decodeActionStatus(b)
-	if err != nil {
-		return err
-	}
-	*s = *d
-	return nil
+func validState(s wot.ActionState) bool {
+	return s == wot.ActionPending || s == wot.ActionRunning || s == wot.ActionCompleted || s == wot.ActionFailed
 }
 
 // timeLayout is what wotgen sends: RFC 3339, UTC, millisecond precision.
@@ -238,7 +206,7 @@ func DecodeMessage(b []byte) (*Message, error) {
 		m.Status = s
 	}
 	if w.Statuses != nil {
-		m.Statuses = make(map[string][]ActionStatus, len(w.Statuses))
+		m.Statuses = make(map[string][]wot.ActionStatus, len(w.Statuses))
 		for name, raw := range w.Statuses {
 			list, err := decodeActionStatusList(raw)
 			if err != nil && firstErr == nil {
@@ -312,7 +280,7 @@ type wireActionStatus struct {
 	TimeEnded     string          `json:"timeEnded"`
 }
 
-func decodeActionStatus(b []byte) (*ActionStatus, error) {
+func decodeActionStatus(b []byte) (*wot.ActionStatus, error) {
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 || b[0] != '{' {
 		return nil, errors.New("an ActionStatus must be a JSON object")
@@ -323,9 +291,9 @@ func decodeActionStatus(b []byte) (*ActionStatus, error) {
 	if uerr != nil && !errors.As(uerr, &typeErr) {
 		return nil, describeJSONError(uerr)
 	}
-	s := &ActionStatus{
+	s := &wot.ActionStatus{
 		ActionID:      w.ActionID,
-		State:         ActionState(w.State),
+		State:         wot.ActionState(w.State),
 		Output:        w.Output,
 		TimeRequested: parseTimeLenient(w.TimeRequested),
 		TimeEnded:     parseTimeLenient(w.TimeEnded),
@@ -333,7 +301,7 @@ func decodeActionStatus(b []byte) (*ActionStatus, error) {
 	if s.State == "" && len(w.Status) > 1 && w.Status[0] == '"' {
 		var st string
 		if json.Unmarshal(w.Status, &st) == nil {
-			s.State = ActionState(st)
+			s.State = wot.ActionState(st)
 		}
 	}
 	var err error
@@ -356,7 +324,7 @@ func decodeActionStatus(b []byte) (*ActionStatus, error) {
 	return s, err
 }
 
-func decodeActionStatusList(b []byte) ([]ActionStatus, error) {
+func decodeActionStatusList(b []byte) ([]wot.ActionStatus, error) {
 	b = bytes.TrimSpace(b)
 	if string(b) == "null" {
 		return nil, nil
@@ -368,7 +336,7 @@ func decodeActionStatusList(b []byte) ([]ActionStatus, error) {
 	if err := json.Unmarshal(b, &raws); err != nil {
 		return nil, describeJSONError(err)
 	}
-	list := make([]ActionStatus, 0, len(raws))
+	list := make([]wot.ActionStatus, 0, len(raws))
 	var first error
 	for _, raw := range raws {
 		s, err := decodeActionStatus(raw)
@@ -549,11 +517,11 @@ func appendTime(dst []byte, key string, t time.Time) ([]byte, error) {
 	return append(dst, '"'), nil
 }
 
-func appendActionStatus(dst []byte, s *ActionStatus, where string) ([]byte, error) {
+func appendActionStatus(dst []byte, s *wot.ActionStatus, where string) ([]byte, error) {
 	if s.ActionID == "" {
 		return dst, fmt.Errorf("%s: actionID is empty", where)
 	}
-	if !s.State.valid() {
+	if !validState(s.State) {
 		return dst, fmt.Errorf("%s: state %q is not pending, running, completed or failed", where, s.State)
 	}
 	var err error

@@ -30,7 +30,10 @@ func (p *pool) acquire(ctx context.Context, spec *connSpec) (*clientConn, error)
 	if err != nil {
 		return nil, err
 	}
-	key := spec.key(a)
+	key, err := spec.key(a)
+	if err != nil {
+		return nil, err
+	}
 	for {
 		p.mu.Lock()
 		e := p.entries[key]

@@ -8,7 +8,8 @@ import (
 	"os"
 
 	"github.com/wotgen/wotgen/runtime/td"
-	"github.com/wotgen/wotgen/runtime/wtp"
+	"github.com/wotgen/wotgen/runtime/wot"
+	_ "github.com/wotgen/wotgen/runtime/wtp" // registers the WTP binding
 )
 
 // A Thing served over wss with the secret from the environment (never from the TD or the
@@ -20,25 +21,33 @@ func Example_wss() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	valve, err := wtp.NewThing(desc)
+	valve, err := wot.NewThing(desc)
 	if err != nil {
 		log.Fatal(err)
 	}
-	auth, err := wtp.AuthFromTD(desc, map[string]string{"bearer_sc": os.Getenv("VALVE_TOKEN")})
+	auth, err := wot.AuthFromTD(desc, map[string]string{"bearer_sc": os.Getenv("VALVE_TOKEN")})
 	if err != nil {
 		log.Fatal(err)
 	}
-	srv := wtp.NewServer(
-		wtp.WithAuthenticator(auth),
-		wtp.WithOriginPatterns("dashboard.example.org"),
-		wtp.WithExternalURL("https://farm.example.org"), // served forms say wss://farm.example.org/…
+	srv := wot.NewServer( // the WTP binding is registered by importing wtp
+		wot.WithAuthenticator(auth),
+		wot.WithOriginPatterns("dashboard.example.org"),
+		wot.WithExternalURL("https://farm.example.org"), // served forms say wss://farm.example.org/…
 	)
 	if err := srv.AddThing(valve); err != nil {
 		log.Fatal(err)
 	}
-	httpSrv := wtp.NewHTTPServer(":8443", srv)
-	httpSrv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
-	go httpSrv.ListenAndServeTLS("/etc/valve/cert.pem", "/etc/valve/key.pem")
+	cert, err := tls.LoadX509KeyPair("/etc/valve/cert.pem", "/etc/valve/key.pem")
+	if err != nil {
+		log.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", ":8443", &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background()) // cancel to shut down
+	defer stop()
+	go wot.Serve(ctx, ln, srv)
 
 	// A consumer trusting a private CA.
 	pem, err := os.ReadFile("/etc/valve/ca.pem")
@@ -47,8 +56,8 @@ func Example_wss() {
 	}
 	roots := x509.NewCertPool()
 	roots.AppendCertsFromPEM(pem)
-	c, err := wtp.Dial(context.Background(), "https://farm.example.org/things/valve-7",
-		wtp.WithBearerToken(os.Getenv("VALVE_TOKEN")), wtp.WithTLSConfig(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}))
+	c, err := wot.Dial(ctx, "https://farm.example.org/things/valve-7",
+		wot.WithBearerToken(os.Getenv("VALVE_TOKEN")), wot.WithTLSConfig(&tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}))
 	if err != nil {
 		log.Fatal(err)
 	}

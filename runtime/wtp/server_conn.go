@@ -9,17 +9,18 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/wotgen/wotgen/runtime/td"
+	"github.com/wotgen/wotgen/runtime/wot"
 )
 
 // conn is one WebSocket connection.
 //
-// Goroutines: the reader (started by Server.serveWTP, so that the HTTP handler returns and
+// Goroutines: the reader (started by serverBinding.serveWTP, so that the HTTP handler returns and
 // net/http frees its per-request state) decodes and dispatches; a writer exists only while there
 // is something to send; a ping runs from a timer; and requests that call user handlers get one
 // goroutine each. An idle connection therefore costs one goroutine.
@@ -29,16 +30,15 @@ import (
 // are written by the reader itself once the request is done, saving a goroutine hand-off
 // on the request/response path.
 type conn struct {
-	srv       *Server
-	ep        *endpoint
+	b         *serverBinding
+	path      string // the endpoint's URL path
 	ws        *websocket.Conn
 	log       *slog.Logger
 	principal string
-	owner     actionOwner // of the async actions this connection invokes
 
 	ctx    context.Context // cancelled when the connection starts closing
 	cancel context.CancelFunc
-	hctx   context.Context // ctx + principal, for handlers
+	hctx   context.Context // ctx + the caller (principal, this connection), for the Thing's operations
 
 	// nc is the hijacked TCP connection under ws. Reads and writes pass ws a context that is
 	// never done (a cancellable one costs the library an AfterFunc registration, three
@@ -80,37 +80,48 @@ type conn struct {
 	wg       sync.WaitGroup // writer goroutines, the close handshake, handler calls
 	inflight chan struct{}  // handler-call semaphore
 
+	// subMu orders notifications against the responses of subscribe requests: a
+	// subscription's notifications (its catch-up replay above all) are held until its
+	// response is queued.
+	subMu sync.Mutex
+
 	// reader-only state
 	rbuf      bytes.Buffer
-	things    map[*Thing]struct{} // Things holding a binding for this connection
+	things    map[*wot.Thing]struct{} // Things this connection subscribed to
 	limiter   tokenBucket
 	malformed int
 }
 
-// outItem is a queued message: a response, or a notification to build from a history note.
+// outItem is a queued message: a response, or a notification to build from a Thing's
+// notification and the subscription it matched.
 type outItem struct {
 	msg *Message
 
-	note     *note
-	thingID  string
-	op, corr string
+	note *wot.Notification
+	sub  *subTag
 }
 
-// connSerial numbers connections, to tell anonymous consumers' async actions apart.
-var connSerial atomic.Uint64
+// subTag is the tag of a subscription in the Thing's table: what its notifications carry.
+type subTag struct {
+	thingID  string
+	op, corr string
+	pending  bool                // the subscribe response is not queued yet (guarded by conn.subMu)
+	held     []*wot.Notification // notifications waiting for that response
+}
 
-func newConn(s *Server, ep *endpoint, ws *websocket.Conn, principal, remote string) *conn {
+func newConn(b *serverBinding, path string, ws *websocket.Conn, principal, remote string) *conn {
 	c := &conn{
-		srv: s, ep: ep, ws: ws, principal: principal,
-		owner:    actionOwner{principal: principal, conn: strconv.FormatUint(connSerial.Add(1), 10)},
-		log:      s.cfg.log.With("remote", remote),
-		inflight: make(chan struct{}, s.cfg.maxInFlight),
-		things:   map[*Thing]struct{}{},
-		limiter:  newTokenBucket(s.cfg.rate, s.cfg.burst, s.cfg.rateGrace, time.Now()),
+		b: b, path: path, ws: ws, principal: principal,
+		log:      b.srv.Logger().With("remote", remote),
+		inflight: make(chan struct{}, b.cfg.maxInFlight),
+		things:   map[*wot.Thing]struct{}{},
+		limiter:  newTokenBucket(b.cfg.rate, b.cfg.burst, b.cfg.rateGrace, time.Now()),
 	}
 	c.idle.L = &c.qmu
 	c.ctx, c.cancel = context.WithCancel(context.Background())
-	c.hctx = withPrincipal(c.ctx, principal)
+	// The connection is the session: anonymous consumers see the async actions they
+	// started on it.
+	c.hctx = wot.WithCaller(c.ctx, wot.Caller{Principal: principal, Session: c})
 	return c
 }
 
@@ -126,7 +137,7 @@ func (c *conn) serve() {
 	c.abortWrite()
 	c.cancelRead()
 	for t := range c.things {
-		t.forget(c)
+		t.Forget(c)
 	}
 	c.log.Debug("wtp: connection closed", "code", c.closeCode, "reason", c.closeReason)
 }
@@ -228,13 +239,13 @@ func (c *conn) readLoop() {
 			switch {
 			case errors.Is(err, websocket.ErrMessageTooBig):
 				c.closeWith(CloseTooBig, "message too big", false)
-				c.log.Debug("wtp: message over the read limit", "limit", c.srv.cfg.readLimit)
+				c.log.Debug("wtp: message over the read limit", "limit", c.b.cfg.readLimit)
 			case errors.As(err, &ce):
 				c.closeWith(ce.Code, "", false) // the peer closed
 			}
 			return
 		}
-		c.srv.stats.messagesIn.Add(1)
+		c.b.stats.messagesIn.Add(1)
 		if c.isClosing() {
 			continue // draining until the close handshake ends the read
 		}
@@ -345,11 +356,11 @@ func (c *conn) queue(it outItem) {
 		c.qmu.Unlock()
 		return
 	}
-	if len(c.items) >= c.srv.cfg.sendQueue {
+	if len(c.items) >= c.b.cfg.sendQueue {
 		c.qmu.Unlock()
 		if c.closeWith(CloseSlowConsumer, "send queue full: the consumer reads too slowly", true) {
-			c.srv.stats.dropped.Add(1)
-			c.log.Warn("wtp: dropping a slow consumer", "queue", c.srv.cfg.sendQueue)
+			c.b.stats.dropped.Add(1)
+			c.log.Warn("wtp: dropping a slow consumer", "queue", c.b.cfg.sendQueue)
 		}
 		return
 	}
@@ -431,7 +442,7 @@ func (c *conn) drain(inline bool) {
 		clear(batch)
 		c.qmu.Lock()
 		c.spare = batch[:0]
-		if cap(c.spare) > 4*c.srv.cfg.sendQueue {
+		if cap(c.spare) > 4*c.b.cfg.sendQueue {
 			c.spare = nil
 		}
 		c.qmu.Unlock()
@@ -456,8 +467,8 @@ func (c *conn) deadline(w *writer) {
 		return
 	}
 	if now := time.Now(); w.renewAt.IsZero() || now.After(w.renewAt) {
-		c.nc.SetWriteDeadline(now.Add(c.srv.cfg.writeTimeout))
-		w.renewAt = now.Add(c.srv.cfg.writeTimeout / 2)
+		c.nc.SetWriteDeadline(now.Add(c.b.cfg.writeTimeout))
+		w.renewAt = now.Add(c.b.cfg.writeTimeout / 2)
 	}
 }
 
@@ -502,11 +513,11 @@ func (c *conn) write(w *writer, it *outItem) bool {
 		}
 		m = &Message{ThingID: m.ThingID, MessageID: NewUUID(), MessageType: MessageTypeResponse,
 			Operation: m.Operation, Name: m.Name, CorrelationID: m.CorrelationID,
-			Error: Internal("the Thing produced a value that cannot be encoded as JSON"), Timestamp: time.Now()}
+			Error: wot.Internal("the Thing produced a value that cannot be encoded as JSON"), Timestamp: time.Now()}
 		if buf, err = AppendMessage(buf[:0], m); err != nil {
 			return true
 		}
-		c.srv.stats.countError(500)
+		c.b.stats.countError(500)
 	}
 	if cap(buf) <= 64<<10 {
 		*w.buf = buf // reuse, but do not keep one huge message's buffer around
@@ -527,26 +538,54 @@ func (c *conn) write(w *writer, it *outItem) bool {
 		}
 		return false
 	}
-	c.srv.stats.messagesOut.Add(1)
+	c.b.stats.messagesOut.Add(1)
 	return true
 }
 
-// queueNote queues a notification (called under the Thing's mutex).
-func (c *conn) queueNote(t *Thing, n *note, e subEntry) {
-	c.srv.stats.notifications.Add(1)
-	c.queue(outItem{note: n, thingID: t.id, op: e.op, corr: e.corr})
+// Notify queues a notification of one of the connection's subscriptions (tag is its
+// *subTag). The Thing calls it under its lock, in history order; it never blocks.
+func (c *conn) Notify(n *wot.Notification, tag any) {
+	st, ok := tag.(*subTag)
+	if !ok {
+		return
+	}
+	c.subMu.Lock()
+	defer c.subMu.Unlock()
+	if st.pending {
+		st.held = append(st.held, n)
+		return
+	}
+	c.queueNote(n, st)
 }
 
-// fillNotification sets m to the notification for a queued note: the note's messageID and
-// timestamp, the subscription's operation and correlationID.
+// subscribed queues the response to a subscribe request, then the notifications held for
+// its subscription, and lets later ones through.
+func (c *conn) subscribed(st *subTag, resp outItem) {
+	c.subMu.Lock()
+	defer c.subMu.Unlock()
+	c.queue(resp)
+	for _, n := range st.held {
+		c.queueNote(n, st)
+	}
+	st.held, st.pending = nil, false
+}
+
+func (c *conn) queueNote(n *wot.Notification, st *subTag) {
+	c.b.stats.notifications.Add(1)
+	c.queue(outItem{note: n, sub: st})
+}
+
+// fillNotification sets m to the notification for a queued one: the Thing's notification
+// ID (the messageID every connection and the history share) and timestamp, the
+// subscription's operation and correlationID.
 func (it *outItem) fillNotification(m *Message) {
 	n := it.note
-	*m = Message{ThingID: it.thingID, MessageID: n.id, MessageType: MessageTypeNotification,
-		Operation: it.op, Name: n.name, Timestamp: n.timestamp, CorrelationID: it.corr}
-	if n.kind == noteEvent {
-		m.Data = n.payload
+	*m = Message{ThingID: it.sub.thingID, MessageID: n.ID, MessageType: MessageTypeNotification,
+		Operation: it.sub.op, Name: n.Name, Timestamp: n.Time, CorrelationID: it.sub.corr}
+	if n.Kind == td.KindEvent {
+		m.Data = n.Value
 	} else {
-		m.Value = n.payload
+		m.Value = n.Value
 	}
 }
 
@@ -575,7 +614,7 @@ func (c *conn) goHandle(f func(ctx context.Context)) {
 // schedulePing arms the keep-alive timer. Pings run from a timer rather than a goroutine of
 // their own, so idle connections stay cheap.
 func (c *conn) schedulePing() {
-	every := c.srv.cfg.ping
+	every := c.b.cfg.ping
 	if every <= 0 {
 		return
 	}
@@ -598,7 +637,7 @@ func (c *conn) ping() {
 
 	// Not derived from c.ctx: cancelling a Ping cuts the connection, which would pre-empt a
 	// graceful close.
-	ctx, cancel := context.WithTimeout(context.Background(), c.srv.cfg.ping)
+	ctx, cancel := context.WithTimeout(context.Background(), c.b.cfg.ping)
 	err := c.ws.Ping(ctx)
 	cancel()
 	if err != nil {

@@ -4,15 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"net/http"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/wotgen/wotgen/runtime/td"
+	"github.com/wotgen/wotgen/runtime/wot"
 )
 
-// handle processes one text frame: rate limit, decoding, the envelope checks of spec §7 in
-// order (presence before lookups), then the operation.
+// handle processes one text frame: rate limit, decoding, the envelope checks of the WTP
+// error handling rules in order (presence before lookups), then the operation.
 func (c *conn) handle(data []byte) {
 	m, derr := DecodeMessage(data)
 	if derr == nil && !utf8.Valid(data) {
@@ -21,73 +22,48 @@ func (c *conn) handle(data []byte) {
 		derr = errors.New("the message is not valid UTF-8; JSON text must be UTF-8 (RFC 8259)")
 	}
 	if ok, expel := c.limiter.allow(time.Now()); !ok {
-		c.srv.stats.rateLimited.Add(1)
+		c.b.stats.rateLimited.Add(1)
 		if expel {
 			c.closeWith(CloseRateLimited, "rate limit exceeded for too long", false)
 			return
 		}
-		c.replyError(m, Unavailable("rate limited: this connection sends more than %g messages/s; slow down", c.srv.cfg.rate))
+		c.replyError(m, wot.Unavailable("rate limited: this connection sends more than %g messages/s; slow down", c.b.cfg.rate))
 		return
 	}
 	if m == nil {
 		c.malformed++
-		c.replyError(nil, BadRequest("%s", detailOf(derr)))
-		if lim := c.srv.cfg.malformed; lim > 0 && c.malformed >= lim {
+		c.replyError(nil, wot.BadRequest("%s", detailOf(derr)))
+		if lim := c.b.cfg.malformed; lim > 0 && c.malformed >= lim {
 			c.closeWith(CloseMalformed, "too many malformed messages in a row", false)
 		}
 		return
 	}
 	c.malformed = 0
 	if missing := missingMembers(m); missing != "" {
-		c.replyError(m, BadRequest("missing mandatory member(s) %s; every message needs thingID, messageID, messageType and operation", missing))
+		c.replyError(m, wot.BadRequest("missing mandatory member(s) %s; every message needs thingID, messageID, messageType and operation", missing))
 		return
 	}
 	if derr != nil {
-		c.replyError(m, BadRequest("%s", detailOf(derr)))
+		c.replyError(m, wot.BadRequest("%s", detailOf(derr)))
 		return
 	}
 	if m.MessageType != MessageTypeRequest {
-		c.replyError(m, BadRequest("messageType is %q; a Consumer sends only \"request\" messages", m.MessageType))
+		c.replyError(m, wot.BadRequest("messageType is %q; a Consumer sends only \"request\" messages", m.MessageType))
 		return
 	}
 	if !IsOperation(m.Operation) {
-		c.replyError(m, BadRequest("unknown operation %q", m.Operation))
+		c.replyError(m, wot.BadRequest("unknown operation %q", m.Operation))
 		return
 	}
-	t := c.srv.lookup(c.ep, m.ThingID)
+	t, info := c.b.lookup(c.path, m.ThingID)
 	if t == nil {
-		c.replyError(m, NotFound("no Thing with thingID %q is served at this endpoint", m.ThingID))
-		return
-	}
-	if e := c.authorize(t, m.Operation, m.Name); e != nil {
-		c.replyError(m, e)
+		c.replyError(m, wot.NotFound("no Thing with thingID %q is served at this endpoint", m.ThingID))
 		return
 	}
 	if m.CorrelationID != "" && !isUUID(m.CorrelationID) {
 		c.log.Debug("wtp: correlationID is not a UUID; echoing it anyway", "correlationID", m.CorrelationID)
 	}
-	c.dispatch(t, m)
-}
-
-// authorize applies the server's Authorizer, if any.
-func (c *conn) authorize(t *Thing, op, name string) *Error {
-	a := c.srv.cfg.authorize
-	if a == nil {
-		return nil
-	}
-	_, err := callHandler(func() (any, error) { return nil, a(c.hctx, t.id, op, name) })
-	if err == nil {
-		return nil
-	}
-	if errors.Is(err, errPanic) {
-		c.log.Error("wtp: authorizer panicked", "thing", t.id, "operation", op, "err", err)
-		return Internal("the authorizer failed")
-	}
-	var pe *Error
-	if errors.As(err, &pe) {
-		return asProblem(pe)
-	}
-	return Forbidden("%s", err.Error())
+	c.dispatch(t, info, m)
 }
 
 func detailOf(err error) string { return strings.TrimPrefix(err.Error(), "wtp: ") }
@@ -104,79 +80,154 @@ func missingMembers(m *Message) string {
 	return strings.Join(miss, ", ")
 }
 
-func (c *conn) dispatch(t *Thing, m *Message) {
+// dispatch checks what is specific to WTP (the members the operation needs, and that the
+// TD's WTP forms offer it), then performs it with the Thing's operation, which checks
+// authorization and what the TD allows.
+func (c *conn) dispatch(t *wot.Thing, info *thingInfo, m *Message) {
+	if e := checkRequest(c.hctx, t, info, m); e != nil {
+		c.replyError(m, e)
+		return
+	}
 	switch m.Operation {
 	case OpReadProperty:
-		c.readProperty(t, m)
+		c.run(t.HasHandler(m.Operation, m.Name), func(ctx context.Context) {
+			v, err := t.ReadProperty(ctx, m.Name)
+			c.answer(t, m, err, &Message{Name: m.Name, Value: v})
+		})
 	case OpWriteProperty:
-		c.writeProperty(t, m)
+		c.run(t.HasHandler(m.Operation, m.Name), func(ctx context.Context) {
+			v, err := t.WriteProperty(ctx, m.Name, m.Value)
+			c.answer(t, m, err, &Message{Name: m.Name, Value: v})
+		})
 	case OpReadAllProperties, OpReadMultipleProperties:
-		c.readProperties(t, m)
+		c.run(t.HasHandler(m.Operation, ""), func(ctx context.Context) {
+			values, err := t.ReadProperties(ctx, m.Names)
+			c.answerValues(t, m, err, values)
+		})
 	case OpWriteAllProperties, OpWriteMultipleProperties:
-		c.writeProperties(t, m)
-	case OpObserveProperty, OpUnobserveProperty, OpObserveAllProperties, OpUnobserveAllProperties,
-		OpSubscribeEvent, OpUnsubscribeEvent, OpSubscribeAllEvents, OpUnsubscribeAllEvents:
-		c.subscription(t, m)
+		c.run(t.HasHandler(m.Operation, ""), func(ctx context.Context) {
+			values, err := t.WriteProperties(ctx, m.Values)
+			c.answerValues(t, m, err, values)
+		})
+	case OpObserveProperty, OpObserveAllProperties, OpSubscribeEvent, OpSubscribeAllEvents:
+		c.subscribe(t, m)
+	case OpUnobserveProperty, OpUnobserveAllProperties, OpUnsubscribeEvent, OpUnsubscribeAllEvents:
+		kind, all, _ := subscriptionKind(m.Operation)
+		var names []string
+		if !all {
+			names = []string{m.Name}
+		}
+		t.Unsubscribe(c, kind, names)
+		resp := &Message{}
+		if !all {
+			resp.Name = m.Name
+		}
+		c.reply(t, m, resp)
 	case OpInvokeAction:
-		c.invokeAction(t, m)
+		c.run(t.HasHandler(m.Operation, m.Name), func(ctx context.Context) {
+			inv, err := t.InvokeAction(ctx, m.Name, m.Input)
+			if err != nil {
+				c.fail(m, err)
+				return
+			}
+			c.reply(t, m, &Message{Name: m.Name, Output: inv.Output, Status: inv.Status})
+		})
 	case OpQueryAction:
-		c.queryAction(t, m)
+		st, err := t.QueryAction(c.hctx, m.ActionID)
+		c.answer(t, m, err, &Message{Name: st.Name, Status: &st})
 	case OpCancelAction:
-		c.cancelAction(t, m)
+		err := t.CancelAction(c.hctx, m.ActionID)
+		c.answer(t, m, err, &Message{ActionID: m.ActionID})
 	case OpQueryAllActions:
-		c.queryAllActions(t, m)
+		st, err := t.QueryAllActions(c.hctx)
+		c.answer(t, m, err, &Message{Statuses: st})
 	}
 }
 
-// reply queues a success response to req.
-func (c *conn) reply(t *Thing, req *Message, resp *Message) {
-	resp.ThingID = t.id
-	resp.MessageID = NewUUID()
-	resp.MessageType = MessageTypeResponse
-	resp.Operation = req.Operation
-	resp.CorrelationID = req.CorrelationID
-	if resp.Timestamp.IsZero() {
-		resp.Timestamp = time.Now()
+// checkRequest checks the members the operation needs and that the TD's WTP forms offer it
+// on an existing affordance (unknown names are the Thing's to refuse).
+func checkRequest(ctx context.Context, t *wot.Thing, info *thingInfo, m *Message) *wot.Error {
+	op := m.Operation
+	switch op {
+	case OpReadProperty, OpWriteProperty, OpObserveProperty, OpUnobserveProperty:
+		if m.Name == "" {
+			return missing("name", op, "the property name")
+		}
+		if op == OpWriteProperty && m.Value == nil {
+			return missing("value", op, "the value to write")
+		}
+		ops, ok := info.props[m.Name]
+		switch {
+		case !ok:
+			return wot.NotFound("Thing %s has no property %q", t.ID(), m.Name)
+		case (op == OpReadProperty || op == OpObserveProperty) && info.writeOnly[m.Name], op == OpWriteProperty && info.readOnly[m.Name]:
+			return nil // the Thing explains it (write-only, read-only)
+		case !offers(ops, op):
+			return notOffered("property", m.Name, op)
+		}
+	case OpSubscribeEvent, OpUnsubscribeEvent:
+		if m.Name == "" {
+			return missing("name", op, "the name of the event")
+		}
+		ops, ok := info.events[m.Name]
+		if !ok {
+			return wot.NotFound("Thing %s has no event %q", t.ID(), m.Name)
+		}
+		if !offers(ops, op) {
+			return notOffered("event", m.Name, op)
+		}
+	case OpInvokeAction:
+		if m.Name == "" {
+			return missing("name", op, "the action name")
+		}
+		ops, ok := info.actions[m.Name]
+		if !ok {
+			return wot.NotFound("Thing %s has no action %q", t.ID(), m.Name)
+		}
+		if !ops.has(op) {
+			return notOffered("action", m.Name, op)
+		}
+	case OpQueryAction, OpCancelAction:
+		if m.ActionID == "" {
+			return missing("actionID", op, "the actionID from the invokeaction response")
+		}
+		// The instance's action decides what is offered; an unknown or invisible instance
+		// is the Thing's 404.
+		if name := t.ActionOf(ctx, m.ActionID); name != "" && !info.actions[name].has(op) {
+			return notOffered("action", name, op)
+		}
+	case OpReadMultipleProperties:
+		if m.Names == nil {
+			return missing("names", op, "the property names")
+		}
+		fallthrough
+	default: // the Thing-level operations
+		if op == OpWriteAllProperties || op == OpWriteMultipleProperties {
+			if m.Values == nil {
+				return missing("values", op, "the values to write")
+			}
+		}
+		if !offers(info.thingOps, op) {
+			return thingNotOffered(t, op)
+		}
+		if op == OpWriteAllProperties && len(m.Values) > 0 {
+			for _, name := range sortedKeys(m.Values) {
+				if _, ok := info.props[name]; !ok || info.readOnly[name] {
+					return nil // the Thing names the bad one
+				}
+			}
+			if name := t.MissingWritable(m.Values); name != "" {
+				return wot.BadRequest("missing writeable property %q; writeallproperties needs a value for every writeable property", name)
+			}
+		}
 	}
-	c.queue(outItem{msg: resp})
+	return nil
 }
 
-// replyError queues an error response echoing what could be read of req (spec §7).
-func (c *conn) replyError(req *Message, e *Error) {
-	c.replyErrorValues(req, e, nil)
-}
-
-func (c *conn) replyErrorValues(req *Message, e *Error, values map[string]json.RawMessage) {
-	resp := &Message{MessageID: NewUUID(), MessageType: MessageTypeResponse, Error: e, Values: values, Timestamp: time.Now()}
-	if req != nil {
-		resp.ThingID, resp.Operation, resp.CorrelationID = req.ThingID, req.Operation, req.CorrelationID
-		resp.Name, resp.Names, resp.ActionID = req.Name, req.Names, req.ActionID
-	}
-	if resp.ThingID == "" {
-		resp.ThingID = c.srv.soleThingID(c.ep)
-	}
-	c.srv.stats.countError(e.Status)
-	c.queue(outItem{msg: resp})
-}
-
-// fail answers req with the problem for err (a handler error or one of ours).
-func (c *conn) fail(req *Message, err error) {
-	if errors.Is(err, errPanic) {
-		c.log.Error("wtp: handler panicked", "thing", req.ThingID, "operation", req.Operation, "name", req.Name, "err", err)
-	}
-	c.replyError(req, asProblem(err))
-}
-
-func notOffered(kind, name, op string) *Error {
-	return BadRequest("%s %q does not offer %s over the Web Thing Protocol (no form with subprotocol %q lists it)", kind, name, op, Subprotocol)
-}
-
-func thingNotOffered(t *Thing, op string) *Error {
-	return BadRequest("Thing %s does not offer %s over the Web Thing Protocol (no Thing-level form with subprotocol %q lists it)", t.id, op, Subprotocol)
-}
-
-func missing(member, op, what string) *Error {
-	return BadRequest("missing member %q: %s needs %s", member, op, what)
+// offers reports whether ops offers op; undoing is allowed wherever doing is offered, so a
+// consumer can always stop what it was allowed to start.
+func offers(ops opSet, op string) bool {
+	return ops.has(op) || (op != observeOf(op) && ops.has(observeOf(op)))
 }
 
 // run calls f inline when it only touches the store, or in a handler goroutine when it
@@ -189,335 +240,64 @@ func (c *conn) run(usesHandlers bool, f func(ctx context.Context)) {
 	f(c.hctx)
 }
 
-func (c *conn) property(t *Thing, m *Message) (*property, *Error) {
-	if m.Name == "" {
-		return nil, missing("name", m.Operation, "the property name")
-	}
-	p := t.props[m.Name]
-	if p == nil {
-		return nil, NotFound("Thing %s has no property %q", t.id, m.Name)
-	}
-	return p, nil
-}
-
-func (c *conn) readProperty(t *Thing, m *Message) {
-	p, e := c.property(t, m)
-	switch {
-	case e != nil:
-	case p.aff.IsWriteOnly():
-		e = BadRequest("property %q is write-only; it cannot be read", p.name)
-	case !p.ops.has(OpReadProperty):
-		e = notOffered("property", p.name, OpReadProperty)
-	}
-	if e != nil {
-		c.replyError(m, e)
-		return
-	}
-	if !t.hasHandler(p, false) {
-		c.readPropertyNow(c.hctx, t, m, p) // no closure to allocate on the common path
-		return
-	}
-	c.run(true, func(ctx context.Context) { c.readPropertyNow(ctx, t, m, p) })
-}
-
-func (c *conn) readPropertyNow(ctx context.Context, t *Thing, m *Message, p *property) {
-	v, err := t.readValue(ctx, p)
+// answer replies with resp, or with the problem for err.
+func (c *conn) answer(t *wot.Thing, req *Message, err error, resp *Message) {
 	if err != nil {
+		c.fail(req, err)
+		return
+	}
+	c.reply(t, req, resp)
+}
+
+// answerValues answers a multi-property operation; a failure carries the values done so far.
+func (c *conn) answerValues(t *wot.Thing, req *Message, err error, values map[string]json.RawMessage) {
+	if err != nil {
+		c.replyErrorValues(req, wot.ProblemOf(err), values)
+		return
+	}
+	c.reply(t, req, &Message{Values: values})
+}
+
+// subscribe serves the four observe/subscribe operations. The response and any catch-up
+// replay go out in that order, before every later notification of this Thing.
+func (c *conn) subscribe(t *wot.Thing, m *Message) {
+	kind, all, _ := subscriptionKind(m.Operation)
+	var names []string
+	if !all {
+		names = []string{m.Name}
+	}
+	st := &subTag{thingID: t.ID(), op: m.Operation, corr: m.CorrelationID, pending: true}
+	if err := t.Subscribe(c.hctx, c, kind, names, st, m.LastNotificationID); err != nil {
 		c.fail(m, err)
 		return
 	}
-	c.reply(t, m, &Message{Name: p.name, Value: v})
-}
-
-func (c *conn) writeProperty(t *Thing, m *Message) {
-	p, e := c.property(t, m)
-	switch {
-	case e != nil:
-	case m.Value == nil:
-		e = missing("value", m.Operation, "the value to write")
-	case p.aff.IsReadOnly():
-		e = BadRequest("property %q is read-only; it cannot be written", p.name)
-	case !p.ops.has(OpWriteProperty):
-		e = notOffered("property", p.name, OpWriteProperty)
-	default:
-		e = p.validateValue(m.Value)
-	}
-	if e != nil {
-		c.replyError(m, e)
-		return
-	}
-	c.run(t.hasHandlers([]*property{p}, true), func(ctx context.Context) {
-		v, err := t.writeValue(ctx, p, m.Value)
-		if err != nil {
-			c.fail(m, err)
-			return
-		}
-		c.reply(t, m, &Message{Name: p.name, Value: v})
-	})
-}
-
-// readProperties serves readallproperties (every readable property) and
-// readmultipleproperties (the named ones; unknown or write-only names are a 400).
-func (c *conn) readProperties(t *Thing, m *Message) {
-	if !t.thingOps.has(m.Operation) {
-		c.replyError(m, thingNotOffered(t, m.Operation))
-		return
-	}
-	var props []*property
-	if m.Operation == OpReadAllProperties {
-		for _, name := range t.norm.PropertyNames() {
-			if p := t.props[name]; !p.aff.IsWriteOnly() {
-				props = append(props, p)
-			}
-		}
-	} else {
-		if m.Names == nil {
-			c.replyError(m, missing("names", m.Operation, "the property names"))
-			return
-		}
-		if len(m.Names) == 0 {
-			c.replyError(m, BadRequest("names is empty; list at least one property"))
-			return
-		}
-		for _, name := range m.Names {
-			p := t.props[name]
-			if p == nil {
-				c.replyError(m, BadRequest("Thing %s has no property %q", t.id, name))
-				return
-			}
-			if p.aff.IsWriteOnly() {
-				c.replyError(m, BadRequest("property %q is write-only; it cannot be read", name))
-				return
-			}
-			props = append(props, p)
-		}
-	}
-	c.run(t.hasHandlers(props, false), func(ctx context.Context) {
-		values := make(map[string]json.RawMessage, len(props))
-		var failed []string
-		var first error
-		for _, p := range props {
-			v, err := t.readValue(ctx, p)
-			if err != nil {
-				failed = append(failed, p.name)
-				first = cmpErr(first, err)
-				continue
-			}
-			values[p.name] = v
-		}
-		if failed != nil {
-			c.logPanic(m, first)
-			c.replyErrorValues(m, Internal("reading %s failed: %s", quoteList(failed), problemDetail(first)), values)
-			return
-		}
-		c.reply(t, m, &Message{Values: values})
-	})
-}
-
-// writeProperties serves writeallproperties (a value for every writeable property) and
-// writemultipleproperties (a non-empty subset). All values are checked before any write;
-// a failing write answers 500 with the values written so far.
-func (c *conn) writeProperties(t *Thing, m *Message) {
-	if !t.thingOps.has(m.Operation) {
-		c.replyError(m, thingNotOffered(t, m.Operation))
-		return
-	}
-	if m.Values == nil {
-		c.replyError(m, missing("values", m.Operation, "the values to write"))
-		return
-	}
-	if len(m.Values) == 0 {
-		c.replyError(m, BadRequest("values is empty; give at least one property value"))
-		return
-	}
-	for _, name := range sortedKeys(m.Values) {
-		p := t.props[name]
-		if p == nil {
-			c.replyError(m, BadRequest("Thing %s has no property %q", t.id, name))
-			return
-		}
-		if p.aff.IsReadOnly() {
-			c.replyError(m, BadRequest("property %q is read-only; it cannot be written", name))
-			return
-		}
-	}
-	if m.Operation == OpWriteAllProperties {
-		for _, name := range t.norm.PropertyNames() {
-			if _, ok := m.Values[name]; !ok && !t.props[name].aff.IsReadOnly() {
-				c.replyError(m, BadRequest("missing writeable property %q; writeallproperties needs a value for every writeable property", name))
-				return
-			}
-		}
-	}
-	props := make([]*property, 0, len(m.Values))
-	for _, name := range sortedKeys(m.Values) {
-		p := t.props[name]
-		if e := p.validateValue(m.Values[name]); e != nil {
-			c.replyError(m, e)
-			return
-		}
-		props = append(props, p)
-	}
-	c.run(t.hasHandlers(props, true), func(ctx context.Context) {
-		assigned := make(map[string]json.RawMessage, len(props))
-		for _, p := range props {
-			v, err := t.writeValue(ctx, p, m.Values[p.name])
-			if err != nil {
-				c.logPanic(m, err)
-				c.replyErrorValues(m, Internal("writing %q failed: %s", p.name, problemDetail(err)), assigned)
-				return
-			}
-			if v != nil {
-				assigned[p.name] = v
-			}
-		}
-		c.reply(t, m, &Message{Values: assigned})
-	})
-}
-
-// cmpErr keeps the first error.
-func cmpErr(first, err error) error {
-	if first != nil {
-		return first
-	}
-	return err
-}
-
-func (c *conn) logPanic(m *Message, err error) {
-	if errors.Is(err, errPanic) {
-		c.log.Error("wtp: handler panicked", "thing", m.ThingID, "operation", m.Operation, "err", err)
-	}
-}
-
-func problemDetail(err error) string {
-	p := asProblem(err)
-	if p.Detail != "" {
-		return p.Detail
-	}
-	return p.Title
-}
-
-func quoteList(names []string) string {
-	q := make([]string, len(names))
-	for i, n := range names {
-		q[i] = fmt.Sprintf("%q", n)
-	}
-	return strings.Join(q, ", ")
-}
-
-// subscription serves the eight observe/subscribe operations on the (connection, Thing)
-// subscription table (spec §5). The response and any catch-up replay are queued under the
-// Thing's lock, so they precede every later notification of this Thing.
-func (c *conn) subscription(t *Thing, m *Message) {
-	op := m.Operation
-	kind, all, observe := subscriptionKind(op)
-
-	var names []string // the affordances the operation covers
-	if all {
-		if !t.thingOps.has(op) && (observe || !t.thingOps.has(observeOf(op))) {
-			c.replyError(m, thingNotOffered(t, op))
-			return
-		}
-		if kind == noteProperty {
-			for _, n := range t.norm.PropertyNames() {
-				if !t.props[n].aff.IsWriteOnly() {
-					names = append(names, n)
-				}
-			}
-		} else {
-			names = t.norm.EventNames()
-		}
-	} else {
-		if m.Name == "" {
-			c.replyError(m, missing("name", op, "the name of the "+kindName(kind)))
-			return
-		}
-		var ops opSet
-		if kind == noteProperty {
-			p := t.props[m.Name]
-			if p == nil {
-				c.replyError(m, NotFound("Thing %s has no property %q", t.id, m.Name))
-				return
-			}
-			if observe && p.aff.IsWriteOnly() {
-				c.replyError(m, BadRequest("property %q is write-only; it cannot be observed", m.Name))
-				return
-			}
-			ops = p.ops
-		} else {
-			e := t.events[m.Name]
-			if e == nil {
-				c.replyError(m, NotFound("Thing %s has no event %q", t.id, m.Name))
-				return
-			}
-			ops = e.ops
-		}
-		// Undoing is allowed wherever doing is offered, so a consumer can always stop what it
-		// was allowed to start.
-		if !ops.has(op) && (observe || !ops.has(observeOf(op))) {
-			c.replyError(m, notOffered(kindName(kind), m.Name, op))
-			return
-		}
-		names = []string{m.Name}
-	}
-	if observe {
-		// Hooks are user code: run them before taking the Thing's lock.
-		for _, n := range names {
-			if err := t.runSubscribeHook(c.hctx, kind, n); err != nil {
-				c.fail(m, err)
-				return
-			}
-		}
-	}
-
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	b := t.bindingLocked(c)
 	c.things[t] = struct{}{}
-	table := b.props
-	if kind == noteEvent {
-		table = b.events
-	}
-	entry := subEntry{op: op, corr: m.CorrelationID}
-	switch {
-	case observe:
-		for _, n := range names {
-			table[n] = entry // last subscription wins
-		}
-	case all:
-		clear(table) // whichever operation created the entries
-	default:
-		delete(table, m.Name)
-	}
 	resp := &Message{}
 	if !all {
 		resp.Name = m.Name
 	}
-	c.reply(t, m, resp)
-	if observe {
-		t.replayLocked(c, b, m.LastNotificationID, kind, names, entry)
-	}
+	c.subscribed(st, outItem{msg: c.response(t, m, resp)})
 }
 
 // subscriptionKind classifies one of the eight subscription operations.
-func subscriptionKind(op string) (kind noteKind, all, observe bool) {
+func subscriptionKind(op string) (kind td.Kind, all, observe bool) {
 	switch op {
 	case OpObserveProperty:
-		return noteProperty, false, true
+		return td.KindProperty, false, true
 	case OpUnobserveProperty:
-		return noteProperty, false, false
+		return td.KindProperty, false, false
 	case OpObserveAllProperties:
-		return noteProperty, true, true
+		return td.KindProperty, true, true
 	case OpUnobserveAllProperties:
-		return noteProperty, true, false
+		return td.KindProperty, true, false
 	case OpSubscribeEvent:
-		return noteEvent, false, true
+		return td.KindEvent, false, true
 	case OpUnsubscribeEvent:
-		return noteEvent, false, false
+		return td.KindEvent, false, false
 	case OpSubscribeAllEvents:
-		return noteEvent, true, true
+		return td.KindEvent, true, true
 	}
-	return noteEvent, true, false // OpUnsubscribeAllEvents
+	return td.KindEvent, true, false // OpUnsubscribeAllEvents
 }
 
 // observeOf returns the operation an unobserve/unsubscribe operation undoes.
@@ -535,107 +315,55 @@ func observeOf(op string) string {
 	return op
 }
 
-func kindName(k noteKind) string {
-	if k == noteEvent {
-		return "event"
+// response completes resp as the success response to req.
+func (c *conn) response(t *wot.Thing, req *Message, resp *Message) *Message {
+	resp.ThingID = t.ID()
+	resp.MessageID = NewUUID()
+	resp.MessageType = MessageTypeResponse
+	resp.Operation = req.Operation
+	resp.CorrelationID = req.CorrelationID
+	if resp.Timestamp.IsZero() {
+		resp.Timestamp = time.Now()
 	}
-	return "property"
+	return resp
 }
 
-func (c *conn) invokeAction(t *Thing, m *Message) {
-	if m.Name == "" {
-		c.replyError(m, missing("name", m.Operation, "the action name"))
-		return
-	}
-	a := t.actions[m.Name]
-	if a == nil {
-		c.replyError(m, NotFound("Thing %s has no action %q", t.id, m.Name))
-		return
-	}
-	if !a.ops.has(OpInvokeAction) {
-		c.replyError(m, notOffered("action", a.name, OpInvokeAction))
-		return
-	}
-	if a.input != nil && m.Input != nil {
-		if err := a.input.validate(m.Input); err != nil {
-			c.replyError(m, BadRequest("input of action %q is invalid: %v", a.name, err))
-			return
-		}
-	}
-	t.hmu.RLock()
-	h := a.handler
-	t.hmu.RUnlock()
-	if h == nil {
-		c.replyError(m, NewError(http.StatusNotImplemented, fmt.Sprintf("action %q has no handler on this Thing", a.name)))
-		return
-	}
-	if !a.synchronous {
-		st, e := t.startAction(a, h, m.Input, c.owner, c.log)
-		if e != nil {
-			c.replyError(m, e)
-			return
-		}
-		c.reply(t, m, &Message{Name: a.name, Status: &st})
-		return
-	}
-	c.goHandle(func(ctx context.Context) {
-		out, err := runActionHandler(ctx, a, h, m.Input)
-		if err != nil {
-			c.fail(m, err)
-			return
-		}
-		c.reply(t, m, &Message{Name: a.name, Output: out})
-	})
+// reply queues a success response to req.
+func (c *conn) reply(t *wot.Thing, req *Message, resp *Message) {
+	c.queue(outItem{msg: c.response(t, req, resp)})
 }
 
-func (c *conn) queryAction(t *Thing, m *Message) {
-	if m.ActionID == "" {
-		c.replyError(m, missing("actionID", m.Operation, "the actionID from the invokeaction response"))
-		return
-	}
-	st, name, ok := t.lookupActionAs(m.ActionID, &c.owner)
-	if !ok {
-		c.replyError(m, NotFound("Thing %s has no action instance %q (it never existed, was cancelled or has been pruned)", t.id, m.ActionID))
-		return
-	}
-	if !t.actions[name].ops.has(OpQueryAction) {
-		c.replyError(m, notOffered("action", name, OpQueryAction))
-		return
-	}
-	c.reply(t, m, &Message{Name: name, Status: &st})
+// replyError queues an error response echoing what could be read of req.
+func (c *conn) replyError(req *Message, e *wot.Error) {
+	c.replyErrorValues(req, e, nil)
 }
 
-func (c *conn) cancelAction(t *Thing, m *Message) {
-	if m.ActionID == "" {
-		c.replyError(m, missing("actionID", m.Operation, "the actionID from the invokeaction response"))
-		return
+func (c *conn) replyErrorValues(req *Message, e *wot.Error, values map[string]json.RawMessage) {
+	resp := &Message{MessageID: NewUUID(), MessageType: MessageTypeResponse, Error: e, Values: values, Timestamp: time.Now()}
+	if req != nil {
+		resp.ThingID, resp.Operation, resp.CorrelationID = req.ThingID, req.Operation, req.CorrelationID
+		resp.Name, resp.Names, resp.ActionID = req.Name, req.Names, req.ActionID
 	}
-	e := t.cancelAction(m.ActionID, &c.owner, func(name string) *Error {
-		if !t.actions[name].ops.has(OpCancelAction) {
-			return notOffered("action", name, OpCancelAction)
-		}
-		return nil
-	})
-	if e != nil {
-		c.replyError(m, e)
-		return
+	if resp.ThingID == "" {
+		resp.ThingID = c.b.soleThingID(c.path)
 	}
-	c.reply(t, m, &Message{ActionID: m.ActionID})
+	c.b.stats.countError(e.Status)
+	c.queue(outItem{msg: resp})
 }
 
-func (c *conn) queryAllActions(t *Thing, m *Message) {
-	if !t.thingOps.has(m.Operation) {
-		c.replyError(m, thingNotOffered(t, m.Operation))
-		return
-	}
-	var names []string
-	for _, n := range t.norm.ActionNames() {
-		if c.authorize(t, OpQueryAction, n) == nil {
-			names = append(names, n)
-		}
-	}
-	t.mu.Lock()
-	st := t.store.statusesFor(names, time.Now(), &c.owner, t.cfg.sharedActions)
-	t.mu.Unlock()
-	c.reply(t, m, &Message{Statuses: st})
+// fail answers req with the problem for err (the Thing's, or one of ours).
+func (c *conn) fail(req *Message, err error) {
+	c.replyError(req, wot.ProblemOf(err))
+}
+
+func notOffered(kind, name, op string) *wot.Error {
+	return wot.BadRequest("%s %q does not offer %s over the Web Thing Protocol (no form with subprotocol %q lists it)", kind, name, op, Subprotocol)
+}
+
+func thingNotOffered(t *wot.Thing, op string) *wot.Error {
+	return wot.BadRequest("Thing %s does not offer %s over the Web Thing Protocol (no Thing-level form with subprotocol %q lists it)", t.ID(), op, Subprotocol)
+}
+
+func missing(member, op, what string) *wot.Error {
+	return wot.BadRequest("missing member %q: %s needs %s", member, op, what)
 }

@@ -4,20 +4,24 @@ import (
 	"context"
 	"encoding/json"
 	"log"
+	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/wotgen/wotgen/runtime/td"
+	"github.com/wotgen/wotgen/runtime/wot"
 	"github.com/wotgen/wotgen/runtime/wtp"
 )
 
-// A dynamic Thing: properties live in the built-in store (writes validated against the TD),
+// A dynamic Thing served over WTP: properties live in the built-in store (writes validated against the TD),
 // the action has a handler, and the device pushes changes and events from its own goroutine.
-func ExampleNewThing() {
+func Example_server() {
 	desc, err := td.ParseFile("valve.td.json")
 	if err != nil {
 		log.Fatal(err)
 	}
-	valve, err := wtp.NewThing(desc, wtp.WithHistorySize(500))
+	valve, err := wot.NewThing(desc, wot.WithHistory(500, 0))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -35,16 +39,16 @@ func ExampleNewThing() {
 		}
 	}()
 
-	srv := wtp.NewServer(wtp.WithAuthenticator(wtp.BearerAuth("s3cret")))
+	// Every registered binding serves it: WTP at the endpoints its forms name.
+	srv := wot.NewServer(wot.WithAuthenticator(wot.BearerAuth("s3cret")), wtp.WithSendQueue(512))
 	if err := srv.AddThing(valve); err != nil {
 		log.Fatal(err)
 	}
-	httpSrv := wtp.NewHTTPServer(":8080", srv) // TD at /things/valve-7 and /.well-known/wot
-	go httpSrv.ListenAndServe()
-
-	// On SIGTERM: close WebSockets with 1001, cancel running actions, wait for goroutines.
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	srv.Shutdown(ctx)
-	httpSrv.Shutdown(ctx)
+	// TD at /things/valve-7 and /.well-known/wot. On SIGTERM: close WebSockets with 1001,
+	// cancel running actions, wait for goroutines, then stop the HTTP server.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := wot.ListenAndServe(ctx, ":8080", srv); err != nil {
+		log.Fatal(err)
+	}
 }

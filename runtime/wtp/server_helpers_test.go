@@ -262,7 +262,7 @@ func expectProblem(t testing.TB, resp *Message, status int, want string) {
 	if e.Status != status || !strings.Contains(e.Detail, want) {
 		t.Fatalf("want error %d containing %q, got %d %q", status, want, e.Status, e.Detail)
 	}
-	if title, ok := commonErrorTitles[status]; ok && (e.Title != title || e.Type != ErrorTypeBase+itoa(status)) {
+	if commonErrorTypes[status] && (e.Title != http.StatusText(status) || e.Type != ErrorTypeBase+itoa(status)) {
 		t.Fatalf("problem type/title %q %q do not follow the WTP table", e.Type, e.Title)
 	}
 	if resp.Value != nil || resp.Output != nil || resp.Status != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/wotgen/wotgen/runtime/wot"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -111,7 +112,7 @@ func TestHandlerCanceledWhenConsumerLeaves(t *testing.T) {
 	})
 	c := dial(t, hs)
 	c.send(c.request(OpInvokeAction, func(m *Message) { m.Name = "selfTest" }))
-	waitFor(t, "the call to start", func() bool { return s.Stats().MessagesIn == 1 })
+	waitFor(t, "the call to start", func() bool { return ServerStats(s).MessagesIn == 1 })
 	time.Sleep(20 * time.Millisecond)
 	c.ws.CloseNow()
 	select {
@@ -159,7 +160,7 @@ func TestUnobserveAllowedWithObserve(t *testing.T) {
 		t.Fatalf("ID %q TD %+v", th.ID(), th.TD())
 	}
 	var logs lockedBuffer
-	_, hs := serve(t, []*Thing{th}, WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	_, hs := serve(t, []*Thing{th}, wot.WithLogger(slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	c := dial(t, hs)
 	c.thingID = "urn:x"
 	c.ok(OpObserveProperty, func(m *Message) { m.Name = "p" })
@@ -179,13 +180,6 @@ func TestUnobserveAllowedWithObserve(t *testing.T) {
 	waitFor(t, "the connection log", func() bool { return strings.Contains(logs.String(), "connection closed") })
 	if !strings.Contains(logs.String(), "correlationID is not a UUID") {
 		t.Errorf("log:\n%s", logs.String())
-	}
-}
-
-func TestNewHTTPServer(t *testing.T) {
-	s := NewHTTPServer(":0", NewServer())
-	if s.ReadHeaderTimeout == 0 || s.ReadTimeout == 0 || s.WriteTimeout == 0 || s.IdleTimeout == 0 || s.MaxHeaderBytes == 0 {
-		t.Fatalf("a timeout is unset: %+v", s)
 	}
 }
 

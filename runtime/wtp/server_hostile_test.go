@@ -64,7 +64,7 @@ func TestHostileRequestsAlwaysAnswered(t *testing.T) {
 	c.ok(OpUnsubscribeAllEvents, nil)
 	c.expectNone(50 * time.Millisecond)
 	c.stillWorks()
-	if st := s.Stats(); st.Connections != 1 {
+	if st := ServerStats(s); st.Connections != 1 {
 		t.Fatalf("connections %d", st.Connections)
 	}
 }

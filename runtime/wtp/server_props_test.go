@@ -3,6 +3,7 @@ package wtp
 import (
 	"context"
 	"encoding/json"
+	"github.com/wotgen/wotgen/runtime/wot"
 	"reflect"
 	"testing"
 )
@@ -114,7 +115,7 @@ func TestWriteProperty(t *testing.T) {
 }
 
 func TestWithoutValidation(t *testing.T) {
-	th := newValve(t, WithValidation(false))
+	th := newValve(t, wot.WithValidation(false))
 	_, hs := serve(t, []*Thing{th})
 	c := dial(t, hs)
 	c.ok(OpWriteProperty, func(m *Message) { m.Name = "targetFlow"; m.Value = raw("99") })

@@ -196,7 +196,7 @@ func TestTwoObserversOneNotificationEach(t *testing.T) {
 	}
 	a.expectNone(50 * time.Millisecond)
 	b.expectNone(0)
-	if st := s.Stats(); st.Notifications != 2*n {
+	if st := ServerStats(s); st.Notifications != 2*n {
 		t.Errorf("Stats.Notifications = %d, want %d", st.Notifications, 2*n)
 	}
 }
@@ -204,16 +204,18 @@ func TestTwoObserversOneNotificationEach(t *testing.T) {
 // Subscription state dies with the connection.
 func TestSubscriptionsDieWithConnection(t *testing.T) {
 	th := newValve(t)
-	_, hs := serve(t, []*Thing{th})
+	s, hs := serve(t, []*Thing{th})
 	c := dial(t, hs)
 	c.ok(OpObserveAllProperties, nil)
 	c.ok(OpSubscribeAllEvents, nil)
 	c.ws.CloseNow()
-	waitFor(t, "the binding to go", func() bool {
-		th.mu.Lock()
-		defer th.mu.Unlock()
-		return len(th.subs) == 0
-	})
+	// A connection is counted closed only after it made its Things forget it.
+	waitFor(t, "the connection to go", func() bool { return ServerStats(s).Connections == 0 })
+	th.SetProperty("open", true)
+	th.EmitEvent("leak", nil)
+	if n := ServerStats(s).Notifications; n != 0 {
+		t.Fatalf("%d notifications queued for a closed connection", n)
+	}
 }
 
 // A reconnecting consumer passing lastNotificationID gets exactly the notifications it
@@ -294,7 +296,7 @@ func TestLastNotificationIDReplay(t *testing.T) {
 }
 
 func TestHistoryBounded(t *testing.T) {
-	th := newValve(t, WithHistorySize(3))
+	th := newValve(t, WithHistory(3, 0))
 	_, hs := serve(t, []*Thing{th})
 	a := dial(t, hs)
 	a.ok(OpObserveProperty, func(m *Message) { m.Name = "flowRate" })

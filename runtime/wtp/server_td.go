@@ -1,39 +1,122 @@
 package wtp
 
 import (
-	"encoding/json"
-	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 
 	"github.com/wotgen/wotgen/runtime/td"
+	"github.com/wotgen/wotgen/runtime/wot"
 )
 
 // defaultEndpointPath serves Things whose TD has no Web Thing Protocol form.
 const defaultEndpointPath = "/wtp"
 
-// tdPath is where the Server serves the Thing's TD.
-func (t *Thing) tdPath() string {
-	if t.cfg.tdPath != "" {
-		return "/" + strings.TrimPrefix(t.cfg.tdPath, "/")
+// thingInfo is what the binding derives once from a Thing's TD: its endpoint paths and the
+// operations its WTP forms offer.
+type thingInfo struct {
+	paths    []string
+	wtpForms bool // the TD has WTP forms (else every op is offered, with forms added)
+	props    map[string]opSet
+	actions  map[string]opSet
+	events   map[string]opSet
+	thingOps opSet
+
+	readOnly, writeOnly map[string]bool // by property name
+}
+
+// opSet is a set of operations, one bit per td.AllOps index.
+type opSet uint32
+
+var opBits = func() map[string]opSet {
+	m := map[string]opSet{}
+	for i, op := range td.AllOps() {
+		m[op] = 1 << i
 	}
-	if u, err := url.Parse(t.id); err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Path != "" && u.Path != "/" {
-		return u.Path
+	return m
+}()
+
+func opsOf(ops ...string) opSet {
+	var s opSet
+	for _, op := range ops {
+		s |= opBits[op]
 	}
-	// Routing compares decoded paths, so the id goes in as is; consumers escape it.
-	return "/things/" + t.id
+	return s
+}
+
+func (s opSet) has(op string) bool { return s&opBits[op] != 0 }
+
+func (i *thingInfo) servesAt(path string) bool { return slices.Contains(i.paths, path) }
+
+func newThingInfo(t *wot.Thing) *thingInfo {
+	desc := t.TD()
+	n := td.Normalize(desc)
+	i := &thingInfo{wtpForms: hasWTPForms(n), props: map[string]opSet{}, actions: map[string]opSet{}, events: map[string]opSet{},
+		readOnly: map[string]bool{}, writeOnly: map[string]bool{}}
+	offered := func(k td.Kind, forms []td.Form, p *td.PropertyAffordance) opSet {
+		var s opSet
+		for j := range forms {
+			if forms[j].IsWTP() {
+				s |= opsOf(n.FormOps(&forms[j], k, p)...)
+			}
+		}
+		return s
+	}
+	for name, p := range n.Properties {
+		i.props[name] = offered(td.KindProperty, p.Forms, p)
+		i.readOnly[name], i.writeOnly[name] = p.IsReadOnly(), p.IsWriteOnly()
+		if !i.wtpForms {
+			i.props[name] = defaultPropertyOps(p)
+		}
+	}
+	for name, a := range n.Actions {
+		i.actions[name] = offered(td.KindAction, a.Forms, nil)
+		if !i.wtpForms {
+			i.actions[name] = opsOf(td.OpsOf(td.KindAction)...)
+		}
+	}
+	for name, e := range n.Events {
+		i.events[name] = offered(td.KindEvent, e.Forms, nil)
+		if !i.wtpForms {
+			i.events[name] = opsOf(td.OpsOf(td.KindEvent)...)
+		}
+	}
+	i.thingOps = offered(td.KindThing, n.Forms, nil)
+	if !i.wtpForms {
+		i.thingOps = opsOf(td.OpsOf(td.KindThing)...)
+	}
+	i.paths = wtpPaths(t, desc, i.wtpForms)
+	return i
+}
+
+// defaultPropertyOps is what a property offers when the TD has no WTP forms at all (the
+// binding then adds forms for everything it serves).
+func defaultPropertyOps(p *td.PropertyAffordance) opSet {
+	var s opSet
+	if !p.IsWriteOnly() {
+		s |= opsOf(td.OpReadProperty, td.OpObserveProperty, td.OpUnobserveProperty)
+	}
+	if !p.IsReadOnly() {
+		s |= opsOf(td.OpWriteProperty)
+	}
+	return s
+}
+
+func hasWTPForms(n *td.Thing) bool {
+	found := false
+	eachForm(n, func(f *td.Form) { found = found || f.IsWTP() })
+	return found
 }
 
 // localDocURL stands for "where the TD is served" when resolving relative hrefs of a TD
 // without base; only its path matters for routing.
-func (t *Thing) localDocURL() *url.URL {
-	return &url.URL{Scheme: "http", Host: "localhost", Path: t.tdPath()}
+func localDocURL(t *wot.Thing) *url.URL {
+	return &url.URL{Scheme: "http", Host: "localhost", Path: t.TDPath()}
 }
 
-// wtpPath returns the URL path a WTP form points at, or "" if its href cannot be resolved.
-func (t *Thing) wtpPath(f *td.Form) string {
-	u, err := t.desc.ResolveHref(f.Href, t.localDocURL())
+// wtpPath returns the URL path a WTP form of desc points at, or "" if its href cannot be
+// resolved.
+func wtpPath(t *wot.Thing, desc *td.Thing, f *td.Form) string {
+	u, err := desc.ResolveHref(f.Href, localDocURL(t))
 	if err != nil {
 		return ""
 	}
@@ -45,14 +128,14 @@ func (t *Thing) wtpPath(f *td.Form) string {
 
 // wtpPaths lists the distinct endpoint paths of the Thing's WTP forms (defaultEndpointPath
 // when it has none).
-func (t *Thing) wtpPaths() []string {
-	if !t.wtpForms {
+func wtpPaths(t *wot.Thing, desc *td.Thing, wtpForms bool) []string {
+	if !wtpForms {
 		return []string{defaultEndpointPath}
 	}
 	var paths []string
-	t.eachForm(t.desc, func(f *td.Form) {
+	eachForm(desc, func(f *td.Form) {
 		if f.IsWTP() {
-			if p := t.wtpPath(f); p != "" && !slices.Contains(paths, p) {
+			if p := wtpPath(t, desc, f); p != "" && !slices.Contains(paths, p) {
 				paths = append(paths, p)
 			}
 		}
@@ -63,7 +146,7 @@ func (t *Thing) wtpPaths() []string {
 	return paths
 }
 
-func (t *Thing) eachForm(d *td.Thing, fn func(*td.Form)) {
+func eachForm(d *td.Thing, fn func(*td.Form)) {
 	each := func(forms []td.Form) {
 		for i := range forms {
 			fn(&forms[i])
@@ -81,20 +164,6 @@ func (t *Thing) eachForm(d *td.Thing, fn func(*td.Form)) {
 	}
 }
 
-// externalBase is the http(s) URL consumers reach the server at (no trailing slash).
-func (s *Server) externalBase(r *http.Request) *url.URL {
-	if s.cfg.external != "" {
-		if u, err := parseExternalURL(s.cfg.external); err == nil {
-			return u
-		}
-	}
-	u := &url.URL{Scheme: "http", Host: r.Host}
-	if r.TLS != nil {
-		u.Scheme = "https"
-	}
-	return u
-}
-
 func wsURL(base *url.URL, path string) string {
 	u := *base
 	u.Scheme = "ws"
@@ -105,46 +174,31 @@ func wsURL(base *url.URL, path string) string {
 	return u.String()
 }
 
-// servedTD is the TD as consumers should see it from here: base set to the server's
-// external URL, WTP form hrefs pointing at the endpoints on this server, other relative
-// hrefs made absolute (so the new base does not change what they mean), the thingID as
-// id, and WTP forms added when the TD had none.
-func (s *Server) servedTD(t *Thing, r *http.Request) *td.Thing {
-	base := s.externalBase(r)
-	docURL := *base
-	docURL.Path = base.Path + t.tdPath()
-	d := t.desc.Clone()
-	orig := t.desc
-
-	rewrite := func(f *td.Form) {
-		if f.IsWTP() {
-			if p := t.wtpPath(f); p != "" {
-				f.Href = wsURL(base, p)
+// AddForms points the TD's WTP forms at this server's endpoints, or, when the TD has
+// none, gives every affordance (and the Thing) a WTP form at /wtp listing what it offers.
+func (b *serverBinding) AddForms(d *td.Thing, t *wot.Thing, base *url.URL) {
+	info := b.info(t)
+	desc := t.TD()
+	if info.wtpForms {
+		// d is a copy of desc, so their forms correspond one to one.
+		var paths []string
+		eachForm(desc, func(f *td.Form) {
+			if f.IsWTP() {
+				paths = append(paths, wtpPath(t, desc, f))
 			}
-			return
-		}
-		if u, err := orig.ResolveHref(f.Href, &docURL); err == nil {
-			f.Href = u.String()
-		}
+		})
+		i := 0
+		eachForm(d, func(f *td.Form) {
+			if f.IsWTP() && i < len(paths) {
+				if p := paths[i]; p != "" {
+					f.Href = wsURL(base, p)
+				}
+				i++
+			}
+		})
+		return
 	}
-	t.eachForm(d, rewrite)
-	for i := range d.Links {
-		if u, err := orig.ResolveHref(d.Links[i].Href, &docURL); err == nil {
-			d.Links[i].Href = u.String()
-		}
-	}
-	if !t.wtpForms {
-		t.addWTPForms(d, wsURL(base, defaultEndpointPath))
-	}
-	d.ID = t.id
-	b := *base
-	b.Path = base.Path + "/"
-	d.Base = b.String()
-	return d
-}
-
-// addWTPForms gives every affordance (and the Thing) a WTP form listing what it offers.
-func (t *Thing) addWTPForms(d *td.Thing, href string) {
+	href := wsURL(base, defaultEndpointPath)
 	form := func(k td.Kind, ops opSet) td.Form {
 		var list td.StringList
 		for _, op := range td.OpsOf(k) {
@@ -155,52 +209,13 @@ func (t *Thing) addWTPForms(d *td.Thing, href string) {
 		return td.Form{Href: href, Subprotocol: Subprotocol, Op: list}
 	}
 	for n, p := range d.Properties {
-		p.Forms = append(p.Forms, form(td.KindProperty, t.props[n].ops))
+		p.Forms = append(p.Forms, form(td.KindProperty, info.props[n]))
 	}
 	for n, a := range d.Actions {
-		a.Forms = append(a.Forms, form(td.KindAction, t.actions[n].ops))
+		a.Forms = append(a.Forms, form(td.KindAction, info.actions[n]))
 	}
 	for n, e := range d.Events {
-		e.Forms = append(e.Forms, form(td.KindEvent, t.events[n].ops))
+		e.Forms = append(e.Forms, form(td.KindEvent, info.events[n]))
 	}
-	d.Forms = append(d.Forms, form(td.KindThing, t.thingOps))
-}
-
-// serveTD answers GET on a TD path (thing != nil) or /.well-known/wot: the single Thing's
-// TD, or, when the server has several Things, a JSON array of all their TDs.
-func (s *Server) serveTD(w http.ResponseWriter, r *http.Request, thing *Thing) {
-	var body any
-	contentType := "application/td+json"
-	if thing != nil {
-		body = s.servedTD(thing, r)
-	} else {
-		s.mu.RLock()
-		things := append([]*Thing(nil), s.order...)
-		s.mu.RUnlock()
-		switch len(things) {
-		case 0:
-			http.Error(w, "no Thing is served here yet", http.StatusNotFound)
-			return
-		case 1:
-			body = s.servedTD(things[0], r)
-		default:
-			list := make([]*td.Thing, len(things))
-			for i, t := range things {
-				list[i] = s.servedTD(t, r)
-			}
-			body, contentType = list, "application/json"
-		}
-	}
-	b, err := json.Marshal(body)
-	if err != nil {
-		s.cfg.log.Error("wtp: cannot marshal a TD", "err", err)
-		http.Error(w, "the Thing Description cannot be encoded", http.StatusInternalServerError)
-		return
-	}
-	w.Header().Set("Content-Type", contentType)
-	w.Header().Set("Cache-Control", "no-cache")
-	if r.Method == http.MethodHead {
-		return
-	}
-	w.Write(b)
+	d.Forms = append(d.Forms, form(td.KindThing, info.thingOps))
 }

@@ -2,6 +2,7 @@ package wtp
 
 import (
 	"encoding/json"
+	"github.com/wotgen/wotgen/runtime/wot"
 	"io"
 	"net/http"
 	"strings"
@@ -87,10 +88,10 @@ func TestServeTDWithoutWTPForms(t *testing.T) {
 	                "level": {"type": "integer", "readOnly": true, "forms": [{"href": "level"}]}},
 	 "actions": {"toggle": {"forms": [{"href": "http://lamp.local/toggle"}]}},
 	 "events": {"overheated": {"forms": [{"href": "http://lamp.local/oh"}]}}}`
-	if _, err := NewThing(parseTD(t, doc)); err == nil || !strings.Contains(err.Error(), "WithThingID") {
+	if _, err := NewThing(parseTD(t, doc)); err == nil || !strings.Contains(err.Error(), "WithID") {
 		t.Fatalf("a TD without id: %v", err)
 	}
-	th, err := NewThing(parseTD(t, doc), WithThingID("urn:dev:lamp"))
+	th, err := NewThing(parseTD(t, doc), wot.WithID("urn:dev:lamp"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +121,7 @@ func TestServeTDWithoutWTPForms(t *testing.T) {
 }
 
 func TestServeSeveralTDsAtWellKnown(t *testing.T) {
-	b, err := NewThing(parseTD(t, valveTD), WithThingID("urn:dev:valve-8"))
+	b, err := NewThing(parseTD(t, valveTD), wot.WithID("urn:dev:valve-8"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +141,7 @@ func TestServeSeveralTDsAtWellKnown(t *testing.T) {
 	if err := s.AddThing(b); err == nil {
 		t.Error("the same Thing was added twice")
 	}
-	c, _ := NewThing(parseTD(t, valveTD), WithThingID("urn:dev:valve-9"), WithTDPath("/things/valve-7"))
+	c, _ := NewThing(parseTD(t, valveTD), wot.WithID("urn:dev:valve-9"), WithTDPath("/things/valve-7"))
 	if err := s.AddThing(c); err == nil || !strings.Contains(err.Error(), "WithTDPath") {
 		t.Errorf("TD path clash: %v", err)
 	}
@@ -149,123 +150,8 @@ func TestServeSeveralTDsAtWellKnown(t *testing.T) {
 	}
 }
 
-func TestNewThingErrors(t *testing.T) {
-	if _, err := NewThing(nil); err == nil {
-		t.Error("nil TD")
-	}
-	if _, err := NewThing(parseTD(t, valveTD), WithThingID("not a uri")); err == nil || !strings.Contains(err.Error(), "absolute URI") {
-		t.Errorf("bad thingID: %v", err)
-	}
-	bad := `{"@context": "https://www.w3.org/2022/wot/td/v1.1", "id": "urn:x", "title": "x",
-	 "properties": {"p": {"type": "string", "pattern": "(?<=a)b", "forms": [{"href": "/wtp", "subprotocol": "webthingprotocol"}]}}}`
-	if _, err := NewThing(parseTD(t, bad)); err == nil || !strings.Contains(err.Error(), "WithValidation(false)") {
-		t.Errorf("uncompilable schema: %v", err)
-	}
-	if _, err := NewThing(parseTD(t, bad), WithValidation(false)); err != nil {
-		t.Errorf("without validation: %v", err)
-	}
-	remote := `{"@context": "https://www.w3.org/2022/wot/td/v1.1", "id": "urn:x", "title": "x",
-	 "properties": {"p": {"type": "string", "$ref": "file:///etc/passwd", "forms": [{"href": "/wtp", "subprotocol": "webthingprotocol"}]}}}`
-	if _, err := NewThing(parseTD(t, remote)); err == nil || !strings.Contains(err.Error(), "not supported") {
-		t.Errorf("a $ref to a file was followed: %v", err)
-	}
-	th := newValve(t)
-	defer func() {
-		if recover() == nil {
-			t.Error("HandleRead of an unknown property did not panic")
-		}
-	}()
-	th.HandleRead("nope", nil)
-}
-
-func TestInitialValues(t *testing.T) {
-	for schema, want := range map[string]string{
-		`{"type":"integer","default":7}`:     "7",
-		`{"type":"string","const":"c"}`:      `"c"`,
-		`{"type":"string","enum":["a","b"]}`: `"a"`,
-		`{"type":"number","minimum":2.5}`:    "2.5",
-		`{"type":"array"}`:                   "[]",
-		`{"type":"object"}`:                  "{}",
-		`{}`:                                 "null",
-	} {
-		var s td.DataSchema
-		if err := json.Unmarshal([]byte(schema), &s); err != nil {
-			t.Fatal(err)
-		}
-		if got := string(initialValue(&s)); got != want {
-			t.Errorf("%s: initial %s, want %s", schema, got, want)
-		}
-	}
-}
-
-func TestAuthFromTD(t *testing.T) {
-	doc := `{"@context": "https://www.w3.org/2022/wot/td/v1.1", "id": "urn:x", "title": "x",
-	 "securityDefinitions": {"nosec_sc": {"scheme": "nosec"}, "bearer_sc": {"scheme": "bearer"},
-	   "key_sc": {"scheme": "apikey", "in": "header", "name": "X-Key"},
-	   "either": {"scheme": "combo", "oneOf": ["bearer_sc", "key_sc"]},
-	   "both": {"scheme": "combo", "allOf": ["bearer_sc", "key_sc"]}},
-	 "security": "either"}`
-	d := parseTD(t, doc)
-	secrets := map[string]string{"bearer_sc": "tok", "key_sc": "k"}
-	check := func(a Authenticator, h http.Header, want bool) {
-		t.Helper()
-		r, _ := http.NewRequest("GET", "/", nil)
-		r.Header = h
-		if _, err := a.Authenticate(r); (err == nil) != want {
-			t.Errorf("%v: got %v", h, err)
-		}
-	}
-	a, err := AuthFromTD(d, secrets)
-	if err != nil {
-		t.Fatal(err)
-	}
-	check(a, http.Header{"Authorization": {"Bearer tok"}}, true)
-	check(a, http.Header{"X-Key": {"k"}}, true)
-	check(a, http.Header{}, false)
-	d.Security = td.StringList{"both"}
-	a, _ = AuthFromTD(d, secrets)
-	check(a, http.Header{"Authorization": {"Bearer tok"}}, false)
-	check(a, http.Header{"Authorization": {"Bearer tok"}, "X-Key": {"k"}}, true)
-	d.Security = td.StringList{"nosec_sc"}
-	if a, err := AuthFromTD(d, nil); a != nil || err != nil {
-		t.Errorf("nosec: %v %v", a, err)
-	}
-	d.Security = td.StringList{"bearer_sc"}
-	if _, err := AuthFromTD(d, nil); err == nil {
-		t.Error("missing secret accepted")
-	}
-	d.Security = td.StringList{"nope"}
-	if _, err := AuthFromTD(d, secrets); err == nil {
-		t.Error("unknown scheme name accepted")
-	}
-}
-
-func TestAuthFromScheme(t *testing.T) {
-	for _, tc := range []struct {
-		scheme td.SecurityScheme
-		secret string
-		ok     bool
-		nilA   bool
-	}{
-		{td.SecurityScheme{Scheme: "nosec"}, "", true, true},
-		{td.SecurityScheme{Scheme: "bearer"}, "tok", true, false},
-		{td.SecurityScheme{Scheme: "bearer", In: "query"}, "tok", true, false},
-		{td.SecurityScheme{Scheme: "bearer", In: "cookie"}, "tok", false, false},
-		{td.SecurityScheme{Scheme: "basic"}, "u:p", true, false},
-		{td.SecurityScheme{Scheme: "basic"}, "nocolon", false, false},
-		{td.SecurityScheme{Scheme: "apikey", In: "header", Name: "X-Key"}, "k", true, false},
-		{td.SecurityScheme{Scheme: "apikey"}, "k", false, false},
-		{td.SecurityScheme{Scheme: "oauth2"}, "k", false, false},
-	} {
-		a, err := AuthFromScheme(&tc.scheme, tc.secret)
-		if (err == nil) != tc.ok || (a == nil) != (tc.nilA || !tc.ok) {
-			t.Errorf("%+v: %v %v", tc.scheme, a, err)
-		}
-	}
-}
-
 func TestTDPathWithSpecialCharacters(t *testing.T) {
-	th, err := NewThing(parseTD(t, valveTD), WithThingID("urn:dev:shed 4/valve?7"))
+	th, err := NewThing(parseTD(t, valveTD), wot.WithID("urn:dev:shed 4/valve?7"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/wotgen/wotgen/runtime/wot"
 )
 
 // TestSoak runs a bounded load of mixed operations across 50 consumer connections for 10
@@ -83,24 +85,24 @@ func TestSoak(t *testing.T) {
 		}
 	}()
 
-	clients := make([]*ConsumedThing, conns)
+	clients := make([]*wot.ConsumedThing, conns)
 	for i := range clients {
 		dctx, dcancel := context.WithTimeout(ctx, 10*time.Second)
 		// A distinct header per consumer: the pool would otherwise share one connection
 		// (spec §2.3), and the soak is about 50 of them.
-		c, err := Dial(dctx, tdURL, WithHeader("X-Soak-Consumer", fmt.Sprint(i)))
+		c, err := wot.Dial(dctx, tdURL, wot.WithHeader("X-Soak-Consumer", fmt.Sprint(i)))
 		dcancel()
 		if err != nil {
 			t.Fatalf("Dial %d: %v", i, err)
 		}
 		clients[i] = c
 	}
-	note := func(Notification) { notes.Add(1) }
+	note := func(wot.Notification) { notes.Add(1) }
 
-	worker := func(id int, c *ConsumedThing) {
+	worker := func(id int, c *wot.ConsumedThing) {
 		defer wg.Done()
 		rng := rand.New(rand.NewPCG(uint64(id), 7))
-		var sub *Subscription
+		var sub *wot.Subscription
 		for ctx.Err() == nil {
 			octx, ocancel := context.WithTimeout(ctx, 10*time.Second)
 			var err error
@@ -120,7 +122,7 @@ func TestSoak(t *testing.T) {
 					sub = nil
 				}
 			case 4:
-				var s2 *Subscription
+				var s2 *wot.Subscription
 				if s2, err = c.SubscribeEvent(octx, "leak", note); err == nil {
 					time.Sleep(time.Duration(rng.IntN(200)) * time.Millisecond)
 					err = s2.Stop(octx)
@@ -134,7 +136,7 @@ func TestSoak(t *testing.T) {
 				var inv *Invocation
 				if inv, err = c.InvokeAction(octx, "flush", map[string]int{"seconds": 1}); err == nil {
 					var out struct{ Litres float64 }
-					if out, err = NewAction[struct{ Litres float64 }](c, inv).Wait(octx); err == nil && out.Litres != 1.5 {
+					if out, err = wot.NewAction[struct{ Litres float64 }](c, inv).Wait(octx); err == nil && out.Litres != 1.5 {
 						err = fmt.Errorf("flush output %+v", out)
 					}
 				}
@@ -170,13 +172,13 @@ func TestSoak(t *testing.T) {
 		heapKiB    uint64
 		ops, notes uint64
 	}
-	waitFor(t, "50 connections", func() bool { return s.Stats().Connections == conns })
+	waitFor(t, "50 connections", func() bool { return ServerStats(s).Connections == conns })
 	var samples []sample
 	take := func(at time.Duration) sample {
 		sm := sample{at: at, goroutines: runtime.NumGoroutine(), heapKiB: heapInUse() >> 10, ops: ops.Load(), notes: notes.Load()}
 		samples = append(samples, sm)
 		t.Logf("t=%-6v goroutines %d heap in use %d KiB ops %d notifications %d connections %d",
-			at.Round(time.Second), sm.goroutines, sm.heapKiB, sm.ops, sm.notes, s.Stats().Connections)
+			at.Round(time.Second), sm.goroutines, sm.heapKiB, sm.ops, sm.notes, ServerStats(s).Connections)
 		return sm
 	}
 	every := max(duration/20, time.Second)
@@ -214,7 +216,7 @@ func TestSoak(t *testing.T) {
 	if lastH > base.heapKiB*3/2+4096 {
 		t.Errorf("heap in use grew from %d KiB to %d KiB", base.heapKiB, lastH)
 	}
-	st := s.Stats()
+	st := ServerStats(s)
 	total := samples[len(samples)-1]
 	t.Logf("soak %v, %d connections: %d operations (%.0f/s), %d notifications received, goroutines %d→%d (max of last quarter), heap in use %d→%d KiB; server: in %d out %d errors %v dropped %d rate-limited %d",
 		duration, conns, total.ops, float64(total.ops)/duration.Seconds(), total.notes, base.goroutines, lastG, base.heapKiB, lastH,

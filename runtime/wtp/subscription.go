@@ -2,155 +2,34 @@ package wtp
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"sync"
-	"time"
+
+	"github.com/wotgen/wotgen/runtime/wot"
 )
 
-// Notification is one property change or event occurrence.
-type Notification struct {
-	Name      string          // property or event name
-	Value     json.RawMessage // the new property value, or the event data (nil: no data)
-	Timestamp time.Time       // when it happened; zero if the Thing did not say
-	MessageID string          // the notification's messageID (unique; used for catch-up)
+// wsub is one consumer subscription on a connection: the core's Sink and the server-side
+// entry it needs.
+type wsub struct {
+	sink wot.Sink
+	key  topicKey
 }
 
-// Subscription is an active observation (ObserveProperty, ObserveAllProperties) or event
-// subscription (SubscribeEvent, SubscribeAllEvents).
-//
-// Notifications are delivered to the callback on the Subscription's own goroutine, one at
-// a time and in the order the Thing sent them, so a slow callback never stalls the
-// connection or other subscriptions. After a reconnect the subscription is restored with
-// lastNotificationID, so notifications the Thing still holds in its history are replayed;
-// duplicates are dropped by messageID. A subscription that had received no notification
-// before the connection was lost has no ID to resume from, so what happened during the
-// outage is not replayed; read the property after ConnConnected if that matters.
-//
-// Overflow policy: up to WithSubscriptionQueue notifications (default 1024, and at most
-// 16 MiB of values) wait for a slow callback. One more ends the subscription: the queued notifications are still
-// delivered, then Err returns an error wrapping ErrSlowConsumer and Done is closed. Nothing
-// is ever dropped silently.
-type Subscription struct {
-	conn  *clientConn
-	owner *ConsumedThing
-	key   topicKey
-	fn    func(Notification)
-	max   int
-
-	mu      sync.Mutex
-	queue   []Notification
-	queued  int  // bytes of the values in queue
-	stopped bool // Stop or Close: no further callbacks
-	ending  bool // failed: deliver what is queued, then stop
-	err     error
-	wake    chan struct{}
-	done    chan struct{}
+// resumeID is the lastNotificationID for subscribing to t again: the newest messageID routed
+// to it, else the newest any of its subscribers has seen (a subscriber that moved here).
+func (t *topic) resumeID() string {
+	if t.lastID != "" {
+		return t.lastID
+	}
+	for s := range t.subs {
+		if id := s.sink.LastID(); id != "" {
+			return id
+		}
+	}
+	return ""
 }
 
-// maxSubQueueBytes bounds the memory a stuck callback can pin, whatever the count limit.
-const maxSubQueueBytes = 16 << 20
-
-func newSubscription(owner *ConsumedThing, conn *clientConn, key topicKey, fn func(Notification)) *Subscription {
-	s := &Subscription{
-		conn:  conn,
-		owner: owner,
-		key:   key,
-		fn:    fn,
-		max:   owner.cfg.subQueue,
-		wake:  make(chan struct{}, 1),
-		done:  make(chan struct{}),
-	}
-	go s.deliver()
-	return s
-}
-
-// Stop ends the subscription and tells the Thing, unless another Subscription on the same
-// connection still needs the same notifications. No callback starts after Stop returns (a
-// running one is not interrupted; wait on Done for it, but not from inside the callback).
-// Stop is idempotent; it returns an error only if the Thing could not be told.
-func (s *Subscription) Stop(ctx context.Context) error {
-	s.mu.Lock()
-	already := s.stopped || s.ending
-	s.stopped = true
-	s.queue = nil
-	s.mu.Unlock()
-	s.signal()
-	if s.owner != nil {
-		s.owner.forgetSub(s)
-	}
-	if already {
-		return nil
-	}
-	return s.conn.removeSub(ctx, s)
-}
-
-// Err returns why the subscription ended on its own: an error wrapping ErrSlowConsumer
-// or ErrConnectionLost, or the Thing's *Error when it refused to restore the
-// subscription after a reconnect. It is nil while the subscription is active and after
-// Stop.
-func (s *Subscription) Err() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.err
-}
-
-// Done is closed when the subscription has ended and its last callback has returned.
-func (s *Subscription) Done() <-chan struct{} { return s.done }
-
-// enqueue is called by the read loop (under the connection lock) and never blocks. It
-// reports false when the queue overflowed and the subscription must be torn down.
-func (s *Subscription) enqueue(n Notification) bool {
-	s.mu.Lock()
-	if s.stopped || s.ending {
-		s.mu.Unlock()
-		return true
-	}
-	if len(s.queue) >= s.max || s.queued+len(n.Value) > maxSubQueueBytes {
-		s.ending = true
-		s.err = fmt.Errorf("%w: more than %d notifications (or %d MiB) of %q waited for the callback; the subscription was ended (raise WithSubscriptionQueue or make the callback faster, then subscribe again)", ErrSlowConsumer, s.max, maxSubQueueBytes>>20, s.label())
-		s.mu.Unlock()
-		s.signal()
-		return false
-	}
-	s.queue = append(s.queue, n)
-	s.queued += len(n.Value)
-	s.mu.Unlock()
-	s.signal()
-	return true
-}
-
-// end finishes the subscription from the connection's side; err == nil means a deliberate
-// close (no error to report).
-func (s *Subscription) end(err error) {
-	s.mu.Lock()
-	if s.stopped || s.ending {
-		s.mu.Unlock()
-		return
-	}
-	if err == nil {
-		s.stopped = true
-		s.queue = nil
-	} else {
-		s.ending = true
-		s.err = err
-	}
-	s.mu.Unlock()
-	s.signal()
-	if s.owner != nil {
-		s.owner.forgetSub(s)
-	}
-}
-
-func (s *Subscription) signal() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-}
-
-func (s *Subscription) label() string {
+func (s *wsub) label() string {
 	if s.key.name == "" {
 		if s.key.kind == kindProperty {
 			return "all properties"
@@ -158,28 +37,6 @@ func (s *Subscription) label() string {
 		return "all events"
 	}
 	return s.key.name
-}
-
-func (s *Subscription) deliver() {
-	defer close(s.done)
-	for {
-		s.mu.Lock()
-		for len(s.queue) == 0 && !s.stopped && !s.ending {
-			s.mu.Unlock()
-			<-s.wake
-			s.mu.Lock()
-		}
-		if s.stopped || len(s.queue) == 0 {
-			s.mu.Unlock()
-			return
-		}
-		n := s.queue[0]
-		s.queue[0] = Notification{}
-		s.queue = s.queue[1:]
-		s.queued -= len(n.Value)
-		s.mu.Unlock()
-		s.fn(n)
-	}
 }
 
 // --- server-side subscription state, on the connection ---
@@ -213,7 +70,7 @@ func (c *clientConn) lockSubs(ctx context.Context) error {
 	case c.subCtl <- struct{}{}:
 		return nil
 	case <-c.ctx.Done():
-		return ErrClosed
+		return wot.ErrClosed
 	case <-ctx.Done():
 		return fmt.Errorf("wtp: waiting to change subscriptions on %s: %w", c.spec.display, ctx.Err())
 	}
@@ -223,7 +80,7 @@ func (c *clientConn) unlockSubs() { <-c.subCtl }
 
 // subscribe registers s locally first (so no notification that follows the response can
 // be missed) and then asks the Thing.
-func (c *clientConn) subscribe(ctx context.Context, s *Subscription) error {
+func (c *clientConn) subscribe(ctx context.Context, s *wsub) error {
 	if err := c.lockSubs(ctx); err != nil {
 		return err
 	}
@@ -231,11 +88,11 @@ func (c *clientConn) subscribe(ctx context.Context, s *Subscription) error {
 	c.mu.Lock()
 	if c.dead || c.closing {
 		c.mu.Unlock()
-		return ErrClosed
+		return wot.ErrClosed
 	}
 	t := c.topics[s.key]
 	if t == nil {
-		t = &topic{key: s.key, subs: map[*Subscription]struct{}{}}
+		t = &topic{key: s.key, subs: map[*wsub]struct{}{}}
 		c.topics[s.key] = t
 	}
 	t.subs[s] = struct{}{}
@@ -247,7 +104,7 @@ func (c *clientConn) subscribe(ctx context.Context, s *Subscription) error {
 	}
 	if err != nil {
 		c.detach(s)
-		var pe *Error
+		var pe *wot.Error
 		if !errors.As(err, &pe) {
 			// The request may have reached the Thing: undo it unless still wanted.
 			if e := c.syncTopicLocked(ctx, s.key); e != nil {
@@ -260,7 +117,7 @@ func (c *clientConn) subscribe(ctx context.Context, s *Subscription) error {
 }
 
 // detach removes s from the routing table; it reports whether its topic became empty.
-func (c *clientConn) detach(s *Subscription) {
+func (c *clientConn) detach(s *wsub) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	t := c.topics[s.key]
@@ -274,10 +131,10 @@ func (c *clientConn) detach(s *Subscription) {
 }
 
 // removeSub ends s and brings the Thing's subscription state in line.
-func (c *clientConn) removeSub(ctx context.Context, s *Subscription) error {
+func (c *clientConn) removeSub(ctx context.Context, s *wsub) error {
 	c.detach(s)
 	if err := c.lockSubs(ctx); err != nil {
-		if errors.Is(err, ErrClosed) {
+		if errors.Is(err, wot.ErrClosed) {
 			return nil // the connection is gone, and the Thing's state with it
 		}
 		return err
@@ -302,7 +159,7 @@ func (c *clientConn) syncTopicLocked(ctx context.Context, k topicKey) error {
 	if !wanted && k.name == "" {
 		for key, t := range c.topics {
 			if key.thingID == k.thingID && key.kind == k.kind {
-				restore = append(restore, topic{key: key, lastID: t.lastID})
+				restore = append(restore, topic{key: key, lastID: t.resumeID()})
 			}
 		}
 	}
@@ -339,9 +196,9 @@ func (c *clientConn) resubscribe(s *session) {
 	var alls, singles []topic
 	for k, t := range c.topics {
 		if k.name == "" {
-			alls = append(alls, topic{key: k, lastID: t.lastID})
+			alls = append(alls, topic{key: k, lastID: t.resumeID()})
 		} else if _, ok := c.topics[topicKey{k.thingID, k.kind, ""}]; !ok {
-			singles = append(singles, topic{key: k, lastID: t.lastID})
+			singles = append(singles, topic{key: k, lastID: t.resumeID()})
 		}
 	}
 	c.mu.Unlock()
@@ -363,7 +220,7 @@ func (c *clientConn) resubscribeTopic(ctx context.Context, k topicKey, lastID st
 	if err == nil {
 		return true
 	}
-	var pe *Error
+	var pe *wot.Error
 	if !errors.As(err, &pe) {
 		c.log.Warn("wtp: restoring a subscription failed; will retry after the next reconnect", "name", k.name, "err", err)
 		return false
@@ -375,7 +232,7 @@ func (c *clientConn) resubscribeTopic(ctx context.Context, k topicKey, lastID st
 	c.mu.Unlock()
 	if t != nil {
 		for sub := range t.subs {
-			sub.end(fmt.Errorf("wtp: restoring the subscription to %q after a reconnect: %w", sub.label(), pe))
+			sub.sink.Fail(fmt.Errorf("wtp: restoring the subscription to %q after a reconnect: %w", sub.label(), pe))
 		}
 	}
 	return true

@@ -8,6 +8,7 @@ import (
 
 	"github.com/wotgen/wotgen/internal/testcorpus"
 	"github.com/wotgen/wotgen/runtime/td"
+	"github.com/wotgen/wotgen/runtime/wot"
 )
 
 // Every valid TD of the shared corpus can be served: NewThing accepts it (or explains why
@@ -31,7 +32,7 @@ func TestCorpusTDsAreServable(t *testing.T) {
 			continue
 		}
 		// Many corpus TDs share an id (or have none): give each its own.
-		opts := []ThingOption{WithTDPath(fmt.Sprintf("/corpus/%d", i)), WithThingID(fmt.Sprintf("urn:corpus:%d", i))}
+		opts := []ThingOption{WithTDPath(fmt.Sprintf("/corpus/%d", i)), wot.WithID(fmt.Sprintf("urn:corpus:%d", i))}
 		th, err := NewThing(d, opts...)
 		if err != nil {
 			if d.IsTM() {
@@ -59,17 +60,19 @@ func TestCorpusTDsAreServable(t *testing.T) {
 		if i%10 != 0 {
 			continue // a sample is enough for the round trips
 		}
-		if _, resp := getTD(t, hs.URL+th.tdPath()); resp.StatusCode != 200 {
-			t.Fatalf("%s: TD status %d", th.id, resp.StatusCode)
+		if _, resp := getTD(t, hs.URL+th.TDPath()); resp.StatusCode != 200 {
+			t.Fatalf("%s: TD status %d", th.ID(), resp.StatusCode)
 		}
 	}
 	c := dial(t, hs)
+	b := s.Binding("wtp").(*serverBinding)
 	for _, th := range things {
-		if len(th.props) == 0 || !th.thingOps.has(OpReadAllProperties) {
+		info := b.info(th)
+		if len(info.props) == 0 || !info.thingOps.has(OpReadAllProperties) {
 			continue
 		}
-		c.thingID = th.id
-		if th.wtpPaths()[0] != "/wtp" {
+		c.thingID = th.ID()
+		if info.paths[0] != "/wtp" {
 			continue // served on another endpoint
 		}
 		c.ok(OpReadAllProperties, nil)

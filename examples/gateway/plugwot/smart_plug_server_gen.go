@@ -5,19 +5,112 @@ package plugwot
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 
 	"github.com/wotgen/wotgen/runtime/td"
-	"github.com/wotgen/wotgen/runtime/wtp"
+	"github.com/wotgen/wotgen/runtime/wot"
+	_ "github.com/wotgen/wotgen/runtime/wothttp"
+	_ "github.com/wotgen/wotgen/runtime/wtp"
 )
 
-// This file needs a runtime/wtp that supports this generator version.
-const _ = wtp.SupportPackageIsVersion1
+// This file needs a runtime/wot that supports this generator version.
+const _ = wot.SupportPackageIsVersion1
 
 // thingDescriptionJSON is the Thing Description this package was generated from.
-const thingDescriptionJSON = "{\"@context\":\"https://www.w3.org/2022/wot/td/v1.1\",\"actions\":{\"toggle\":{\"description\":\"Switches the plug over and returns the new state.\",\"forms\":[{\"href\":\"wtp\",\"op\":\"invokeaction\",\"subprotocol\":\"webthingprotocol\"}],\"output\":{\"type\":\"boolean\"},\"synchronous\":true}},\"base\":\"ws://127.0.0.1:8090/\",\"description\":\"A switchable socket with a power meter; the gateway exposes several, each with its own id.\",\"events\":{\"overload\":{\"description\":\"The load exceeded the plug's rating; it switched off.\",\"forms\":[{\"href\":\"wtp\",\"op\":[\"subscribeevent\",\"unsubscribeevent\"],\"subprotocol\":\"webthingprotocol\"}]}},\"forms\":[{\"href\":\"wtp\",\"op\":[\"readallproperties\",\"writemultipleproperties\",\"subscribeallevents\",\"unsubscribeallevents\"],\"subprotocol\":\"webthingprotocol\"}],\"id\":\"urn:example:gateway:plug\",\"properties\":{\"on\":{\"forms\":[{\"href\":\"wtp\",\"op\":[\"readproperty\",\"writeproperty\",\"observeproperty\",\"unobserveproperty\"],\"subprotocol\":\"webthingprotocol\"}],\"observable\":true,\"type\":\"boolean\"},\"power\":{\"description\":\"Power drawn now.\",\"forms\":[{\"href\":\"wtp\",\"op\":[\"readproperty\",\"observeproperty\",\"unobserveproperty\"],\"subprotocol\":\"webthingprotocol\"}],\"minimum\":0,\"observable\":true,\"readOnly\":true,\"type\":\"number\",\"unit\":\"watt\"}},\"security\":\"nosec_sc\",\"securityDefinitions\":{\"nosec_sc\":{\"scheme\":\"nosec\"}},\"title\":\"Smart Plug\"}"
+const thingDescriptionJSON = `{
+  "@context": "https://www.w3.org/2022/wot/td/v1.1",
+  "actions": {
+    "toggle": {
+      "description": "Switches the plug over and returns the new state.",
+      "forms": [
+        {
+          "href": "wtp",
+          "op": "invokeaction",
+          "subprotocol": "webthingprotocol"
+        }
+      ],
+      "output": {
+        "type": "boolean"
+      },
+      "synchronous": true
+    }
+  },
+  "base": "ws://127.0.0.1:8090/",
+  "description": "A switchable socket with a power meter; the gateway exposes several, each with its own id.",
+  "events": {
+    "overload": {
+      "description": "The load exceeded the plug's rating; it switched off.",
+      "forms": [
+        {
+          "href": "wtp",
+          "op": [
+            "subscribeevent",
+            "unsubscribeevent"
+          ],
+          "subprotocol": "webthingprotocol"
+        }
+      ]
+    }
+  },
+  "forms": [
+    {
+      "href": "wtp",
+      "op": [
+        "readallproperties",
+        "writemultipleproperties",
+        "subscribeallevents",
+        "unsubscribeallevents"
+      ],
+      "subprotocol": "webthingprotocol"
+    }
+  ],
+  "id": "urn:example:gateway:plug",
+  "properties": {
+    "on": {
+      "forms": [
+        {
+          "href": "wtp",
+          "op": [
+            "readproperty",
+            "writeproperty",
+            "observeproperty",
+            "unobserveproperty"
+          ],
+          "subprotocol": "webthingprotocol"
+        }
+      ],
+      "observable": true,
+      "type": "boolean"
+    },
+    "power": {
+      "description": "Power drawn now.",
+      "forms": [
+        {
+          "href": "wtp",
+          "op": [
+            "readproperty",
+            "observeproperty",
+            "unobserveproperty"
+          ],
+          "subprotocol": "webthingprotocol"
+        }
+      ],
+      "minimum": 0,
+      "observable": true,
+      "readOnly": true,
+      "type": "number",
+      "unit": "watt"
+    }
+  },
+  "security": "nosec_sc",
+  "securityDefinitions": {
+    "nosec_sc": {
+      "scheme": "nosec"
+    }
+  },
+  "title": "Smart Plug"
+}`
 
 // ThingDescription returns a fresh copy of the Thing Description of "Smart Plug" this package was
 // generated from; change it (base, security, …) and pass it to NewThingFrom. It fails only if the
@@ -32,7 +125,7 @@ func ThingDescription() (*td.Thing, error) {
 
 // Handler implements the Thing "Smart Plug": one method per readable and writable property and per
 // action. Values are decoded and validated before a method is called; an error it returns reaches the
-// consumer (return a *wtp.Error to choose the status). Embed UnimplementedHandler to implement only
+// consumer (return a *wot.Error to choose the status). Embed UnimplementedHandler to implement only
 // some methods.
 type Handler interface {
 	// ReadOn returns the current value of the property "on".
@@ -62,35 +155,35 @@ var _ Handler = UnimplementedHandler{}
 // ReadOn answers 501 Not Implemented.
 func (UnimplementedHandler) ReadOn(context.Context) (bool, error) {
 	var zero bool
-	return zero, wtp.NewError(501, "plugwot: ReadOn is not implemented")
+	return zero, wot.NewError(501, "plugwot: ReadOn is not implemented")
 }
 
 // WriteOn answers 501 Not Implemented.
 func (UnimplementedHandler) WriteOn(context.Context, bool) error {
-	return wtp.NewError(501, "plugwot: WriteOn is not implemented")
+	return wot.NewError(501, "plugwot: WriteOn is not implemented")
 }
 
 // ReadPower answers 501 Not Implemented.
 func (UnimplementedHandler) ReadPower(context.Context) (Power, error) {
 	var zero Power
-	return zero, wtp.NewError(501, "plugwot: ReadPower is not implemented")
+	return zero, wot.NewError(501, "plugwot: ReadPower is not implemented")
 }
 
 // Toggle answers 501 Not Implemented.
 func (UnimplementedHandler) Toggle(context.Context) (bool, error) {
 	var zero bool
-	return zero, wtp.NewError(501, "plugwot: Toggle is not implemented")
+	return zero, wot.NewError(501, "plugwot: Toggle is not implemented")
 }
 
-// Thing is the Thing "Smart Plug" exposed over the Web Thing Protocol with a Handler behind it. Add it
-// to a wtp.Server (several Things may share one) or use NewServer. Notify and Emit methods push
-// property changes and events to subscribed consumers; they are safe for concurrent use.
+// Thing is the Thing "Smart Plug" exposed with a Handler behind it. Add it to a wot.Server (several
+// Things may share one) or use NewServer. Notify and Emit methods push property changes and events to
+// subscribed consumers; they are safe for concurrent use.
 type Thing struct {
-	thing *wtp.Thing
+	thing *wot.Thing
 }
 
 // NewThing exposes h as the Thing described by ThingDescription().
-func NewThing(h Handler, opts ...wtp.ThingOption) (*Thing, error) {
+func NewThing(h Handler, opts ...wot.ThingOption) (*Thing, error) {
 	desc, err := ThingDescription()
 	if err != nil {
 		return nil, err
@@ -100,35 +193,22 @@ func NewThing(h Handler, opts ...wtp.ThingOption) (*Thing, error) {
 
 // NewThingFrom exposes h as the Thing described by desc, a changed copy of ThingDescription() (its
 // affordances must be the generated ones).
-func NewThingFrom(desc *td.Thing, h Handler, opts ...wtp.ThingOption) (*Thing, error) {
-	t, err := wtp.NewThing(desc, opts...)
+func NewThingFrom(desc *td.Thing, h Handler, opts ...wot.ThingOption) (*Thing, error) {
+	t, err := wot.NewThing(desc, opts...)
 	if err != nil {
 		return nil, err
 	}
-	t.HandleRead("on", func(ctx context.Context) (any, error) {
-		return h.ReadOn(ctx)
-	})
-	t.HandleWrite("on", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var v bool
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "on", err)
-		}
-		if err := h.WriteOn(ctx, v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
-	t.HandleRead("power", func(ctx context.Context) (any, error) {
-		return h.ReadPower(ctx)
-	})
-	t.HandleAction("toggle", func(ctx context.Context, raw json.RawMessage) (any, error) {
+	t.HandleRead("on", wot.ReadFunc(h.ReadOn))
+	t.HandleWrite("on", wot.WriteFunc(h.WriteOn))
+	t.HandleRead("power", wot.ReadFunc(h.ReadPower))
+	t.HandleAction("toggle", wot.ActionFunc(func(ctx context.Context, _ struct{}) (bool, error) {
 		return h.Toggle(ctx)
-	})
+	}))
 	return &Thing{thing: t}, nil
 }
 
-// WTP returns the dynamic Thing behind t (for wtp.Server.AddThing and operations by name).
-func (t *Thing) WTP() *wtp.Thing {
+// Exposed returns the dynamic Thing behind t (for wot.Server.AddThing and operations by name).
+func (t *Thing) Exposed() *wot.Thing {
 	return t.thing
 }
 
@@ -148,37 +228,39 @@ func (t *Thing) EmitOverload() error {
 }
 
 // Server serves the Thing "Smart Plug" alone: its Thing Description (at its TD path and
-// /.well-known/wot) and its WTP endpoint. It embeds *Thing for the Notify and Emit methods.
+// /.well-known/wot) and every registered protocol binding (the Web Thing Protocol and HTTP by
+// default). It embeds *Thing for the Notify and Emit methods.
 type Server struct {
 	*Thing
-	server *wtp.Server
+	server *wot.Server
 }
 
-// NewServer exposes h on a new wtp.Server configured by opts. For Thing options (WithTDPath,
-// WithThingID, …) or several Things on one endpoint, use NewThing and wtp.NewServer.
-func NewServer(h Handler, opts ...wtp.ServerOption) (*Server, error) {
+// NewServer exposes h on a new wot.Server configured by opts (wot.WithoutBinding turns a binding off).
+// For Thing options (WithTDPath, WithThingID, …) or several Things on one server, use NewThing and
+// wot.NewServer.
+func NewServer(h Handler, opts ...wot.ServerOption) (*Server, error) {
 	t, err := NewThing(h)
 	if err != nil {
 		return nil, err
 	}
-	s := wtp.NewServer(opts...)
+	s := wot.NewServer(opts...)
 	if err := s.AddThing(t.thing); err != nil {
 		return nil, err
 	}
 	return &Server{Thing: t, server: s}, nil
 }
 
-// ServeHTTP serves the TD and the WTP endpoint.
+// ServeHTTP serves the TD and the protocol bindings.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.server.ServeHTTP(w, r)
 }
 
-// Shutdown closes every connection with a going-away status and waits for running handlers.
+// Shutdown ends every session with a going-away status and waits for running handlers.
 func (s *Server) Shutdown(ctx context.Context) error {
 	return s.server.Shutdown(ctx)
 }
 
-// Close closes every connection at once.
+// Close ends every session at once.
 func (s *Server) Close() error {
 	return s.server.Close()
 }

@@ -5,19 +5,152 @@ package thermostatwot
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 
 	"github.com/wotgen/wotgen/runtime/td"
-	"github.com/wotgen/wotgen/runtime/wtp"
+	"github.com/wotgen/wotgen/runtime/wot"
+	_ "github.com/wotgen/wotgen/runtime/wothttp"
+	_ "github.com/wotgen/wotgen/runtime/wtp"
 )
 
-// This file needs a runtime/wtp that supports this generator version.
-const _ = wtp.SupportPackageIsVersion1
+// This file needs a runtime/wot that supports this generator version.
+const _ = wot.SupportPackageIsVersion1
 
 // thingDescriptionJSON is the Thing Description this package was generated from.
-const thingDescriptionJSON = "{\"@context\":\"https://www.w3.org/2022/wot/td/v1.1\",\"actions\":{\"boost\":{\"description\":\"Heats at full power for a while; returns when the boost ends.\",\"forms\":[{\"href\":\"wtp\",\"op\":\"invokeaction\",\"subprotocol\":\"webthingprotocol\"}],\"input\":{\"properties\":{\"minutes\":{\"maximum\":60,\"minimum\":1,\"type\":\"integer\"}},\"required\":[\"minutes\"],\"type\":\"object\"},\"output\":{\"description\":\"The mode the thermostat returned to.\",\"type\":\"string\"},\"synchronous\":true}},\"base\":\"ws://127.0.0.1:8090/\",\"description\":\"A room thermostat behind the gateway.\",\"events\":{\"targetReached\":{\"data\":{\"type\":\"number\",\"unit\":\"degree Celsius\"},\"description\":\"The room reached the target temperature.\",\"forms\":[{\"href\":\"wtp\",\"op\":[\"subscribeevent\",\"unsubscribeevent\"],\"subprotocol\":\"webthingprotocol\"}]}},\"forms\":[{\"href\":\"wtp\",\"op\":[\"readallproperties\",\"readmultipleproperties\",\"observeallproperties\",\"unobserveallproperties\"],\"subprotocol\":\"webthingprotocol\"}],\"id\":\"urn:example:gateway:thermostat\",\"properties\":{\"mode\":{\"description\":\"Operating mode.\",\"enum\":[\"off\",\"heat\",\"eco\"],\"forms\":[{\"href\":\"wtp\",\"op\":[\"readproperty\",\"writeproperty\"],\"subprotocol\":\"webthingprotocol\"}],\"type\":\"string\"},\"target\":{\"description\":\"Target temperature.\",\"forms\":[{\"href\":\"wtp\",\"op\":[\"readproperty\",\"writeproperty\",\"observeproperty\",\"unobserveproperty\"],\"subprotocol\":\"webthingprotocol\"}],\"maximum\":30,\"minimum\":5,\"observable\":true,\"type\":\"number\",\"unit\":\"degree Celsius\"},\"temperature\":{\"description\":\"Measured room temperature.\",\"forms\":[{\"href\":\"wtp\",\"op\":[\"readproperty\",\"observeproperty\",\"unobserveproperty\"],\"subprotocol\":\"webthingprotocol\"}],\"observable\":true,\"readOnly\":true,\"type\":\"number\",\"unit\":\"degree Celsius\"}},\"security\":\"nosec_sc\",\"securityDefinitions\":{\"nosec_sc\":{\"scheme\":\"nosec\"}},\"title\":\"Thermostat\"}"
+const thingDescriptionJSON = `{
+  "@context": "https://www.w3.org/2022/wot/td/v1.1",
+  "actions": {
+    "boost": {
+      "description": "Heats at full power for a while; returns when the boost ends.",
+      "forms": [
+        {
+          "href": "wtp",
+          "op": "invokeaction",
+          "subprotocol": "webthingprotocol"
+        }
+      ],
+      "input": {
+        "properties": {
+          "minutes": {
+            "maximum": 60,
+            "minimum": 1,
+            "type": "integer"
+          }
+        },
+        "required": [
+          "minutes"
+        ],
+        "type": "object"
+      },
+      "output": {
+        "description": "The mode the thermostat returned to.",
+        "type": "string"
+      },
+      "synchronous": true
+    }
+  },
+  "base": "ws://127.0.0.1:8090/",
+  "description": "A room thermostat behind the gateway.",
+  "events": {
+    "targetReached": {
+      "data": {
+        "type": "number",
+        "unit": "degree Celsius"
+      },
+      "description": "The room reached the target temperature.",
+      "forms": [
+        {
+          "href": "wtp",
+          "op": [
+            "subscribeevent",
+            "unsubscribeevent"
+          ],
+          "subprotocol": "webthingprotocol"
+        }
+      ]
+    }
+  },
+  "forms": [
+    {
+      "href": "wtp",
+      "op": [
+        "readallproperties",
+        "readmultipleproperties",
+        "observeallproperties",
+        "unobserveallproperties"
+      ],
+      "subprotocol": "webthingprotocol"
+    }
+  ],
+  "id": "urn:example:gateway:thermostat",
+  "properties": {
+    "mode": {
+      "description": "Operating mode.",
+      "enum": [
+        "off",
+        "heat",
+        "eco"
+      ],
+      "forms": [
+        {
+          "href": "wtp",
+          "op": [
+            "readproperty",
+            "writeproperty"
+          ],
+          "subprotocol": "webthingprotocol"
+        }
+      ],
+      "type": "string"
+    },
+    "target": {
+      "description": "Target temperature.",
+      "forms": [
+        {
+          "href": "wtp",
+          "op": [
+            "readproperty",
+            "writeproperty",
+            "observeproperty",
+            "unobserveproperty"
+          ],
+          "subprotocol": "webthingprotocol"
+        }
+      ],
+      "maximum": 30,
+      "minimum": 5,
+      "observable": true,
+      "type": "number",
+      "unit": "degree Celsius"
+    },
+    "temperature": {
+      "description": "Measured room temperature.",
+      "forms": [
+        {
+          "href": "wtp",
+          "op": [
+            "readproperty",
+            "observeproperty",
+            "unobserveproperty"
+          ],
+          "subprotocol": "webthingprotocol"
+        }
+      ],
+      "observable": true,
+      "readOnly": true,
+      "type": "number",
+      "unit": "degree Celsius"
+    }
+  },
+  "security": "nosec_sc",
+  "securityDefinitions": {
+    "nosec_sc": {
+      "scheme": "nosec"
+    }
+  },
+  "title": "Thermostat"
+}`
 
 // ThingDescription returns a fresh copy of the Thing Description of "Thermostat" this package was
 // generated from; change it (base, security, …) and pass it to NewThingFrom. It fails only if the
@@ -32,7 +165,7 @@ func ThingDescription() (*td.Thing, error) {
 
 // Handler implements the Thing "Thermostat": one method per readable and writable property and per
 // action. Values are decoded and validated before a method is called; an error it returns reaches the
-// consumer (return a *wtp.Error to choose the status). Embed UnimplementedHandler to implement only
+// consumer (return a *wot.Error to choose the status). Embed UnimplementedHandler to implement only
 // some methods.
 type Handler interface {
 	// ReadMode returns the current value of the property "mode".
@@ -77,46 +210,46 @@ var _ Handler = UnimplementedHandler{}
 // ReadMode answers 501 Not Implemented.
 func (UnimplementedHandler) ReadMode(context.Context) (Mode, error) {
 	var zero Mode
-	return zero, wtp.NewError(501, "thermostatwot: ReadMode is not implemented")
+	return zero, wot.NewError(501, "thermostatwot: ReadMode is not implemented")
 }
 
 // WriteMode answers 501 Not Implemented.
 func (UnimplementedHandler) WriteMode(context.Context, Mode) error {
-	return wtp.NewError(501, "thermostatwot: WriteMode is not implemented")
+	return wot.NewError(501, "thermostatwot: WriteMode is not implemented")
 }
 
 // ReadTarget answers 501 Not Implemented.
 func (UnimplementedHandler) ReadTarget(context.Context) (Target, error) {
 	var zero Target
-	return zero, wtp.NewError(501, "thermostatwot: ReadTarget is not implemented")
+	return zero, wot.NewError(501, "thermostatwot: ReadTarget is not implemented")
 }
 
 // WriteTarget answers 501 Not Implemented.
 func (UnimplementedHandler) WriteTarget(context.Context, Target) error {
-	return wtp.NewError(501, "thermostatwot: WriteTarget is not implemented")
+	return wot.NewError(501, "thermostatwot: WriteTarget is not implemented")
 }
 
 // ReadTemperature answers 501 Not Implemented.
 func (UnimplementedHandler) ReadTemperature(context.Context) (float64, error) {
 	var zero float64
-	return zero, wtp.NewError(501, "thermostatwot: ReadTemperature is not implemented")
+	return zero, wot.NewError(501, "thermostatwot: ReadTemperature is not implemented")
 }
 
 // Boost answers 501 Not Implemented.
 func (UnimplementedHandler) Boost(context.Context, BoostInput) (string, error) {
 	var zero string
-	return zero, wtp.NewError(501, "thermostatwot: Boost is not implemented")
+	return zero, wot.NewError(501, "thermostatwot: Boost is not implemented")
 }
 
-// Thing is the Thing "Thermostat" exposed over the Web Thing Protocol with a Handler behind it. Add it
-// to a wtp.Server (several Things may share one) or use NewServer. Notify and Emit methods push
-// property changes and events to subscribed consumers; they are safe for concurrent use.
+// Thing is the Thing "Thermostat" exposed with a Handler behind it. Add it to a wot.Server (several
+// Things may share one) or use NewServer. Notify and Emit methods push property changes and events to
+// subscribed consumers; they are safe for concurrent use.
 type Thing struct {
-	thing *wtp.Thing
+	thing *wot.Thing
 }
 
 // NewThing exposes h as the Thing described by ThingDescription().
-func NewThing(h Handler, opts ...wtp.ThingOption) (*Thing, error) {
+func NewThing(h Handler, opts ...wot.ThingOption) (*Thing, error) {
 	desc, err := ThingDescription()
 	if err != nil {
 		return nil, err
@@ -126,64 +259,22 @@ func NewThing(h Handler, opts ...wtp.ThingOption) (*Thing, error) {
 
 // NewThingFrom exposes h as the Thing described by desc, a changed copy of ThingDescription() (its
 // affordances must be the generated ones).
-func NewThingFrom(desc *td.Thing, h Handler, opts ...wtp.ThingOption) (*Thing, error) {
-	t, err := wtp.NewThing(desc, opts...)
+func NewThingFrom(desc *td.Thing, h Handler, opts ...wot.ThingOption) (*Thing, error) {
+	t, err := wot.NewThing(desc, opts...)
 	if err != nil {
 		return nil, err
 	}
-	t.HandleRead("mode", func(ctx context.Context) (any, error) {
-		return h.ReadMode(ctx)
-	})
-	t.HandleWrite("mode", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var v Mode
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "mode", err)
-		}
-		if err := v.Validate(); err != nil {
-			return nil, wtp.BadRequest("%v", err)
-		}
-		if err := h.WriteMode(ctx, v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
-	t.HandleRead("target", func(ctx context.Context) (any, error) {
-		return h.ReadTarget(ctx)
-	})
-	t.HandleWrite("target", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var v Target
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "target", err)
-		}
-		if err := v.Validate(); err != nil {
-			return nil, wtp.BadRequest("%v", err)
-		}
-		if err := h.WriteTarget(ctx, v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
-	t.HandleRead("temperature", func(ctx context.Context) (any, error) {
-		return h.ReadTemperature(ctx)
-	})
-	t.HandleAction("boost", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		if len(raw) == 0 {
-			raw = json.RawMessage("null")
-		}
-		var in BoostInput
-		if err := json.Unmarshal(raw, &in); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "input", err)
-		}
-		if err := in.Validate(); err != nil {
-			return nil, wtp.BadRequest("%v", err)
-		}
-		return h.Boost(ctx, in)
-	})
+	t.HandleRead("mode", wot.ReadFunc(h.ReadMode))
+	t.HandleWrite("mode", wot.WriteFunc(h.WriteMode))
+	t.HandleRead("target", wot.ReadFunc(h.ReadTarget))
+	t.HandleWrite("target", wot.WriteFunc(h.WriteTarget))
+	t.HandleRead("temperature", wot.ReadFunc(h.ReadTemperature))
+	t.HandleAction("boost", wot.ActionFunc(h.Boost))
 	return &Thing{thing: t}, nil
 }
 
-// WTP returns the dynamic Thing behind t (for wtp.Server.AddThing and operations by name).
-func (t *Thing) WTP() *wtp.Thing {
+// Exposed returns the dynamic Thing behind t (for wot.Server.AddThing and operations by name).
+func (t *Thing) Exposed() *wot.Thing {
 	return t.thing
 }
 
@@ -208,37 +299,39 @@ func (t *Thing) EmitTargetReached(data float64) error {
 }
 
 // Server serves the Thing "Thermostat" alone: its Thing Description (at its TD path and
-// /.well-known/wot) and its WTP endpoint. It embeds *Thing for the Notify and Emit methods.
+// /.well-known/wot) and every registered protocol binding (the Web Thing Protocol and HTTP by
+// default). It embeds *Thing for the Notify and Emit methods.
 type Server struct {
 	*Thing
-	server *wtp.Server
+	server *wot.Server
 }
 
-// NewServer exposes h on a new wtp.Server configured by opts. For Thing options (WithTDPath,
-// WithThingID, …) or several Things on one endpoint, use NewThing and wtp.NewServer.
-func NewServer(h Handler, opts ...wtp.ServerOption) (*Server, error) {
+// NewServer exposes h on a new wot.Server configured by opts (wot.WithoutBinding turns a binding off).
+// For Thing options (WithTDPath, WithThingID, …) or several Things on one server, use NewThing and
+// wot.NewServer.
+func NewServer(h Handler, opts ...wot.ServerOption) (*Server, error) {
 	t, err := NewThing(h)
 	if err != nil {
 		return nil, err
 	}
-	s := wtp.NewServer(opts...)
+	s := wot.NewServer(opts...)
 	if err := s.AddThing(t.thing); err != nil {
 		return nil, err
 	}
 	return &Server{Thing: t, server: s}, nil
 }
 
-// ServeHTTP serves the TD and the WTP endpoint.
+// ServeHTTP serves the TD and the protocol bindings.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.server.ServeHTTP(w, r)
 }
 
-// Shutdown closes every connection with a going-away status and waits for running handlers.
+// Shutdown ends every session with a going-away status and waits for running handlers.
 func (s *Server) Shutdown(ctx context.Context) error {
 	return s.server.Shutdown(ctx)
 }
 
-// Close closes every connection at once.
+// Close ends every session at once.
 func (s *Server) Close() error {
 	return s.server.Close()
 }

@@ -1,6 +1,6 @@
 // Package device is the lamp behind examples/lamp: a lampwot.Handler with the behaviour the
 // example promises (fades with notifications, overheating at full brightness) and the wiring into a
-// wtp.Server. It is a package of its own so the end-to-end tests can run the very same lamp.
+// wot.Server. It is a package of its own so the end-to-end tests can run the very same lamp.
 package device
 
 import (
@@ -13,7 +13,7 @@ import (
 
 	"github.com/wotgen/wotgen/examples/lamp/lampwot"
 	"github.com/wotgen/wotgen/runtime/td"
-	"github.com/wotgen/wotgen/runtime/wtp"
+	"github.com/wotgen/wotgen/runtime/wot"
 )
 
 // fadeTick is how often a fade moves the level (each change is notified).
@@ -44,13 +44,13 @@ type Options struct {
 
 // New returns the lamp and the server that exposes it (TD at "/" and /.well-known/wot, WTP
 // endpoint as the TD's forms say).
-func New(o Options) (*Lamp, *wtp.Server, error) {
+func New(o Options) (*Lamp, *wot.Server, error) {
 	l := &Lamp{level: 50, temperature: temperatureAt(50)}
 	desc, err := lampwot.ThingDescription()
 	if err != nil {
 		return nil, nil, err
 	}
-	var sopts []wtp.ServerOption
+	var sopts []wot.ServerOption
 	if o.Token != "" {
 		desc.SecurityDefinitions = map[string]*td.SecurityScheme{
 			"bearer_sc": {Scheme: "bearer", In: "header", Name: "Authorization"},
@@ -58,24 +58,28 @@ func New(o Options) (*Lamp, *wtp.Server, error) {
 		desc.Security = td.StringList{"bearer_sc"}
 		// The header, or the access_token query parameter (RFC 6750 §2.3) for browsers, which
 		// cannot set headers on a WebSocket handshake (the Thing console sends it that way).
-		sopts = append(sopts, wtp.WithAuthenticator(wtp.BearerQueryAuth("", o.Token)))
+		sopts = append(sopts, wot.WithAuthenticator(wot.BearerQueryAuth("", o.Token)))
 	}
 	if o.Logger != nil {
-		sopts = append(sopts, wtp.WithLogger(o.Logger))
+		sopts = append(sopts, wot.WithLogger(o.Logger))
 	} else {
-		sopts = append(sopts, wtp.WithLogger(slog.New(slog.DiscardHandler)))
+		sopts = append(sopts, wot.WithLogger(slog.New(slog.DiscardHandler)))
 	}
-	thing, err := lampwot.NewThingFrom(desc, l, wtp.WithTDPath("/"))
+	thing, err := lampwot.NewThingFrom(desc, l, wot.WithTDPath("/"))
 	if err != nil {
 		return nil, nil, err
 	}
 	l.thing = thing
-	srv := wtp.NewServer(sopts...)
-	if err := srv.AddThing(thing.WTP()); err != nil {
+	srv := wot.NewServer(sopts...)
+	if err := srv.AddThing(thing.Exposed()); err != nil {
 		return nil, nil, err
 	}
 	return l, srv, nil
 }
+
+// Exposed returns the generated Thing behind the lamp, for pushing changes without going through a
+// handler (benchmarks do).
+func (l *Lamp) Exposed() *lampwot.Thing { return l.thing }
 
 // temperatureAt is the lamp head's temperature at a brightness: 20 °C off, 70 °C at full power.
 func temperatureAt(level lampwot.Level) float64 { return 20 + float64(level)/2 }

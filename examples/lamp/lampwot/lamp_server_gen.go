@@ -5,19 +5,173 @@ package lampwot
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 
 	"github.com/wotgen/wotgen/runtime/td"
-	"github.com/wotgen/wotgen/runtime/wtp"
+	"github.com/wotgen/wotgen/runtime/wot"
+	_ "github.com/wotgen/wotgen/runtime/wothttp"
+	_ "github.com/wotgen/wotgen/runtime/wtp"
 )
 
-// This file needs a runtime/wtp that supports this generator version.
-const _ = wtp.SupportPackageIsVersion1
+// This file needs a runtime/wot that supports this generator version.
+const _ = wot.SupportPackageIsVersion1
 
 // thingDescriptionJSON is the Thing Description this package was generated from.
-const thingDescriptionJSON = "{\"@context\":\"https://www.w3.org/2022/wot/td/v1.1\",\"actions\":{\"fade\":{\"description\":\"Moves the brightness to a target level over a duration.\",\"forms\":[{\"href\":\"wtp\",\"op\":[\"invokeaction\",\"queryaction\",\"cancelaction\"],\"subprotocol\":\"webthingprotocol\"}],\"input\":{\"properties\":{\"duration\":{\"description\":\"How long the fade takes.\",\"minimum\":0,\"type\":\"integer\",\"unit\":\"millisecond\"},\"level\":{\"description\":\"The target brightness.\",\"maximum\":100,\"minimum\":0,\"type\":\"integer\",\"unit\":\"percent\"}},\"required\":[\"level\",\"duration\"],\"type\":\"object\"},\"output\":{\"description\":\"True when the fade reached its target.\",\"type\":\"boolean\"},\"synchronous\":false,\"title\":\"Fade\"}},\"base\":\"ws://127.0.0.1:8080/\",\"description\":\"A dimmable lamp from the Web Thing Protocol draft: switch it, dim it, fade it, and hear when it overheats.\",\"events\":{\"overheated\":{\"data\":{\"type\":\"number\",\"unit\":\"degree Celsius\"},\"description\":\"The lamp got too hot; the data is the temperature in degrees Celsius.\",\"forms\":[{\"href\":\"wtp\",\"op\":[\"subscribeevent\",\"unsubscribeevent\"],\"subprotocol\":\"webthingprotocol\"}],\"title\":\"Overheated\"}},\"forms\":[{\"href\":\"wtp\",\"op\":[\"readallproperties\",\"writeallproperties\",\"readmultipleproperties\",\"writemultipleproperties\",\"observeallproperties\",\"unobserveallproperties\",\"queryallactions\",\"subscribeallevents\",\"unsubscribeallevents\"],\"subprotocol\":\"webthingprotocol\"}],\"id\":\"urn:uuid:0a3f5c56-5d4e-4b59-9e0b-6a1f1e6b7c21\",\"properties\":{\"level\":{\"description\":\"The brightness in percent.\",\"forms\":[{\"href\":\"wtp\",\"op\":[\"readproperty\",\"writeproperty\",\"observeproperty\",\"unobserveproperty\"],\"subprotocol\":\"webthingprotocol\"}],\"maximum\":100,\"minimum\":0,\"observable\":true,\"title\":\"Brightness\",\"type\":\"integer\",\"unit\":\"percent\"},\"on\":{\"description\":\"Whether the lamp is switched on.\",\"forms\":[{\"href\":\"wtp\",\"op\":[\"readproperty\",\"writeproperty\",\"observeproperty\",\"unobserveproperty\"],\"subprotocol\":\"webthingprotocol\"}],\"observable\":true,\"title\":\"On/Off\",\"type\":\"boolean\"},\"temperature\":{\"description\":\"The temperature of the lamp head in degrees Celsius.\",\"forms\":[{\"href\":\"wtp\",\"op\":[\"readproperty\",\"observeproperty\",\"unobserveproperty\"],\"subprotocol\":\"webthingprotocol\"}],\"observable\":true,\"readOnly\":true,\"title\":\"Temperature\",\"type\":\"number\",\"unit\":\"degree Celsius\"}},\"security\":\"nosec_sc\",\"securityDefinitions\":{\"nosec_sc\":{\"scheme\":\"nosec\"}},\"title\":\"Lamp\"}"
+const thingDescriptionJSON = `{
+  "@context": "https://www.w3.org/2022/wot/td/v1.1",
+  "actions": {
+    "fade": {
+      "description": "Moves the brightness to a target level over a duration.",
+      "forms": [
+        {
+          "href": "wtp",
+          "op": [
+            "invokeaction",
+            "queryaction",
+            "cancelaction"
+          ],
+          "subprotocol": "webthingprotocol"
+        }
+      ],
+      "input": {
+        "properties": {
+          "duration": {
+            "description": "How long the fade takes.",
+            "minimum": 0,
+            "type": "integer",
+            "unit": "millisecond"
+          },
+          "level": {
+            "description": "The target brightness.",
+            "maximum": 100,
+            "minimum": 0,
+            "type": "integer",
+            "unit": "percent"
+          }
+        },
+        "required": [
+          "level",
+          "duration"
+        ],
+        "type": "object"
+      },
+      "output": {
+        "description": "True when the fade reached its target.",
+        "type": "boolean"
+      },
+      "synchronous": false,
+      "title": "Fade"
+    }
+  },
+  "base": "ws://127.0.0.1:8080/",
+  "description": "A dimmable lamp from the Web Thing Protocol draft: switch it, dim it, fade it, and hear when it overheats.",
+  "events": {
+    "overheated": {
+      "data": {
+        "type": "number",
+        "unit": "degree Celsius"
+      },
+      "description": "The lamp got too hot; the data is the temperature in degrees Celsius.",
+      "forms": [
+        {
+          "href": "wtp",
+          "op": [
+            "subscribeevent",
+            "unsubscribeevent"
+          ],
+          "subprotocol": "webthingprotocol"
+        }
+      ],
+      "title": "Overheated"
+    }
+  },
+  "forms": [
+    {
+      "href": "wtp",
+      "op": [
+        "readallproperties",
+        "writeallproperties",
+        "readmultipleproperties",
+        "writemultipleproperties",
+        "observeallproperties",
+        "unobserveallproperties",
+        "queryallactions",
+        "subscribeallevents",
+        "unsubscribeallevents"
+      ],
+      "subprotocol": "webthingprotocol"
+    }
+  ],
+  "id": "urn:uuid:0a3f5c56-5d4e-4b59-9e0b-6a1f1e6b7c21",
+  "properties": {
+    "level": {
+      "description": "The brightness in percent.",
+      "forms": [
+        {
+          "href": "wtp",
+          "op": [
+            "readproperty",
+            "writeproperty",
+            "observeproperty",
+            "unobserveproperty"
+          ],
+          "subprotocol": "webthingprotocol"
+        }
+      ],
+      "maximum": 100,
+      "minimum": 0,
+      "observable": true,
+      "title": "Brightness",
+      "type": "integer",
+      "unit": "percent"
+    },
+    "on": {
+      "description": "Whether the lamp is switched on.",
+      "forms": [
+        {
+          "href": "wtp",
+          "op": [
+            "readproperty",
+            "writeproperty",
+            "observeproperty",
+            "unobserveproperty"
+          ],
+          "subprotocol": "webthingprotocol"
+        }
+      ],
+      "observable": true,
+      "title": "On/Off",
+      "type": "boolean"
+    },
+    "temperature": {
+      "description": "The temperature of the lamp head in degrees Celsius.",
+      "forms": [
+        {
+          "href": "wtp",
+          "op": [
+            "readproperty",
+            "observeproperty",
+            "unobserveproperty"
+          ],
+          "subprotocol": "webthingprotocol"
+        }
+      ],
+      "observable": true,
+      "readOnly": true,
+      "title": "Temperature",
+      "type": "number",
+      "unit": "degree Celsius"
+    }
+  },
+  "security": "nosec_sc",
+  "securityDefinitions": {
+    "nosec_sc": {
+      "scheme": "nosec"
+    }
+  },
+  "title": "Lamp"
+}`
 
 // ThingDescription returns a fresh copy of the Thing Description of "Lamp" this package was generated
 // from; change it (base, security, …) and pass it to NewThingFrom. It fails only if the package was
@@ -32,7 +186,7 @@ func ThingDescription() (*td.Thing, error) {
 
 // Handler implements the Thing "Lamp": one method per readable and writable property and per action.
 // Values are decoded and validated before a method is called; an error it returns reaches the consumer
-// (return a *wtp.Error to choose the status). Embed UnimplementedHandler to implement only some
+// (return a *wot.Error to choose the status). Embed UnimplementedHandler to implement only some
 // methods.
 type Handler interface {
 	// ReadLevel returns the current value of the property "level".
@@ -90,46 +244,46 @@ var _ Handler = UnimplementedHandler{}
 // ReadLevel answers 501 Not Implemented.
 func (UnimplementedHandler) ReadLevel(context.Context) (Level, error) {
 	var zero Level
-	return zero, wtp.NewError(501, "lampwot: ReadLevel is not implemented")
+	return zero, wot.NewError(501, "lampwot: ReadLevel is not implemented")
 }
 
 // WriteLevel answers 501 Not Implemented.
 func (UnimplementedHandler) WriteLevel(context.Context, Level) error {
-	return wtp.NewError(501, "lampwot: WriteLevel is not implemented")
+	return wot.NewError(501, "lampwot: WriteLevel is not implemented")
 }
 
 // ReadOn answers 501 Not Implemented.
 func (UnimplementedHandler) ReadOn(context.Context) (bool, error) {
 	var zero bool
-	return zero, wtp.NewError(501, "lampwot: ReadOn is not implemented")
+	return zero, wot.NewError(501, "lampwot: ReadOn is not implemented")
 }
 
 // WriteOn answers 501 Not Implemented.
 func (UnimplementedHandler) WriteOn(context.Context, bool) error {
-	return wtp.NewError(501, "lampwot: WriteOn is not implemented")
+	return wot.NewError(501, "lampwot: WriteOn is not implemented")
 }
 
 // ReadTemperature answers 501 Not Implemented.
 func (UnimplementedHandler) ReadTemperature(context.Context) (float64, error) {
 	var zero float64
-	return zero, wtp.NewError(501, "lampwot: ReadTemperature is not implemented")
+	return zero, wot.NewError(501, "lampwot: ReadTemperature is not implemented")
 }
 
 // Fade answers 501 Not Implemented.
 func (UnimplementedHandler) Fade(context.Context, FadeInput) (bool, error) {
 	var zero bool
-	return zero, wtp.NewError(501, "lampwot: Fade is not implemented")
+	return zero, wot.NewError(501, "lampwot: Fade is not implemented")
 }
 
-// Thing is the Thing "Lamp" exposed over the Web Thing Protocol with a Handler behind it. Add it to a
-// wtp.Server (several Things may share one) or use NewServer. Notify and Emit methods push property
-// changes and events to subscribed consumers; they are safe for concurrent use.
+// Thing is the Thing "Lamp" exposed with a Handler behind it. Add it to a wot.Server (several Things
+// may share one) or use NewServer. Notify and Emit methods push property changes and events to
+// subscribed consumers; they are safe for concurrent use.
 type Thing struct {
-	thing *wtp.Thing
+	thing *wot.Thing
 }
 
 // NewThing exposes h as the Thing described by ThingDescription().
-func NewThing(h Handler, opts ...wtp.ThingOption) (*Thing, error) {
+func NewThing(h Handler, opts ...wot.ThingOption) (*Thing, error) {
 	desc, err := ThingDescription()
 	if err != nil {
 		return nil, err
@@ -139,61 +293,22 @@ func NewThing(h Handler, opts ...wtp.ThingOption) (*Thing, error) {
 
 // NewThingFrom exposes h as the Thing described by desc, a changed copy of ThingDescription() (its
 // affordances must be the generated ones).
-func NewThingFrom(desc *td.Thing, h Handler, opts ...wtp.ThingOption) (*Thing, error) {
-	t, err := wtp.NewThing(desc, opts...)
+func NewThingFrom(desc *td.Thing, h Handler, opts ...wot.ThingOption) (*Thing, error) {
+	t, err := wot.NewThing(desc, opts...)
 	if err != nil {
 		return nil, err
 	}
-	t.HandleRead("level", func(ctx context.Context) (any, error) {
-		return h.ReadLevel(ctx)
-	})
-	t.HandleWrite("level", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var v Level
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "level", err)
-		}
-		if err := v.Validate(); err != nil {
-			return nil, wtp.BadRequest("%v", err)
-		}
-		if err := h.WriteLevel(ctx, v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
-	t.HandleRead("on", func(ctx context.Context) (any, error) {
-		return h.ReadOn(ctx)
-	})
-	t.HandleWrite("on", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var v bool
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "on", err)
-		}
-		if err := h.WriteOn(ctx, v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
-	t.HandleRead("temperature", func(ctx context.Context) (any, error) {
-		return h.ReadTemperature(ctx)
-	})
-	t.HandleAction("fade", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		if len(raw) == 0 {
-			raw = json.RawMessage("null")
-		}
-		var in FadeInput
-		if err := json.Unmarshal(raw, &in); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "input", err)
-		}
-		if err := in.Validate(); err != nil {
-			return nil, wtp.BadRequest("%v", err)
-		}
-		return h.Fade(ctx, in)
-	})
+	t.HandleRead("level", wot.ReadFunc(h.ReadLevel))
+	t.HandleWrite("level", wot.WriteFunc(h.WriteLevel))
+	t.HandleRead("on", wot.ReadFunc(h.ReadOn))
+	t.HandleWrite("on", wot.WriteFunc(h.WriteOn))
+	t.HandleRead("temperature", wot.ReadFunc(h.ReadTemperature))
+	t.HandleAction("fade", wot.ActionFunc(h.Fade))
 	return &Thing{thing: t}, nil
 }
 
-// WTP returns the dynamic Thing behind t (for wtp.Server.AddThing and operations by name).
-func (t *Thing) WTP() *wtp.Thing {
+// Exposed returns the dynamic Thing behind t (for wot.Server.AddThing and operations by name).
+func (t *Thing) Exposed() *wot.Thing {
 	return t.thing
 }
 
@@ -218,37 +333,39 @@ func (t *Thing) EmitOverheated(data float64) error {
 }
 
 // Server serves the Thing "Lamp" alone: its Thing Description (at its TD path and /.well-known/wot)
-// and its WTP endpoint. It embeds *Thing for the Notify and Emit methods.
+// and every registered protocol binding (the Web Thing Protocol and HTTP by default). It embeds *Thing
+// for the Notify and Emit methods.
 type Server struct {
 	*Thing
-	server *wtp.Server
+	server *wot.Server
 }
 
-// NewServer exposes h on a new wtp.Server configured by opts. For Thing options (WithTDPath,
-// WithThingID, …) or several Things on one endpoint, use NewThing and wtp.NewServer.
-func NewServer(h Handler, opts ...wtp.ServerOption) (*Server, error) {
+// NewServer exposes h on a new wot.Server configured by opts (wot.WithoutBinding turns a binding off).
+// For Thing options (WithTDPath, WithThingID, …) or several Things on one server, use NewThing and
+// wot.NewServer.
+func NewServer(h Handler, opts ...wot.ServerOption) (*Server, error) {
 	t, err := NewThing(h)
 	if err != nil {
 		return nil, err
 	}
-	s := wtp.NewServer(opts...)
+	s := wot.NewServer(opts...)
 	if err := s.AddThing(t.thing); err != nil {
 		return nil, err
 	}
 	return &Server{Thing: t, server: s}, nil
 }
 
-// ServeHTTP serves the TD and the WTP endpoint.
+// ServeHTTP serves the TD and the protocol bindings.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.server.ServeHTTP(w, r)
 }
 
-// Shutdown closes every connection with a going-away status and waits for running handlers.
+// Shutdown ends every session with a going-away status and waits for running handlers.
 func (s *Server) Shutdown(ctx context.Context) error {
 	return s.server.Shutdown(ctx)
 }
 
-// Close closes every connection at once.
+// Close ends every session at once.
 func (s *Server) Close() error {
 	return s.server.Close()
 }

@@ -5,19 +5,162 @@ package collisions
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 
 	"github.com/wotgen/wotgen/runtime/td"
-	"github.com/wotgen/wotgen/runtime/wtp"
+	"github.com/wotgen/wotgen/runtime/wot"
+	_ "github.com/wotgen/wotgen/runtime/wothttp"
+	_ "github.com/wotgen/wotgen/runtime/wtp"
 )
 
-// This file needs a runtime/wtp that supports this generator version.
-const _ = wtp.SupportPackageIsVersion1
+// This file needs a runtime/wot that supports this generator version.
+const _ = wot.SupportPackageIsVersion1
 
 // thingDescriptionJSON is the Thing Description this package was generated from.
-const thingDescriptionJSON = "{\"@context\":\"https://www.w3.org/2022/wot/td/v1.1\",\"actions\":{\"readDeviceUrl\":{\"forms\":[{\"href\":\"wtp\"}],\"output\":{\"minLength\":1,\"type\":\"string\"}},\"status\":{\"forms\":[{\"href\":\"wtp\"}],\"input\":{\"minimum\":0,\"type\":\"integer\"}}},\"events\":{\"status\":{\"data\":{\"enum\":[\"up\",\"down\"],\"type\":\"string\"},\"forms\":[{\"href\":\"wtp\"}]}},\"properties\":{\"2ndFloor\":{\"exclusiveMinimum\":0,\"forms\":[{\"href\":\"wtp\"}],\"type\":\"number\"},\"close\":{\"forms\":[{\"href\":\"wtp\"}],\"minimum\":0,\"type\":\"integer\"},\"deviceUrl\":{\"forms\":[{\"href\":\"wtp\"}],\"pattern\":\"^https?://\",\"type\":\"string\"},\"on-off\":{\"forms\":[{\"href\":\"wtp\"}],\"minimum\":1,\"type\":\"boolean\"},\"onOff\":{\"forms\":[{\"href\":\"wtp\"}],\"maximum\":1,\"type\":\"integer\"},\"on_off\":{\"forms\":[{\"href\":\"wtp\"}],\"maxLength\":2,\"type\":\"string\"},\"status\":{\"forms\":[{\"href\":\"wtp\"}],\"properties\":{\"ID\":{\"type\":\"string\"},\"id\":{\"type\":\"string\"},\"type\":{\"enum\":[\"a\",\"b\"],\"type\":\"string\"},\"validate\":{\"minimum\":0,\"type\":\"integer\"}},\"type\":\"object\"},\"température\":{\"forms\":[{\"href\":\"wtp\"}],\"minimum\":-40,\"type\":\"number\",\"unit\":\"°C\"}},\"security\":\"nosec\",\"securityDefinitions\":{\"nosec\":{\"scheme\":\"nosec\"}},\"title\":\"Collisions\"}"
+const thingDescriptionJSON = `{
+  "@context": "https://www.w3.org/2022/wot/td/v1.1",
+  "actions": {
+    "readDeviceUrl": {
+      "forms": [
+        {
+          "href": "wtp"
+        }
+      ],
+      "output": {
+        "minLength": 1,
+        "type": "string"
+      }
+    },
+    "status": {
+      "forms": [
+        {
+          "href": "wtp"
+        }
+      ],
+      "input": {
+        "minimum": 0,
+        "type": "integer"
+      }
+    }
+  },
+  "events": {
+    "status": {
+      "data": {
+        "enum": [
+          "up",
+          "down"
+        ],
+        "type": "string"
+      },
+      "forms": [
+        {
+          "href": "wtp"
+        }
+      ]
+    }
+  },
+  "properties": {
+    "2ndFloor": {
+      "exclusiveMinimum": 0,
+      "forms": [
+        {
+          "href": "wtp"
+        }
+      ],
+      "type": "number"
+    },
+    "close": {
+      "forms": [
+        {
+          "href": "wtp"
+        }
+      ],
+      "minimum": 0,
+      "type": "integer"
+    },
+    "deviceUrl": {
+      "forms": [
+        {
+          "href": "wtp"
+        }
+      ],
+      "pattern": "^https?://",
+      "type": "string"
+    },
+    "on-off": {
+      "forms": [
+        {
+          "href": "wtp"
+        }
+      ],
+      "minimum": 1,
+      "type": "boolean"
+    },
+    "onOff": {
+      "forms": [
+        {
+          "href": "wtp"
+        }
+      ],
+      "maximum": 1,
+      "type": "integer"
+    },
+    "on_off": {
+      "forms": [
+        {
+          "href": "wtp"
+        }
+      ],
+      "maxLength": 2,
+      "type": "string"
+    },
+    "status": {
+      "forms": [
+        {
+          "href": "wtp"
+        }
+      ],
+      "properties": {
+        "ID": {
+          "type": "string"
+        },
+        "id": {
+          "type": "string"
+        },
+        "type": {
+          "enum": [
+            "a",
+            "b"
+          ],
+          "type": "string"
+        },
+        "validate": {
+          "minimum": 0,
+          "type": "integer"
+        }
+      },
+      "type": "object"
+    },
+    "température": {
+      "forms": [
+        {
+          "href": "wtp"
+        }
+      ],
+      "minimum": -40,
+      "type": "number",
+      "unit": "°C"
+    }
+  },
+  "security": "nosec",
+  "securityDefinitions": {
+    "nosec": {
+      "scheme": "nosec"
+    }
+  },
+  "title": "Collisions"
+}`
 
 // ThingDescription returns a fresh copy of the Thing Description of "Collisions" this package was
 // generated from; change it (base, security, …) and pass it to NewThingFrom. It fails only if the
@@ -32,7 +175,7 @@ func ThingDescription() (*td.Thing, error) {
 
 // Handler implements the Thing "Collisions": one method per readable and writable property and per
 // action. Values are decoded and validated before a method is called; an error it returns reaches the
-// consumer (return a *wtp.Error to choose the status). Embed UnimplementedHandler to implement only
+// consumer (return a *wot.Error to choose the status). Embed UnimplementedHandler to implement only
 // some methods.
 type Handler interface {
 	// ReadN2ndFloor returns the current value of the property "2ndFloor".
@@ -107,111 +250,111 @@ var _ Handler = UnimplementedHandler{}
 // ReadN2ndFloor answers 501 Not Implemented.
 func (UnimplementedHandler) ReadN2ndFloor(context.Context) (N2ndFloor, error) {
 	var zero N2ndFloor
-	return zero, wtp.NewError(501, "collisions: ReadN2ndFloor is not implemented")
+	return zero, wot.NewError(501, "collisions: ReadN2ndFloor is not implemented")
 }
 
 // WriteN2ndFloor answers 501 Not Implemented.
 func (UnimplementedHandler) WriteN2ndFloor(context.Context, N2ndFloor) error {
-	return wtp.NewError(501, "collisions: WriteN2ndFloor is not implemented")
+	return wot.NewError(501, "collisions: WriteN2ndFloor is not implemented")
 }
 
 // ReadCloseProperty answers 501 Not Implemented.
 func (UnimplementedHandler) ReadCloseProperty(context.Context) (CloseProperty, error) {
 	var zero CloseProperty
-	return zero, wtp.NewError(501, "collisions: ReadCloseProperty is not implemented")
+	return zero, wot.NewError(501, "collisions: ReadCloseProperty is not implemented")
 }
 
 // WriteCloseProperty answers 501 Not Implemented.
 func (UnimplementedHandler) WriteCloseProperty(context.Context, CloseProperty) error {
-	return wtp.NewError(501, "collisions: WriteCloseProperty is not implemented")
+	return wot.NewError(501, "collisions: WriteCloseProperty is not implemented")
 }
 
 // ReadDeviceURL answers 501 Not Implemented.
 func (UnimplementedHandler) ReadDeviceURL(context.Context) (DeviceURL, error) {
 	var zero DeviceURL
-	return zero, wtp.NewError(501, "collisions: ReadDeviceURL is not implemented")
+	return zero, wot.NewError(501, "collisions: ReadDeviceURL is not implemented")
 }
 
 // WriteDeviceURL answers 501 Not Implemented.
 func (UnimplementedHandler) WriteDeviceURL(context.Context, DeviceURL) error {
-	return wtp.NewError(501, "collisions: WriteDeviceURL is not implemented")
+	return wot.NewError(501, "collisions: WriteDeviceURL is not implemented")
 }
 
 // ReadOnOff answers 501 Not Implemented.
 func (UnimplementedHandler) ReadOnOff(context.Context) (bool, error) {
 	var zero bool
-	return zero, wtp.NewError(501, "collisions: ReadOnOff is not implemented")
+	return zero, wot.NewError(501, "collisions: ReadOnOff is not implemented")
 }
 
 // WriteOnOff answers 501 Not Implemented.
 func (UnimplementedHandler) WriteOnOff(context.Context, bool) error {
-	return wtp.NewError(501, "collisions: WriteOnOff is not implemented")
+	return wot.NewError(501, "collisions: WriteOnOff is not implemented")
 }
 
 // ReadOnOff2 answers 501 Not Implemented.
 func (UnimplementedHandler) ReadOnOff2(context.Context) (OnOff2, error) {
 	var zero OnOff2
-	return zero, wtp.NewError(501, "collisions: ReadOnOff2 is not implemented")
+	return zero, wot.NewError(501, "collisions: ReadOnOff2 is not implemented")
 }
 
 // WriteOnOff2 answers 501 Not Implemented.
 func (UnimplementedHandler) WriteOnOff2(context.Context, OnOff2) error {
-	return wtp.NewError(501, "collisions: WriteOnOff2 is not implemented")
+	return wot.NewError(501, "collisions: WriteOnOff2 is not implemented")
 }
 
 // ReadOnOff3 answers 501 Not Implemented.
 func (UnimplementedHandler) ReadOnOff3(context.Context) (OnOff3, error) {
 	var zero OnOff3
-	return zero, wtp.NewError(501, "collisions: ReadOnOff3 is not implemented")
+	return zero, wot.NewError(501, "collisions: ReadOnOff3 is not implemented")
 }
 
 // WriteOnOff3 answers 501 Not Implemented.
 func (UnimplementedHandler) WriteOnOff3(context.Context, OnOff3) error {
-	return wtp.NewError(501, "collisions: WriteOnOff3 is not implemented")
+	return wot.NewError(501, "collisions: WriteOnOff3 is not implemented")
 }
 
 // ReadStatusProperty answers 501 Not Implemented.
 func (UnimplementedHandler) ReadStatusProperty(context.Context) (StatusProperty, error) {
 	var zero StatusProperty
-	return zero, wtp.NewError(501, "collisions: ReadStatusProperty is not implemented")
+	return zero, wot.NewError(501, "collisions: ReadStatusProperty is not implemented")
 }
 
 // WriteStatusProperty answers 501 Not Implemented.
 func (UnimplementedHandler) WriteStatusProperty(context.Context, StatusProperty) error {
-	return wtp.NewError(501, "collisions: WriteStatusProperty is not implemented")
+	return wot.NewError(501, "collisions: WriteStatusProperty is not implemented")
 }
 
 // ReadTempérature answers 501 Not Implemented.
 func (UnimplementedHandler) ReadTempérature(context.Context) (Température, error) {
 	var zero Température
-	return zero, wtp.NewError(501, "collisions: ReadTempérature is not implemented")
+	return zero, wot.NewError(501, "collisions: ReadTempérature is not implemented")
 }
 
 // WriteTempérature answers 501 Not Implemented.
 func (UnimplementedHandler) WriteTempérature(context.Context, Température) error {
-	return wtp.NewError(501, "collisions: WriteTempérature is not implemented")
+	return wot.NewError(501, "collisions: WriteTempérature is not implemented")
 }
 
 // ReadDeviceURLAction answers 501 Not Implemented.
 func (UnimplementedHandler) ReadDeviceURLAction(context.Context) (ReadDeviceURLActionOutput, error) {
 	var zero ReadDeviceURLActionOutput
-	return zero, wtp.NewError(501, "collisions: ReadDeviceURLAction is not implemented")
+	return zero, wot.NewError(501, "collisions: ReadDeviceURLAction is not implemented")
 }
 
 // StatusAction answers 501 Not Implemented.
 func (UnimplementedHandler) StatusAction(context.Context, StatusActionInput) error {
-	return wtp.NewError(501, "collisions: StatusAction is not implemented")
+	return wot.NewError(501, "collisions: StatusAction is not implemented")
 }
 
-// Thing is the Thing "Collisions" exposed over the Web Thing Protocol with a Handler behind it. Add it
-// to a wtp.Server (several Things may share one) or use NewServer. Notify and Emit methods push
-// property changes and events to subscribed consumers; they are safe for concurrent use.
+// Thing is the Thing "Collisions" exposed with a Handler behind it. Add it to a wot.Server (several
+// Things may share one) or use NewServer. Notify and Emit methods push property changes and events to
+// subscribed consumers; they are safe for concurrent use.
 type Thing struct {
-	thing *wtp.Thing
+	thing *wot.Thing
 }
 
 // NewThing exposes h as the Thing described by ThingDescription().
-func NewThing(h Handler, opts ...wtp.ThingOption) (*Thing, error) {
+func NewThing(h Handler, opts ...wot.ThingOption) (*Thing, error) {
 	desc, err := ThingDescription()
 	if err != nil {
 		return nil, err
@@ -221,157 +364,38 @@ func NewThing(h Handler, opts ...wtp.ThingOption) (*Thing, error) {
 
 // NewThingFrom exposes h as the Thing described by desc, a changed copy of ThingDescription() (its
 // affordances must be the generated ones).
-func NewThingFrom(desc *td.Thing, h Handler, opts ...wtp.ThingOption) (*Thing, error) {
-	t, err := wtp.NewThing(desc, opts...)
+func NewThingFrom(desc *td.Thing, h Handler, opts ...wot.ThingOption) (*Thing, error) {
+	t, err := wot.NewThing(desc, opts...)
 	if err != nil {
 		return nil, err
 	}
-	t.HandleRead("2ndFloor", func(ctx context.Context) (any, error) {
-		return h.ReadN2ndFloor(ctx)
-	})
-	t.HandleWrite("2ndFloor", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var v N2ndFloor
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "2ndFloor", err)
-		}
-		if err := v.Validate(); err != nil {
-			return nil, wtp.BadRequest("%v", err)
-		}
-		if err := h.WriteN2ndFloor(ctx, v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
-	t.HandleRead("close", func(ctx context.Context) (any, error) {
-		return h.ReadCloseProperty(ctx)
-	})
-	t.HandleWrite("close", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var v CloseProperty
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "close", err)
-		}
-		if err := v.Validate(); err != nil {
-			return nil, wtp.BadRequest("%v", err)
-		}
-		if err := h.WriteCloseProperty(ctx, v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
-	t.HandleRead("deviceUrl", func(ctx context.Context) (any, error) {
-		return h.ReadDeviceURL(ctx)
-	})
-	t.HandleWrite("deviceUrl", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var v DeviceURL
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "deviceUrl", err)
-		}
-		if err := v.Validate(); err != nil {
-			return nil, wtp.BadRequest("%v", err)
-		}
-		if err := h.WriteDeviceURL(ctx, v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
-	t.HandleRead("on-off", func(ctx context.Context) (any, error) {
-		return h.ReadOnOff(ctx)
-	})
-	t.HandleWrite("on-off", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var v bool
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "on-off", err)
-		}
-		if err := h.WriteOnOff(ctx, v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
-	t.HandleRead("onOff", func(ctx context.Context) (any, error) {
-		return h.ReadOnOff2(ctx)
-	})
-	t.HandleWrite("onOff", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var v OnOff2
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "onOff", err)
-		}
-		if err := v.Validate(); err != nil {
-			return nil, wtp.BadRequest("%v", err)
-		}
-		if err := h.WriteOnOff2(ctx, v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
-	t.HandleRead("on_off", func(ctx context.Context) (any, error) {
-		return h.ReadOnOff3(ctx)
-	})
-	t.HandleWrite("on_off", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var v OnOff3
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "on_off", err)
-		}
-		if err := v.Validate(); err != nil {
-			return nil, wtp.BadRequest("%v", err)
-		}
-		if err := h.WriteOnOff3(ctx, v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
-	t.HandleRead("status", func(ctx context.Context) (any, error) {
-		return h.ReadStatusProperty(ctx)
-	})
-	t.HandleWrite("status", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var v StatusProperty
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "status", err)
-		}
-		if err := v.Validate(); err != nil {
-			return nil, wtp.BadRequest("%v", err)
-		}
-		if err := h.WriteStatusProperty(ctx, v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
-	t.HandleRead("température", func(ctx context.Context) (any, error) {
-		return h.ReadTempérature(ctx)
-	})
-	t.HandleWrite("température", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var v Température
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "température", err)
-		}
-		if err := v.Validate(); err != nil {
-			return nil, wtp.BadRequest("%v", err)
-		}
-		if err := h.WriteTempérature(ctx, v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
-	t.HandleAction("readDeviceUrl", func(ctx context.Context, raw json.RawMessage) (any, error) {
+	t.HandleRead("2ndFloor", wot.ReadFunc(h.ReadN2ndFloor))
+	t.HandleWrite("2ndFloor", wot.WriteFunc(h.WriteN2ndFloor))
+	t.HandleRead("close", wot.ReadFunc(h.ReadCloseProperty))
+	t.HandleWrite("close", wot.WriteFunc(h.WriteCloseProperty))
+	t.HandleRead("deviceUrl", wot.ReadFunc(h.ReadDeviceURL))
+	t.HandleWrite("deviceUrl", wot.WriteFunc(h.WriteDeviceURL))
+	t.HandleRead("on-off", wot.ReadFunc(h.ReadOnOff))
+	t.HandleWrite("on-off", wot.WriteFunc(h.WriteOnOff))
+	t.HandleRead("onOff", wot.ReadFunc(h.ReadOnOff2))
+	t.HandleWrite("onOff", wot.WriteFunc(h.WriteOnOff2))
+	t.HandleRead("on_off", wot.ReadFunc(h.ReadOnOff3))
+	t.HandleWrite("on_off", wot.WriteFunc(h.WriteOnOff3))
+	t.HandleRead("status", wot.ReadFunc(h.ReadStatusProperty))
+	t.HandleWrite("status", wot.WriteFunc(h.WriteStatusProperty))
+	t.HandleRead("température", wot.ReadFunc(h.ReadTempérature))
+	t.HandleWrite("température", wot.WriteFunc(h.WriteTempérature))
+	t.HandleAction("readDeviceUrl", wot.ActionFunc(func(ctx context.Context, _ struct{}) (ReadDeviceURLActionOutput, error) {
 		return h.ReadDeviceURLAction(ctx)
-	})
-	t.HandleAction("status", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		if len(raw) == 0 {
-			raw = json.RawMessage("null")
-		}
-		var in StatusActionInput
-		if err := json.Unmarshal(raw, &in); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "input", err)
-		}
-		if err := in.Validate(); err != nil {
-			return nil, wtp.BadRequest("%v", err)
-		}
-		return nil, h.StatusAction(ctx, in)
-	})
+	}))
+	t.HandleAction("status", wot.ActionFunc(func(ctx context.Context, in StatusActionInput) (struct{}, error) {
+		return struct{}{}, h.StatusAction(ctx, in)
+	}))
 	return &Thing{thing: t}, nil
 }
 
-// WTP returns the dynamic Thing behind t (for wtp.Server.AddThing and operations by name).
-func (t *Thing) WTP() *wtp.Thing {
+// Exposed returns the dynamic Thing behind t (for wot.Server.AddThing and operations by name).
+func (t *Thing) Exposed() *wot.Thing {
 	return t.thing
 }
 
@@ -424,37 +448,39 @@ func (t *Thing) EmitStatusEvent(data StatusEventData) error {
 }
 
 // Server serves the Thing "Collisions" alone: its Thing Description (at its TD path and
-// /.well-known/wot) and its WTP endpoint. It embeds *Thing for the Notify and Emit methods.
+// /.well-known/wot) and every registered protocol binding (the Web Thing Protocol and HTTP by
+// default). It embeds *Thing for the Notify and Emit methods.
 type Server struct {
 	*Thing
-	server *wtp.Server
+	server *wot.Server
 }
 
-// NewServer exposes h on a new wtp.Server configured by opts. For Thing options (WithTDPath,
-// WithThingID, …) or several Things on one endpoint, use NewThing and wtp.NewServer.
-func NewServer(h Handler, opts ...wtp.ServerOption) (*Server, error) {
+// NewServer exposes h on a new wot.Server configured by opts (wot.WithoutBinding turns a binding off).
+// For Thing options (WithTDPath, WithThingID, …) or several Things on one server, use NewThing and
+// wot.NewServer.
+func NewServer(h Handler, opts ...wot.ServerOption) (*Server, error) {
 	t, err := NewThing(h)
 	if err != nil {
 		return nil, err
 	}
-	s := wtp.NewServer(opts...)
+	s := wot.NewServer(opts...)
 	if err := s.AddThing(t.thing); err != nil {
 		return nil, err
 	}
 	return &Server{Thing: t, server: s}, nil
 }
 
-// ServeHTTP serves the TD and the WTP endpoint.
+// ServeHTTP serves the TD and the protocol bindings.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.server.ServeHTTP(w, r)
 }
 
-// Shutdown closes every connection with a going-away status and waits for running handlers.
+// Shutdown ends every session with a going-away status and waits for running handlers.
 func (s *Server) Shutdown(ctx context.Context) error {
 	return s.server.Shutdown(ctx)
 }
 
-// Close closes every connection at once.
+// Close ends every session at once.
 func (s *Server) Close() error {
 	return s.server.Close()
 }

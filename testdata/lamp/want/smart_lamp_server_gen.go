@@ -5,19 +5,180 @@ package lamp
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 
 	"github.com/wotgen/wotgen/runtime/td"
-	"github.com/wotgen/wotgen/runtime/wtp"
+	"github.com/wotgen/wotgen/runtime/wot"
+	_ "github.com/wotgen/wotgen/runtime/wothttp"
+	_ "github.com/wotgen/wotgen/runtime/wtp"
 )
 
-// This file needs a runtime/wtp that supports this generator version.
-const _ = wtp.SupportPackageIsVersion1
+// This file needs a runtime/wot that supports this generator version.
+const _ = wot.SupportPackageIsVersion1
 
 // thingDescriptionJSON is the Thing Description this package was generated from.
-const thingDescriptionJSON = "{\"@context\":\"https://www.w3.org/2022/wot/td/v1.1\",\"actions\":{\"fade\":{\"forms\":[{\"href\":\"x\"}],\"input\":{\"properties\":{\"duration\":{\"multipleOf\":0.5,\"type\":\"number\"},\"level\":{\"maximum\":100,\"minimum\":0,\"type\":\"integer\"},\"options\":{\"properties\":{\"curve\":{\"enum\":[\"linear\",\"ease\"],\"type\":\"string\"}},\"type\":\"object\"}},\"required\":[\"level\"],\"type\":\"object\"},\"output\":{\"type\":\"string\"}}},\"events\":{\"overheated\":{\"data\":{\"type\":\"number\"},\"forms\":[{\"href\":\"x\"}]}},\"id\":\"urn:lamp\",\"properties\":{\"brightness\":{\"forms\":[{\"href\":\"wtp\",\"subprotocol\":\"webthingprotocol\"}],\"maximum\":100,\"minimum\":0,\"title\":\"Brightness\",\"type\":\"integer\",\"unit\":\"percent\"},\"mode\":{\"enum\":[\"auto\",\"manual\",\"2x\"],\"forms\":[{\"href\":\"x\"}],\"type\":\"string\"},\"on\":{\"forms\":[{\"href\":\"x\"}],\"type\":\"boolean\"},\"setpoint\":{\"forms\":[{\"href\":\"x\"}],\"oneOf\":[{\"minimum\":5,\"type\":\"number\"},{\"maxLength\":3,\"type\":\"string\"},{\"type\":\"null\"}]},\"status\":{\"forms\":[{\"href\":\"x\"}],\"properties\":{\"latest\":{\"readOnly\":true,\"type\":\"string\"},\"new\":{\"pattern\":\"^[a-z]+$\",\"type\":\"string\",\"writeOnly\":true},\"since\":{\"format\":\"date-time\",\"type\":\"string\"}},\"readOnly\":true,\"required\":[\"latest\",\"since\"],\"type\":\"object\"},\"tags\":{\"forms\":[{\"href\":\"x\"}],\"items\":{\"minLength\":1,\"type\":\"string\"},\"maxItems\":4,\"type\":\"array\"}},\"security\":\"nosec\",\"securityDefinitions\":{\"nosec\":{\"scheme\":\"nosec\"}},\"title\":\"Smart Lamp\"}"
+const thingDescriptionJSON = `{
+  "@context": "https://www.w3.org/2022/wot/td/v1.1",
+  "actions": {
+    "fade": {
+      "forms": [
+        {
+          "href": "x"
+        }
+      ],
+      "input": {
+        "properties": {
+          "duration": {
+            "multipleOf": 0.5,
+            "type": "number"
+          },
+          "level": {
+            "maximum": 100,
+            "minimum": 0,
+            "type": "integer"
+          },
+          "options": {
+            "properties": {
+              "curve": {
+                "enum": [
+                  "linear",
+                  "ease"
+                ],
+                "type": "string"
+              }
+            },
+            "type": "object"
+          }
+        },
+        "required": [
+          "level"
+        ],
+        "type": "object"
+      },
+      "output": {
+        "type": "string"
+      }
+    }
+  },
+  "events": {
+    "overheated": {
+      "data": {
+        "type": "number"
+      },
+      "forms": [
+        {
+          "href": "x"
+        }
+      ]
+    }
+  },
+  "id": "urn:lamp",
+  "properties": {
+    "brightness": {
+      "forms": [
+        {
+          "href": "wtp",
+          "subprotocol": "webthingprotocol"
+        }
+      ],
+      "maximum": 100,
+      "minimum": 0,
+      "title": "Brightness",
+      "type": "integer",
+      "unit": "percent"
+    },
+    "mode": {
+      "enum": [
+        "auto",
+        "manual",
+        "2x"
+      ],
+      "forms": [
+        {
+          "href": "x"
+        }
+      ],
+      "type": "string"
+    },
+    "on": {
+      "forms": [
+        {
+          "href": "x"
+        }
+      ],
+      "type": "boolean"
+    },
+    "setpoint": {
+      "forms": [
+        {
+          "href": "x"
+        }
+      ],
+      "oneOf": [
+        {
+          "minimum": 5,
+          "type": "number"
+        },
+        {
+          "maxLength": 3,
+          "type": "string"
+        },
+        {
+          "type": "null"
+        }
+      ]
+    },
+    "status": {
+      "forms": [
+        {
+          "href": "x"
+        }
+      ],
+      "properties": {
+        "latest": {
+          "readOnly": true,
+          "type": "string"
+        },
+        "new": {
+          "pattern": "^[a-z]+$",
+          "type": "string",
+          "writeOnly": true
+        },
+        "since": {
+          "format": "date-time",
+          "type": "string"
+        }
+      },
+      "readOnly": true,
+      "required": [
+        "latest",
+        "since"
+      ],
+      "type": "object"
+    },
+    "tags": {
+      "forms": [
+        {
+          "href": "x"
+        }
+      ],
+      "items": {
+        "minLength": 1,
+        "type": "string"
+      },
+      "maxItems": 4,
+      "type": "array"
+    }
+  },
+  "security": "nosec",
+  "securityDefinitions": {
+    "nosec": {
+      "scheme": "nosec"
+    }
+  },
+  "title": "Smart Lamp"
+}`
 
 // ThingDescription returns a fresh copy of the Thing Description of "Smart Lamp" this package was
 // generated from; change it (base, security, …) and pass it to NewThingFrom. It fails only if the
@@ -32,7 +193,7 @@ func ThingDescription() (*td.Thing, error) {
 
 // Handler implements the Thing "Smart Lamp": one method per readable and writable property and per
 // action. Values are decoded and validated before a method is called; an error it returns reaches the
-// consumer (return a *wtp.Error to choose the status). Embed UnimplementedHandler to implement only
+// consumer (return a *wot.Error to choose the status). Embed UnimplementedHandler to implement only
 // some methods.
 type Handler interface {
 	// ReadBrightness returns the current value of the property "brightness".
@@ -90,79 +251,79 @@ var _ Handler = UnimplementedHandler{}
 // ReadBrightness answers 501 Not Implemented.
 func (UnimplementedHandler) ReadBrightness(context.Context) (Brightness, error) {
 	var zero Brightness
-	return zero, wtp.NewError(501, "lamp: ReadBrightness is not implemented")
+	return zero, wot.NewError(501, "lamp: ReadBrightness is not implemented")
 }
 
 // WriteBrightness answers 501 Not Implemented.
 func (UnimplementedHandler) WriteBrightness(context.Context, Brightness) error {
-	return wtp.NewError(501, "lamp: WriteBrightness is not implemented")
+	return wot.NewError(501, "lamp: WriteBrightness is not implemented")
 }
 
 // ReadMode answers 501 Not Implemented.
 func (UnimplementedHandler) ReadMode(context.Context) (Mode, error) {
 	var zero Mode
-	return zero, wtp.NewError(501, "lamp: ReadMode is not implemented")
+	return zero, wot.NewError(501, "lamp: ReadMode is not implemented")
 }
 
 // WriteMode answers 501 Not Implemented.
 func (UnimplementedHandler) WriteMode(context.Context, Mode) error {
-	return wtp.NewError(501, "lamp: WriteMode is not implemented")
+	return wot.NewError(501, "lamp: WriteMode is not implemented")
 }
 
 // ReadOn answers 501 Not Implemented.
 func (UnimplementedHandler) ReadOn(context.Context) (bool, error) {
 	var zero bool
-	return zero, wtp.NewError(501, "lamp: ReadOn is not implemented")
+	return zero, wot.NewError(501, "lamp: ReadOn is not implemented")
 }
 
 // WriteOn answers 501 Not Implemented.
 func (UnimplementedHandler) WriteOn(context.Context, bool) error {
-	return wtp.NewError(501, "lamp: WriteOn is not implemented")
+	return wot.NewError(501, "lamp: WriteOn is not implemented")
 }
 
 // ReadSetpoint answers 501 Not Implemented.
 func (UnimplementedHandler) ReadSetpoint(context.Context) (Setpoint, error) {
 	var zero Setpoint
-	return zero, wtp.NewError(501, "lamp: ReadSetpoint is not implemented")
+	return zero, wot.NewError(501, "lamp: ReadSetpoint is not implemented")
 }
 
 // WriteSetpoint answers 501 Not Implemented.
 func (UnimplementedHandler) WriteSetpoint(context.Context, Setpoint) error {
-	return wtp.NewError(501, "lamp: WriteSetpoint is not implemented")
+	return wot.NewError(501, "lamp: WriteSetpoint is not implemented")
 }
 
 // ReadStatus answers 501 Not Implemented.
 func (UnimplementedHandler) ReadStatus(context.Context) (Status, error) {
 	var zero Status
-	return zero, wtp.NewError(501, "lamp: ReadStatus is not implemented")
+	return zero, wot.NewError(501, "lamp: ReadStatus is not implemented")
 }
 
 // ReadTags answers 501 Not Implemented.
 func (UnimplementedHandler) ReadTags(context.Context) (Tags, error) {
 	var zero Tags
-	return zero, wtp.NewError(501, "lamp: ReadTags is not implemented")
+	return zero, wot.NewError(501, "lamp: ReadTags is not implemented")
 }
 
 // WriteTags answers 501 Not Implemented.
 func (UnimplementedHandler) WriteTags(context.Context, Tags) error {
-	return wtp.NewError(501, "lamp: WriteTags is not implemented")
+	return wot.NewError(501, "lamp: WriteTags is not implemented")
 }
 
 // Fade answers 501 Not Implemented.
 func (UnimplementedHandler) Fade(context.Context, FadeInput) (string, error) {
 	var zero string
-	return zero, wtp.NewError(501, "lamp: Fade is not implemented")
+	return zero, wot.NewError(501, "lamp: Fade is not implemented")
 }
 
-// Thing is the Thing "Smart Lamp" exposed over the Web Thing Protocol with a Handler behind it. Add it
-// to a wtp.Server (several Things may share one) or use NewServer. Notify and Emit methods push
-// property changes and events to subscribed consumers; they are safe for concurrent use.
+// Thing is the Thing "Smart Lamp" exposed with a Handler behind it. Add it to a wot.Server (several
+// Things may share one) or use NewServer. Notify and Emit methods push property changes and events to
+// subscribed consumers; they are safe for concurrent use.
 type Thing struct {
-	thing *wtp.Thing
+	thing *wot.Thing
 }
 
 // NewThing exposes h as the Thing described by ThingDescription().
-func NewThing(h Handler, opts ...wtp.ThingOption) (*Thing, error) {
+func NewThing(h Handler, opts ...wot.ThingOption) (*Thing, error) {
 	desc, err := ThingDescription()
 	if err != nil {
 		return nil, err
@@ -172,109 +333,28 @@ func NewThing(h Handler, opts ...wtp.ThingOption) (*Thing, error) {
 
 // NewThingFrom exposes h as the Thing described by desc, a changed copy of ThingDescription() (its
 // affordances must be the generated ones).
-func NewThingFrom(desc *td.Thing, h Handler, opts ...wtp.ThingOption) (*Thing, error) {
-	t, err := wtp.NewThing(desc, opts...)
+func NewThingFrom(desc *td.Thing, h Handler, opts ...wot.ThingOption) (*Thing, error) {
+	t, err := wot.NewThing(desc, opts...)
 	if err != nil {
 		return nil, err
 	}
-	t.HandleRead("brightness", func(ctx context.Context) (any, error) {
-		return h.ReadBrightness(ctx)
-	})
-	t.HandleWrite("brightness", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var v Brightness
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "brightness", err)
-		}
-		if err := v.Validate(); err != nil {
-			return nil, wtp.BadRequest("%v", err)
-		}
-		if err := h.WriteBrightness(ctx, v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
-	t.HandleRead("mode", func(ctx context.Context) (any, error) {
-		return h.ReadMode(ctx)
-	})
-	t.HandleWrite("mode", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var v Mode
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "mode", err)
-		}
-		if err := v.Validate(); err != nil {
-			return nil, wtp.BadRequest("%v", err)
-		}
-		if err := h.WriteMode(ctx, v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
-	t.HandleRead("on", func(ctx context.Context) (any, error) {
-		return h.ReadOn(ctx)
-	})
-	t.HandleWrite("on", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var v bool
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "on", err)
-		}
-		if err := h.WriteOn(ctx, v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
-	t.HandleRead("setpoint", func(ctx context.Context) (any, error) {
-		return h.ReadSetpoint(ctx)
-	})
-	t.HandleWrite("setpoint", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var v Setpoint
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "setpoint", err)
-		}
-		if err := v.Validate(); err != nil {
-			return nil, wtp.BadRequest("%v", err)
-		}
-		if err := h.WriteSetpoint(ctx, v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
-	t.HandleRead("status", func(ctx context.Context) (any, error) {
-		return h.ReadStatus(ctx)
-	})
-	t.HandleRead("tags", func(ctx context.Context) (any, error) {
-		return h.ReadTags(ctx)
-	})
-	t.HandleWrite("tags", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var v Tags
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "tags", err)
-		}
-		if err := v.Validate(); err != nil {
-			return nil, wtp.BadRequest("%v", err)
-		}
-		if err := h.WriteTags(ctx, v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
-	t.HandleAction("fade", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		if len(raw) == 0 {
-			raw = json.RawMessage("null")
-		}
-		var in FadeInput
-		if err := json.Unmarshal(raw, &in); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "input", err)
-		}
-		if err := in.Validate(); err != nil {
-			return nil, wtp.BadRequest("%v", err)
-		}
-		return h.Fade(ctx, in)
-	})
+	t.HandleRead("brightness", wot.ReadFunc(h.ReadBrightness))
+	t.HandleWrite("brightness", wot.WriteFunc(h.WriteBrightness))
+	t.HandleRead("mode", wot.ReadFunc(h.ReadMode))
+	t.HandleWrite("mode", wot.WriteFunc(h.WriteMode))
+	t.HandleRead("on", wot.ReadFunc(h.ReadOn))
+	t.HandleWrite("on", wot.WriteFunc(h.WriteOn))
+	t.HandleRead("setpoint", wot.ReadFunc(h.ReadSetpoint))
+	t.HandleWrite("setpoint", wot.WriteFunc(h.WriteSetpoint))
+	t.HandleRead("status", wot.ReadFunc(h.ReadStatus))
+	t.HandleRead("tags", wot.ReadFunc(h.ReadTags))
+	t.HandleWrite("tags", wot.WriteFunc(h.WriteTags))
+	t.HandleAction("fade", wot.ActionFunc(h.Fade))
 	return &Thing{thing: t}, nil
 }
 
-// WTP returns the dynamic Thing behind t (for wtp.Server.AddThing and operations by name).
-func (t *Thing) WTP() *wtp.Thing {
+// Exposed returns the dynamic Thing behind t (for wot.Server.AddThing and operations by name).
+func (t *Thing) Exposed() *wot.Thing {
 	return t.thing
 }
 
@@ -314,37 +394,39 @@ func (t *Thing) EmitOverheated(data float64) error {
 }
 
 // Server serves the Thing "Smart Lamp" alone: its Thing Description (at its TD path and
-// /.well-known/wot) and its WTP endpoint. It embeds *Thing for the Notify and Emit methods.
+// /.well-known/wot) and every registered protocol binding (the Web Thing Protocol and HTTP by
+// default). It embeds *Thing for the Notify and Emit methods.
 type Server struct {
 	*Thing
-	server *wtp.Server
+	server *wot.Server
 }
 
-// NewServer exposes h on a new wtp.Server configured by opts. For Thing options (WithTDPath,
-// WithThingID, …) or several Things on one endpoint, use NewThing and wtp.NewServer.
-func NewServer(h Handler, opts ...wtp.ServerOption) (*Server, error) {
+// NewServer exposes h on a new wot.Server configured by opts (wot.WithoutBinding turns a binding off).
+// For Thing options (WithTDPath, WithThingID, …) or several Things on one server, use NewThing and
+// wot.NewServer.
+func NewServer(h Handler, opts ...wot.ServerOption) (*Server, error) {
 	t, err := NewThing(h)
 	if err != nil {
 		return nil, err
 	}
-	s := wtp.NewServer(opts...)
+	s := wot.NewServer(opts...)
 	if err := s.AddThing(t.thing); err != nil {
 		return nil, err
 	}
 	return &Server{Thing: t, server: s}, nil
 }
 
-// ServeHTTP serves the TD and the WTP endpoint.
+// ServeHTTP serves the TD and the protocol bindings.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.server.ServeHTTP(w, r)
 }
 
-// Shutdown closes every connection with a going-away status and waits for running handlers.
+// Shutdown ends every session with a going-away status and waits for running handlers.
 func (s *Server) Shutdown(ctx context.Context) error {
 	return s.server.Shutdown(ctx)
 }
 
-// Close closes every connection at once.
+// Close ends every session at once.
 func (s *Server) Close() error {
 	return s.server.Close()
 }

@@ -9,14 +9,24 @@ import (
 	"net/http"
 
 	"github.com/wotgen/wotgen/runtime/td"
-	"github.com/wotgen/wotgen/runtime/wtp"
+	"github.com/wotgen/wotgen/runtime/wot"
+	_ "github.com/wotgen/wotgen/runtime/wothttp"
+	_ "github.com/wotgen/wotgen/runtime/wtp"
 )
 
-// This file needs a runtime/wtp that supports this generator version.
-const _ = wtp.SupportPackageIsVersion1
+// This file needs a runtime/wot that supports this generator version.
+const _ = wot.SupportPackageIsVersion1
 
 // thingDescriptionJSON is the Thing Description this package was generated from.
-const thingDescriptionJSON = "{\"@context\":\"https://www.w3.org/2022/wot/td/v1.1\",\"security\":\"nosec\",\"securityDefinitions\":{\"nosec\":{\"scheme\":\"nosec\"}}}"
+const thingDescriptionJSON = `{
+  "@context": "https://www.w3.org/2022/wot/td/v1.1",
+  "security": "nosec",
+  "securityDefinitions": {
+    "nosec": {
+      "scheme": "nosec"
+    }
+  }
+}`
 
 // ThingDescription returns a fresh copy of the Thing Description of "notitle" this package was
 // generated from; change it (base, security, …) and pass it to NewThingFrom. It fails only if the
@@ -31,7 +41,7 @@ func ThingDescription() (*td.Thing, error) {
 
 // Handler implements the Thing "notitle": one method per readable and writable property and per
 // action. Values are decoded and validated before a method is called; an error it returns reaches the
-// consumer (return a *wtp.Error to choose the status). Embed UnimplementedHandler to implement only
+// consumer (return a *wot.Error to choose the status). Embed UnimplementedHandler to implement only
 // some methods.
 type Handler interface{}
 
@@ -41,15 +51,15 @@ type UnimplementedHandler struct{}
 
 var _ Handler = UnimplementedHandler{}
 
-// Thing is the Thing "notitle" exposed over the Web Thing Protocol with a Handler behind it. Add it to
-// a wtp.Server (several Things may share one) or use NewServer. Notify and Emit methods push property
-// changes and events to subscribed consumers; they are safe for concurrent use.
+// Thing is the Thing "notitle" exposed with a Handler behind it. Add it to a wot.Server (several
+// Things may share one) or use NewServer. Notify and Emit methods push property changes and events to
+// subscribed consumers; they are safe for concurrent use.
 type Thing struct {
-	thing *wtp.Thing
+	thing *wot.Thing
 }
 
 // NewThing exposes h as the Thing described by ThingDescription().
-func NewThing(h Handler, opts ...wtp.ThingOption) (*Thing, error) {
+func NewThing(h Handler, opts ...wot.ThingOption) (*Thing, error) {
 	desc, err := ThingDescription()
 	if err != nil {
 		return nil, err
@@ -59,51 +69,53 @@ func NewThing(h Handler, opts ...wtp.ThingOption) (*Thing, error) {
 
 // NewThingFrom exposes h as the Thing described by desc, a changed copy of ThingDescription() (its
 // affordances must be the generated ones).
-func NewThingFrom(desc *td.Thing, h Handler, opts ...wtp.ThingOption) (*Thing, error) {
-	t, err := wtp.NewThing(desc, opts...)
+func NewThingFrom(desc *td.Thing, h Handler, opts ...wot.ThingOption) (*Thing, error) {
+	t, err := wot.NewThing(desc, opts...)
 	if err != nil {
 		return nil, err
 	}
 	return &Thing{thing: t}, nil
 }
 
-// WTP returns the dynamic Thing behind t (for wtp.Server.AddThing and operations by name).
-func (t *Thing) WTP() *wtp.Thing {
+// Exposed returns the dynamic Thing behind t (for wot.Server.AddThing and operations by name).
+func (t *Thing) Exposed() *wot.Thing {
 	return t.thing
 }
 
 // Server serves the Thing "notitle" alone: its Thing Description (at its TD path and /.well-known/wot)
-// and its WTP endpoint. It embeds *Thing for the Notify and Emit methods.
+// and every registered protocol binding (the Web Thing Protocol and HTTP by default). It embeds *Thing
+// for the Notify and Emit methods.
 type Server struct {
 	*Thing
-	server *wtp.Server
+	server *wot.Server
 }
 
-// NewServer exposes h on a new wtp.Server configured by opts. For Thing options (WithTDPath,
-// WithThingID, …) or several Things on one endpoint, use NewThing and wtp.NewServer.
-func NewServer(h Handler, opts ...wtp.ServerOption) (*Server, error) {
+// NewServer exposes h on a new wot.Server configured by opts (wot.WithoutBinding turns a binding off).
+// For Thing options (WithTDPath, WithThingID, …) or several Things on one server, use NewThing and
+// wot.NewServer.
+func NewServer(h Handler, opts ...wot.ServerOption) (*Server, error) {
 	t, err := NewThing(h)
 	if err != nil {
 		return nil, err
 	}
-	s := wtp.NewServer(opts...)
+	s := wot.NewServer(opts...)
 	if err := s.AddThing(t.thing); err != nil {
 		return nil, err
 	}
 	return &Server{Thing: t, server: s}, nil
 }
 
-// ServeHTTP serves the TD and the WTP endpoint.
+// ServeHTTP serves the TD and the protocol bindings.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.server.ServeHTTP(w, r)
 }
 
-// Shutdown closes every connection with a going-away status and waits for running handlers.
+// Shutdown ends every session with a going-away status and waits for running handlers.
 func (s *Server) Shutdown(ctx context.Context) error {
 	return s.server.Shutdown(ctx)
 }
 
-// Close closes every connection at once.
+// Close ends every session at once.
 func (s *Server) Close() error {
 	return s.server.Close()
 }

@@ -11,14 +11,432 @@ import (
 	"time"
 
 	"github.com/wotgen/wotgen/runtime/td"
-	"github.com/wotgen/wotgen/runtime/wtp"
+	"github.com/wotgen/wotgen/runtime/wot"
+	_ "github.com/wotgen/wotgen/runtime/wothttp"
+	_ "github.com/wotgen/wotgen/runtime/wtp"
 )
 
-// This file needs a runtime/wtp that supports this generator version.
-const _ = wtp.SupportPackageIsVersion1
+// This file needs a runtime/wot that supports this generator version.
+const _ = wot.SupportPackageIsVersion1
 
 // thingDescriptionJSON is the Thing Description this package was generated from.
-const thingDescriptionJSON = "{\"@context\":[\"https://www.w3.org/2022/wot/td/v1.1\",{\"@language\":\"en\"}],\"actions\":{\"fade\":{\"description\":\"Fades to a level.\",\"forms\":[{\"href\":\"wtp\"}],\"input\":{\"properties\":{\"duration\":{\"exclusiveMinimum\":0,\"type\":\"number\",\"unit\":\"s\"},\"level\":{\"maximum\":100,\"minimum\":0,\"type\":\"integer\"},\"options\":{\"properties\":{\"curve\":{\"enum\":[\"linear\",\"ease-in\"],\"type\":\"string\"}},\"type\":\"object\"}},\"required\":[\"level\"],\"type\":\"object\"},\"output\":{\"properties\":{\"level\":{\"type\":\"integer\"}},\"type\":\"object\"},\"synchronous\":false,\"title\":\"Fade\"},\"reset\":{\"forms\":[{\"href\":\"wtp\"}]}},\"description\":\"Every data schema shape wotgen maps.\",\"events\":{\"changed\":{\"data\":{\"properties\":{\"level\":{\"maximum\":100,\"minimum\":0,\"type\":\"integer\"}},\"required\":[\"level\"],\"type\":\"object\"},\"forms\":[{\"href\":\"wtp\"}]},\"overheated\":{\"data\":{\"type\":\"number\",\"unit\":\"°C\"},\"forms\":[{\"href\":\"wtp\"}]}},\"properties\":{\"ambiguous\":{\"forms\":[{\"href\":\"wtp\"}],\"oneOf\":[{\"properties\":{\"a\":{\"type\":\"string\"}},\"type\":\"object\"},{\"properties\":{\"b\":{\"type\":\"string\"}},\"type\":\"object\"}]},\"anything\":{\"forms\":[{\"href\":\"wtp\"}]},\"color\":{\"forms\":[{\"href\":\"wtp\"}],\"tm:ref\":\"#/schemaDefinitions/color\"},\"image\":{\"contentEncoding\":\"base64\",\"contentMediaType\":\"image/png\",\"forms\":[{\"href\":\"wtp\"}],\"type\":\"string\"},\"labels\":{\"forms\":[{\"href\":\"wtp\"}],\"type\":\"object\"},\"lights\":{\"forms\":[{\"href\":\"wtp\"}],\"items\":{\"properties\":{\"color\":{\"tm:ref\":\"#/schemaDefinitions/color\"},\"dimmable\":{\"default\":true,\"type\":\"boolean\"},\"name\":{\"maxLength\":32,\"minLength\":1,\"type\":\"string\"}},\"required\":[\"name\"],\"type\":\"object\"},\"minItems\":1,\"type\":\"array\"},\"mixed\":{\"enum\":[1,\"auto\"],\"forms\":[{\"href\":\"wtp\"}]},\"mode\":{\"enum\":[\"auto\",\"eco\",null],\"forms\":[{\"href\":\"wtp\"}]},\"nullableLevel\":{\"forms\":[{\"href\":\"wtp\"}],\"oneOf\":[{\"maximum\":10,\"minimum\":0,\"type\":\"integer\"},{\"type\":\"null\"}]},\"point\":{\"forms\":[{\"href\":\"wtp\"}],\"items\":[{\"type\":\"number\"},{\"type\":\"number\"}],\"minItems\":2,\"type\":\"array\"},\"price\":{\"forms\":[{\"href\":\"wtp\"}],\"minimum\":0,\"multipleOf\":0.01,\"type\":\"number\"},\"ratio\":{\"enum\":[0.5,1,1.5],\"forms\":[{\"href\":\"wtp\"}],\"type\":\"number\"},\"setpoint\":{\"description\":\"A temperature or the word \\\"auto\\\".\",\"forms\":[{\"href\":\"wtp\"}],\"oneOf\":[{\"maximum\":30,\"minimum\":5,\"type\":\"number\"},{\"const\":\"auto\",\"type\":\"string\"}]},\"since\":{\"format\":\"date-time\",\"forms\":[{\"href\":\"wtp\"}],\"readOnly\":true,\"type\":\"string\"},\"speed\":{\"enum\":[0,1,2,-1],\"forms\":[{\"href\":\"wtp\"}],\"type\":\"integer\"},\"status\":{\"forms\":[{\"href\":\"wtp\"}],\"properties\":{\"latestStatus\":{\"readOnly\":true,\"type\":\"string\"},\"nested\":{\"properties\":{\"deep\":{\"items\":{\"items\":{\"maximum\":9,\"type\":\"integer\"},\"maxItems\":3,\"type\":\"array\"},\"type\":\"array\"}},\"type\":\"object\"},\"newStatusValue\":{\"enum\":[\"start\",\"stop\"],\"type\":\"string\",\"writeOnly\":true}},\"required\":[\"latestStatus\"],\"type\":\"object\"}},\"schemaDefinitions\":{\"color\":{\"properties\":{\"b\":{\"maximum\":255,\"minimum\":0,\"type\":\"integer\"},\"g\":{\"maximum\":255,\"minimum\":0,\"type\":\"integer\"},\"r\":{\"maximum\":255,\"minimum\":0,\"type\":\"integer\"}},\"required\":[\"r\",\"g\",\"b\"],\"title\":\"RGB color\",\"type\":\"object\"},\"colour\":{\"properties\":{\"b\":{\"maximum\":255,\"minimum\":0,\"type\":\"integer\"},\"g\":{\"maximum\":255,\"minimum\":0,\"type\":\"integer\"},\"r\":{\"maximum\":255,\"minimum\":0,\"type\":\"integer\"}},\"required\":[\"r\",\"g\",\"b\"],\"title\":\"RGB color\",\"type\":\"object\"}},\"security\":\"nosec\",\"securityDefinitions\":{\"nosec\":{\"scheme\":\"nosec\"}},\"title\":\"Shapes\",\"titles\":{\"de\":\"Formen\",\"en\":\"Shapes\"}}"
+const thingDescriptionJSON = `{
+  "@context": [
+    "https://www.w3.org/2022/wot/td/v1.1",
+    {
+      "@language": "en"
+    }
+  ],
+  "actions": {
+    "fade": {
+      "description": "Fades to a level.",
+      "forms": [
+        {
+          "href": "wtp"
+        }
+      ],
+      "input": {
+        "properties": {
+          "duration": {
+            "exclusiveMinimum": 0,
+            "type": "number",
+            "unit": "s"
+          },
+          "level": {
+            "maximum": 100,
+            "minimum": 0,
+            "type": "integer"
+          },
+          "options": {
+            "properties": {
+              "curve": {
+                "enum": [
+                  "linear",
+                  "ease-in"
+                ],
+                "type": "string"
+              }
+            },
+            "type": "object"
+          }
+        },
+        "required": [
+          "level"
+        ],
+        "type": "object"
+      },
+      "output": {
+        "properties": {
+          "level": {
+            "type": "integer"
+          }
+        },
+        "type": "object"
+      },
+      "synchronous": false,
+      "title": "Fade"
+    },
+    "reset": {
+      "forms": [
+        {
+          "href": "wtp"
+        }
+      ]
+    }
+  },
+  "description": "Every data schema shape wotgen maps.",
+  "events": {
+    "changed": {
+      "data": {
+        "properties": {
+          "level": {
+            "maximum": 100,
+            "minimum": 0,
+            "type": "integer"
+          }
+        },
+        "required": [
+          "level"
+        ],
+        "type": "object"
+      },
+      "forms": [
+        {
+          "href": "wtp"
+        }
+      ]
+    },
+    "overheated": {
+      "data": {
+        "type": "number",
+        "unit": "°C"
+      },
+      "forms": [
+        {
+          "href": "wtp"
+        }
+      ]
+    }
+  },
+  "properties": {
+    "ambiguous": {
+      "forms": [
+        {
+          "href": "wtp"
+        }
+      ],
+      "oneOf": [
+        {
+          "properties": {
+            "a": {
+              "type": "string"
+            }
+          },
+          "type": "object"
+        },
+        {
+          "properties": {
+            "b": {
+              "type": "string"
+            }
+          },
+          "type": "object"
+        }
+      ]
+    },
+    "anything": {
+      "forms": [
+        {
+          "href": "wtp"
+        }
+      ]
+    },
+    "color": {
+      "forms": [
+        {
+          "href": "wtp"
+        }
+      ],
+      "tm:ref": "#/schemaDefinitions/color"
+    },
+    "image": {
+      "contentEncoding": "base64",
+      "contentMediaType": "image/png",
+      "forms": [
+        {
+          "href": "wtp"
+        }
+      ],
+      "type": "string"
+    },
+    "labels": {
+      "forms": [
+        {
+          "href": "wtp"
+        }
+      ],
+      "type": "object"
+    },
+    "lights": {
+      "forms": [
+        {
+          "href": "wtp"
+        }
+      ],
+      "items": {
+        "properties": {
+          "color": {
+            "tm:ref": "#/schemaDefinitions/color"
+          },
+          "dimmable": {
+            "default": true,
+            "type": "boolean"
+          },
+          "name": {
+            "maxLength": 32,
+            "minLength": 1,
+            "type": "string"
+          }
+        },
+        "required": [
+          "name"
+        ],
+        "type": "object"
+      },
+      "minItems": 1,
+      "type": "array"
+    },
+    "mixed": {
+      "enum": [
+        1,
+        "auto"
+      ],
+      "forms": [
+        {
+          "href": "wtp"
+        }
+      ]
+    },
+    "mode": {
+      "enum": [
+        "auto",
+        "eco",
+        null
+      ],
+      "forms": [
+        {
+          "href": "wtp"
+        }
+      ]
+    },
+    "nullableLevel": {
+      "forms": [
+        {
+          "href": "wtp"
+        }
+      ],
+      "oneOf": [
+        {
+          "maximum": 10,
+          "minimum": 0,
+          "type": "integer"
+        },
+        {
+          "type": "null"
+        }
+      ]
+    },
+    "point": {
+      "forms": [
+        {
+          "href": "wtp"
+        }
+      ],
+      "items": [
+        {
+          "type": "number"
+        },
+        {
+          "type": "number"
+        }
+      ],
+      "minItems": 2,
+      "type": "array"
+    },
+    "price": {
+      "forms": [
+        {
+          "href": "wtp"
+        }
+      ],
+      "minimum": 0,
+      "multipleOf": 0.01,
+      "type": "number"
+    },
+    "ratio": {
+      "enum": [
+        0.5,
+        1,
+        1.5
+      ],
+      "forms": [
+        {
+          "href": "wtp"
+        }
+      ],
+      "type": "number"
+    },
+    "setpoint": {
+      "description": "A temperature or the word \"auto\".",
+      "forms": [
+        {
+          "href": "wtp"
+        }
+      ],
+      "oneOf": [
+        {
+          "maximum": 30,
+          "minimum": 5,
+          "type": "number"
+        },
+        {
+          "const": "auto",
+          "type": "string"
+        }
+      ]
+    },
+    "since": {
+      "format": "date-time",
+      "forms": [
+        {
+          "href": "wtp"
+        }
+      ],
+      "readOnly": true,
+      "type": "string"
+    },
+    "speed": {
+      "enum": [
+        0,
+        1,
+        2,
+        -1
+      ],
+      "forms": [
+        {
+          "href": "wtp"
+        }
+      ],
+      "type": "integer"
+    },
+    "status": {
+      "forms": [
+        {
+          "href": "wtp"
+        }
+      ],
+      "properties": {
+        "latestStatus": {
+          "readOnly": true,
+          "type": "string"
+        },
+        "nested": {
+          "properties": {
+            "deep": {
+              "items": {
+                "items": {
+                  "maximum": 9,
+                  "type": "integer"
+                },
+                "maxItems": 3,
+                "type": "array"
+              },
+              "type": "array"
+            }
+          },
+          "type": "object"
+        },
+        "newStatusValue": {
+          "enum": [
+            "start",
+            "stop"
+          ],
+          "type": "string",
+          "writeOnly": true
+        }
+      },
+      "required": [
+        "latestStatus"
+      ],
+      "type": "object"
+    }
+  },
+  "schemaDefinitions": {
+    "color": {
+      "properties": {
+        "b": {
+          "maximum": 255,
+          "minimum": 0,
+          "type": "integer"
+        },
+        "g": {
+          "maximum": 255,
+          "minimum": 0,
+          "type": "integer"
+        },
+        "r": {
+          "maximum": 255,
+          "minimum": 0,
+          "type": "integer"
+        }
+      },
+      "required": [
+        "r",
+        "g",
+        "b"
+      ],
+      "title": "RGB color",
+      "type": "object"
+    },
+    "colour": {
+      "properties": {
+        "b": {
+          "maximum": 255,
+          "minimum": 0,
+          "type": "integer"
+        },
+        "g": {
+          "maximum": 255,
+          "minimum": 0,
+          "type": "integer"
+        },
+        "r": {
+          "maximum": 255,
+          "minimum": 0,
+          "type": "integer"
+        }
+      },
+      "required": [
+        "r",
+        "g",
+        "b"
+      ],
+      "title": "RGB color",
+      "type": "object"
+    }
+  },
+  "security": "nosec",
+  "securityDefinitions": {
+    "nosec": {
+      "scheme": "nosec"
+    }
+  },
+  "title": "Shapes",
+  "titles": {
+    "de": "Formen",
+    "en": "Shapes"
+  }
+}`
 
 // ThingDescription returns a fresh copy of the Thing Description of "Shapes" this package was
 // generated from; change it (base, security, …) and pass it to NewThingFrom. It fails only if the
@@ -33,7 +451,7 @@ func ThingDescription() (*td.Thing, error) {
 
 // Handler implements the Thing "Shapes": one method per readable and writable property and per action.
 // Values are decoded and validated before a method is called; an error it returns reaches the consumer
-// (return a *wtp.Error to choose the status). Embed UnimplementedHandler to implement only some
+// (return a *wot.Error to choose the status). Embed UnimplementedHandler to implement only some
 // methods.
 type Handler interface {
 	// ReadAmbiguous returns the current value of the property "ambiguous".
@@ -169,194 +587,194 @@ var _ Handler = UnimplementedHandler{}
 // ReadAmbiguous answers 501 Not Implemented.
 func (UnimplementedHandler) ReadAmbiguous(context.Context) (Ambiguous, error) {
 	var zero Ambiguous
-	return zero, wtp.NewError(501, "shapes: ReadAmbiguous is not implemented")
+	return zero, wot.NewError(501, "shapes: ReadAmbiguous is not implemented")
 }
 
 // WriteAmbiguous answers 501 Not Implemented.
 func (UnimplementedHandler) WriteAmbiguous(context.Context, Ambiguous) error {
-	return wtp.NewError(501, "shapes: WriteAmbiguous is not implemented")
+	return wot.NewError(501, "shapes: WriteAmbiguous is not implemented")
 }
 
 // ReadAnything answers 501 Not Implemented.
 func (UnimplementedHandler) ReadAnything(context.Context) (json.RawMessage, error) {
 	var zero json.RawMessage
-	return zero, wtp.NewError(501, "shapes: ReadAnything is not implemented")
+	return zero, wot.NewError(501, "shapes: ReadAnything is not implemented")
 }
 
 // WriteAnything answers 501 Not Implemented.
 func (UnimplementedHandler) WriteAnything(context.Context, json.RawMessage) error {
-	return wtp.NewError(501, "shapes: WriteAnything is not implemented")
+	return wot.NewError(501, "shapes: WriteAnything is not implemented")
 }
 
 // ReadColor answers 501 Not Implemented.
 func (UnimplementedHandler) ReadColor(context.Context) (Color, error) {
 	var zero Color
-	return zero, wtp.NewError(501, "shapes: ReadColor is not implemented")
+	return zero, wot.NewError(501, "shapes: ReadColor is not implemented")
 }
 
 // WriteColor answers 501 Not Implemented.
 func (UnimplementedHandler) WriteColor(context.Context, Color) error {
-	return wtp.NewError(501, "shapes: WriteColor is not implemented")
+	return wot.NewError(501, "shapes: WriteColor is not implemented")
 }
 
 // ReadImage answers 501 Not Implemented.
 func (UnimplementedHandler) ReadImage(context.Context) (string, error) {
 	var zero string
-	return zero, wtp.NewError(501, "shapes: ReadImage is not implemented")
+	return zero, wot.NewError(501, "shapes: ReadImage is not implemented")
 }
 
 // WriteImage answers 501 Not Implemented.
 func (UnimplementedHandler) WriteImage(context.Context, string) error {
-	return wtp.NewError(501, "shapes: WriteImage is not implemented")
+	return wot.NewError(501, "shapes: WriteImage is not implemented")
 }
 
 // ReadLabels answers 501 Not Implemented.
 func (UnimplementedHandler) ReadLabels(context.Context) (map[string]json.RawMessage, error) {
 	var zero map[string]json.RawMessage
-	return zero, wtp.NewError(501, "shapes: ReadLabels is not implemented")
+	return zero, wot.NewError(501, "shapes: ReadLabels is not implemented")
 }
 
 // WriteLabels answers 501 Not Implemented.
 func (UnimplementedHandler) WriteLabels(context.Context, map[string]json.RawMessage) error {
-	return wtp.NewError(501, "shapes: WriteLabels is not implemented")
+	return wot.NewError(501, "shapes: WriteLabels is not implemented")
 }
 
 // ReadLights answers 501 Not Implemented.
 func (UnimplementedHandler) ReadLights(context.Context) (Lights, error) {
 	var zero Lights
-	return zero, wtp.NewError(501, "shapes: ReadLights is not implemented")
+	return zero, wot.NewError(501, "shapes: ReadLights is not implemented")
 }
 
 // WriteLights answers 501 Not Implemented.
 func (UnimplementedHandler) WriteLights(context.Context, Lights) error {
-	return wtp.NewError(501, "shapes: WriteLights is not implemented")
+	return wot.NewError(501, "shapes: WriteLights is not implemented")
 }
 
 // ReadMixed answers 501 Not Implemented.
 func (UnimplementedHandler) ReadMixed(context.Context) (Mixed, error) {
 	var zero Mixed
-	return zero, wtp.NewError(501, "shapes: ReadMixed is not implemented")
+	return zero, wot.NewError(501, "shapes: ReadMixed is not implemented")
 }
 
 // WriteMixed answers 501 Not Implemented.
 func (UnimplementedHandler) WriteMixed(context.Context, Mixed) error {
-	return wtp.NewError(501, "shapes: WriteMixed is not implemented")
+	return wot.NewError(501, "shapes: WriteMixed is not implemented")
 }
 
 // ReadMode answers 501 Not Implemented.
 func (UnimplementedHandler) ReadMode(context.Context) (*Mode, error) {
 	var zero *Mode
-	return zero, wtp.NewError(501, "shapes: ReadMode is not implemented")
+	return zero, wot.NewError(501, "shapes: ReadMode is not implemented")
 }
 
 // WriteMode answers 501 Not Implemented.
 func (UnimplementedHandler) WriteMode(context.Context, *Mode) error {
-	return wtp.NewError(501, "shapes: WriteMode is not implemented")
+	return wot.NewError(501, "shapes: WriteMode is not implemented")
 }
 
 // ReadNullableLevel answers 501 Not Implemented.
 func (UnimplementedHandler) ReadNullableLevel(context.Context) (*NullableLevel, error) {
 	var zero *NullableLevel
-	return zero, wtp.NewError(501, "shapes: ReadNullableLevel is not implemented")
+	return zero, wot.NewError(501, "shapes: ReadNullableLevel is not implemented")
 }
 
 // WriteNullableLevel answers 501 Not Implemented.
 func (UnimplementedHandler) WriteNullableLevel(context.Context, *NullableLevel) error {
-	return wtp.NewError(501, "shapes: WriteNullableLevel is not implemented")
+	return wot.NewError(501, "shapes: WriteNullableLevel is not implemented")
 }
 
 // ReadPoint answers 501 Not Implemented.
 func (UnimplementedHandler) ReadPoint(context.Context) (Point, error) {
 	var zero Point
-	return zero, wtp.NewError(501, "shapes: ReadPoint is not implemented")
+	return zero, wot.NewError(501, "shapes: ReadPoint is not implemented")
 }
 
 // WritePoint answers 501 Not Implemented.
 func (UnimplementedHandler) WritePoint(context.Context, Point) error {
-	return wtp.NewError(501, "shapes: WritePoint is not implemented")
+	return wot.NewError(501, "shapes: WritePoint is not implemented")
 }
 
 // ReadPrice answers 501 Not Implemented.
 func (UnimplementedHandler) ReadPrice(context.Context) (Price, error) {
 	var zero Price
-	return zero, wtp.NewError(501, "shapes: ReadPrice is not implemented")
+	return zero, wot.NewError(501, "shapes: ReadPrice is not implemented")
 }
 
 // WritePrice answers 501 Not Implemented.
 func (UnimplementedHandler) WritePrice(context.Context, Price) error {
-	return wtp.NewError(501, "shapes: WritePrice is not implemented")
+	return wot.NewError(501, "shapes: WritePrice is not implemented")
 }
 
 // ReadRatio answers 501 Not Implemented.
 func (UnimplementedHandler) ReadRatio(context.Context) (Ratio, error) {
 	var zero Ratio
-	return zero, wtp.NewError(501, "shapes: ReadRatio is not implemented")
+	return zero, wot.NewError(501, "shapes: ReadRatio is not implemented")
 }
 
 // WriteRatio answers 501 Not Implemented.
 func (UnimplementedHandler) WriteRatio(context.Context, Ratio) error {
-	return wtp.NewError(501, "shapes: WriteRatio is not implemented")
+	return wot.NewError(501, "shapes: WriteRatio is not implemented")
 }
 
 // ReadSetpoint answers 501 Not Implemented.
 func (UnimplementedHandler) ReadSetpoint(context.Context) (Setpoint, error) {
 	var zero Setpoint
-	return zero, wtp.NewError(501, "shapes: ReadSetpoint is not implemented")
+	return zero, wot.NewError(501, "shapes: ReadSetpoint is not implemented")
 }
 
 // WriteSetpoint answers 501 Not Implemented.
 func (UnimplementedHandler) WriteSetpoint(context.Context, Setpoint) error {
-	return wtp.NewError(501, "shapes: WriteSetpoint is not implemented")
+	return wot.NewError(501, "shapes: WriteSetpoint is not implemented")
 }
 
 // ReadSince answers 501 Not Implemented.
 func (UnimplementedHandler) ReadSince(context.Context) (time.Time, error) {
 	var zero time.Time
-	return zero, wtp.NewError(501, "shapes: ReadSince is not implemented")
+	return zero, wot.NewError(501, "shapes: ReadSince is not implemented")
 }
 
 // ReadSpeed answers 501 Not Implemented.
 func (UnimplementedHandler) ReadSpeed(context.Context) (Speed, error) {
 	var zero Speed
-	return zero, wtp.NewError(501, "shapes: ReadSpeed is not implemented")
+	return zero, wot.NewError(501, "shapes: ReadSpeed is not implemented")
 }
 
 // WriteSpeed answers 501 Not Implemented.
 func (UnimplementedHandler) WriteSpeed(context.Context, Speed) error {
-	return wtp.NewError(501, "shapes: WriteSpeed is not implemented")
+	return wot.NewError(501, "shapes: WriteSpeed is not implemented")
 }
 
 // ReadStatus answers 501 Not Implemented.
 func (UnimplementedHandler) ReadStatus(context.Context) (Status, error) {
 	var zero Status
-	return zero, wtp.NewError(501, "shapes: ReadStatus is not implemented")
+	return zero, wot.NewError(501, "shapes: ReadStatus is not implemented")
 }
 
 // WriteStatus answers 501 Not Implemented.
 func (UnimplementedHandler) WriteStatus(context.Context, Status) error {
-	return wtp.NewError(501, "shapes: WriteStatus is not implemented")
+	return wot.NewError(501, "shapes: WriteStatus is not implemented")
 }
 
 // Fade answers 501 Not Implemented.
 func (UnimplementedHandler) Fade(context.Context, FadeInput) (FadeOutput, error) {
 	var zero FadeOutput
-	return zero, wtp.NewError(501, "shapes: Fade is not implemented")
+	return zero, wot.NewError(501, "shapes: Fade is not implemented")
 }
 
 // Reset answers 501 Not Implemented.
 func (UnimplementedHandler) Reset(context.Context) error {
-	return wtp.NewError(501, "shapes: Reset is not implemented")
+	return wot.NewError(501, "shapes: Reset is not implemented")
 }
 
-// Thing is the Thing "Shapes" exposed over the Web Thing Protocol with a Handler behind it. Add it to
-// a wtp.Server (several Things may share one) or use NewServer. Notify and Emit methods push property
-// changes and events to subscribed consumers; they are safe for concurrent use.
+// Thing is the Thing "Shapes" exposed with a Handler behind it. Add it to a wot.Server (several Things
+// may share one) or use NewServer. Notify and Emit methods push property changes and events to
+// subscribed consumers; they are safe for concurrent use.
 type Thing struct {
-	thing *wtp.Thing
+	thing *wot.Thing
 }
 
 // NewThing exposes h as the Thing described by ThingDescription().
-func NewThing(h Handler, opts ...wtp.ThingOption) (*Thing, error) {
+func NewThing(h Handler, opts ...wot.ThingOption) (*Thing, error) {
 	desc, err := ThingDescription()
 	if err != nil {
 		return nil, err
@@ -366,264 +784,51 @@ func NewThing(h Handler, opts ...wtp.ThingOption) (*Thing, error) {
 
 // NewThingFrom exposes h as the Thing described by desc, a changed copy of ThingDescription() (its
 // affordances must be the generated ones).
-func NewThingFrom(desc *td.Thing, h Handler, opts ...wtp.ThingOption) (*Thing, error) {
-	t, err := wtp.NewThing(desc, opts...)
+func NewThingFrom(desc *td.Thing, h Handler, opts ...wot.ThingOption) (*Thing, error) {
+	t, err := wot.NewThing(desc, opts...)
 	if err != nil {
 		return nil, err
 	}
-	t.HandleRead("ambiguous", func(ctx context.Context) (any, error) {
-		return h.ReadAmbiguous(ctx)
-	})
-	t.HandleWrite("ambiguous", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var v Ambiguous
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "ambiguous", err)
-		}
-		if err := h.WriteAmbiguous(ctx, v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
-	t.HandleRead("anything", func(ctx context.Context) (any, error) {
-		return h.ReadAnything(ctx)
-	})
-	t.HandleWrite("anything", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var v json.RawMessage
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "anything", err)
-		}
-		if err := h.WriteAnything(ctx, v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
-	t.HandleRead("color", func(ctx context.Context) (any, error) {
-		return h.ReadColor(ctx)
-	})
-	t.HandleWrite("color", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var v Color
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "color", err)
-		}
-		if err := v.Validate(); err != nil {
-			return nil, wtp.BadRequest("%v", err)
-		}
-		if err := h.WriteColor(ctx, v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
-	t.HandleRead("image", func(ctx context.Context) (any, error) {
-		return h.ReadImage(ctx)
-	})
-	t.HandleWrite("image", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var v string
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "image", err)
-		}
-		if err := h.WriteImage(ctx, v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
-	t.HandleRead("labels", func(ctx context.Context) (any, error) {
-		return h.ReadLabels(ctx)
-	})
-	t.HandleWrite("labels", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var v map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "labels", err)
-		}
-		if err := h.WriteLabels(ctx, v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
-	t.HandleRead("lights", func(ctx context.Context) (any, error) {
-		return h.ReadLights(ctx)
-	})
-	t.HandleWrite("lights", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var v Lights
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "lights", err)
-		}
-		if err := v.Validate(); err != nil {
-			return nil, wtp.BadRequest("%v", err)
-		}
-		if err := h.WriteLights(ctx, v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
-	t.HandleRead("mixed", func(ctx context.Context) (any, error) {
-		return h.ReadMixed(ctx)
-	})
-	t.HandleWrite("mixed", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var v Mixed
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "mixed", err)
-		}
-		if err := h.WriteMixed(ctx, v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
-	t.HandleRead("mode", func(ctx context.Context) (any, error) {
-		return h.ReadMode(ctx)
-	})
-	t.HandleWrite("mode", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var v *Mode
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "mode", err)
-		}
-		if v != nil {
-			if err := v.Validate(); err != nil {
-				return nil, wtp.BadRequest("%v", err)
-			}
-		}
-		if err := h.WriteMode(ctx, v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
-	t.HandleRead("nullableLevel", func(ctx context.Context) (any, error) {
-		return h.ReadNullableLevel(ctx)
-	})
-	t.HandleWrite("nullableLevel", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var v *NullableLevel
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "nullableLevel", err)
-		}
-		if v != nil {
-			if err := v.Validate(); err != nil {
-				return nil, wtp.BadRequest("%v", err)
-			}
-		}
-		if err := h.WriteNullableLevel(ctx, v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
-	t.HandleRead("point", func(ctx context.Context) (any, error) {
-		return h.ReadPoint(ctx)
-	})
-	t.HandleWrite("point", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var v Point
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "point", err)
-		}
-		if err := v.Validate(); err != nil {
-			return nil, wtp.BadRequest("%v", err)
-		}
-		if err := h.WritePoint(ctx, v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
-	t.HandleRead("price", func(ctx context.Context) (any, error) {
-		return h.ReadPrice(ctx)
-	})
-	t.HandleWrite("price", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var v Price
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "price", err)
-		}
-		if err := v.Validate(); err != nil {
-			return nil, wtp.BadRequest("%v", err)
-		}
-		if err := h.WritePrice(ctx, v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
-	t.HandleRead("ratio", func(ctx context.Context) (any, error) {
-		return h.ReadRatio(ctx)
-	})
-	t.HandleWrite("ratio", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var v Ratio
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "ratio", err)
-		}
-		if err := v.Validate(); err != nil {
-			return nil, wtp.BadRequest("%v", err)
-		}
-		if err := h.WriteRatio(ctx, v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
-	t.HandleRead("setpoint", func(ctx context.Context) (any, error) {
-		return h.ReadSetpoint(ctx)
-	})
-	t.HandleWrite("setpoint", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var v Setpoint
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "setpoint", err)
-		}
-		if err := v.Validate(); err != nil {
-			return nil, wtp.BadRequest("%v", err)
-		}
-		if err := h.WriteSetpoint(ctx, v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
-	t.HandleRead("since", func(ctx context.Context) (any, error) {
-		return h.ReadSince(ctx)
-	})
-	t.HandleRead("speed", func(ctx context.Context) (any, error) {
-		return h.ReadSpeed(ctx)
-	})
-	t.HandleWrite("speed", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var v Speed
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "speed", err)
-		}
-		if err := v.Validate(); err != nil {
-			return nil, wtp.BadRequest("%v", err)
-		}
-		if err := h.WriteSpeed(ctx, v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
-	t.HandleRead("status", func(ctx context.Context) (any, error) {
-		return h.ReadStatus(ctx)
-	})
-	t.HandleWrite("status", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var v Status
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "status", err)
-		}
-		if err := v.Validate(); err != nil {
-			return nil, wtp.BadRequest("%v", err)
-		}
-		if err := h.WriteStatus(ctx, v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
-	t.HandleAction("fade", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		if len(raw) == 0 {
-			raw = json.RawMessage("null")
-		}
-		var in FadeInput
-		if err := json.Unmarshal(raw, &in); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "input", err)
-		}
-		if err := in.Validate(); err != nil {
-			return nil, wtp.BadRequest("%v", err)
-		}
-		return h.Fade(ctx, in)
-	})
-	t.HandleAction("reset", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		return nil, h.Reset(ctx)
-	})
+	t.HandleRead("ambiguous", wot.ReadFunc(h.ReadAmbiguous))
+	t.HandleWrite("ambiguous", wot.WriteFunc(h.WriteAmbiguous))
+	t.HandleRead("anything", wot.ReadFunc(h.ReadAnything))
+	t.HandleWrite("anything", wot.WriteFunc(h.WriteAnything))
+	t.HandleRead("color", wot.ReadFunc(h.ReadColor))
+	t.HandleWrite("color", wot.WriteFunc(h.WriteColor))
+	t.HandleRead("image", wot.ReadFunc(h.ReadImage))
+	t.HandleWrite("image", wot.WriteFunc(h.WriteImage))
+	t.HandleRead("labels", wot.ReadFunc(h.ReadLabels))
+	t.HandleWrite("labels", wot.WriteFunc(h.WriteLabels))
+	t.HandleRead("lights", wot.ReadFunc(h.ReadLights))
+	t.HandleWrite("lights", wot.WriteFunc(h.WriteLights))
+	t.HandleRead("mixed", wot.ReadFunc(h.ReadMixed))
+	t.HandleWrite("mixed", wot.WriteFunc(h.WriteMixed))
+	t.HandleRead("mode", wot.ReadFunc(h.ReadMode))
+	t.HandleWrite("mode", wot.WriteFunc(h.WriteMode))
+	t.HandleRead("nullableLevel", wot.ReadFunc(h.ReadNullableLevel))
+	t.HandleWrite("nullableLevel", wot.WriteFunc(h.WriteNullableLevel))
+	t.HandleRead("point", wot.ReadFunc(h.ReadPoint))
+	t.HandleWrite("point", wot.WriteFunc(h.WritePoint))
+	t.HandleRead("price", wot.ReadFunc(h.ReadPrice))
+	t.HandleWrite("price", wot.WriteFunc(h.WritePrice))
+	t.HandleRead("ratio", wot.ReadFunc(h.ReadRatio))
+	t.HandleWrite("ratio", wot.WriteFunc(h.WriteRatio))
+	t.HandleRead("setpoint", wot.ReadFunc(h.ReadSetpoint))
+	t.HandleWrite("setpoint", wot.WriteFunc(h.WriteSetpoint))
+	t.HandleRead("since", wot.ReadFunc(h.ReadSince))
+	t.HandleRead("speed", wot.ReadFunc(h.ReadSpeed))
+	t.HandleWrite("speed", wot.WriteFunc(h.WriteSpeed))
+	t.HandleRead("status", wot.ReadFunc(h.ReadStatus))
+	t.HandleWrite("status", wot.WriteFunc(h.WriteStatus))
+	t.HandleAction("fade", wot.ActionFunc(h.Fade))
+	t.HandleAction("reset", wot.ActionFunc(func(ctx context.Context, _ struct{}) (struct{}, error) {
+		return struct{}{}, h.Reset(ctx)
+	}))
 	return &Thing{thing: t}, nil
 }
 
-// WTP returns the dynamic Thing behind t (for wtp.Server.AddThing and operations by name).
-func (t *Thing) WTP() *wtp.Thing {
+// Exposed returns the dynamic Thing behind t (for wot.Server.AddThing and operations by name).
+func (t *Thing) Exposed() *wot.Thing {
 	return t.thing
 }
 
@@ -722,37 +927,39 @@ func (t *Thing) EmitOverheated(data float64) error {
 }
 
 // Server serves the Thing "Shapes" alone: its Thing Description (at its TD path and /.well-known/wot)
-// and its WTP endpoint. It embeds *Thing for the Notify and Emit methods.
+// and every registered protocol binding (the Web Thing Protocol and HTTP by default). It embeds *Thing
+// for the Notify and Emit methods.
 type Server struct {
 	*Thing
-	server *wtp.Server
+	server *wot.Server
 }
 
-// NewServer exposes h on a new wtp.Server configured by opts. For Thing options (WithTDPath,
-// WithThingID, …) or several Things on one endpoint, use NewThing and wtp.NewServer.
-func NewServer(h Handler, opts ...wtp.ServerOption) (*Server, error) {
+// NewServer exposes h on a new wot.Server configured by opts (wot.WithoutBinding turns a binding off).
+// For Thing options (WithTDPath, WithThingID, …) or several Things on one server, use NewThing and
+// wot.NewServer.
+func NewServer(h Handler, opts ...wot.ServerOption) (*Server, error) {
 	t, err := NewThing(h)
 	if err != nil {
 		return nil, err
 	}
-	s := wtp.NewServer(opts...)
+	s := wot.NewServer(opts...)
 	if err := s.AddThing(t.thing); err != nil {
 		return nil, err
 	}
 	return &Server{Thing: t, server: s}, nil
 }
 
-// ServeHTTP serves the TD and the WTP endpoint.
+// ServeHTTP serves the TD and the protocol bindings.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.server.ServeHTTP(w, r)
 }
 
-// Shutdown closes every connection with a going-away status and waits for running handlers.
+// Shutdown ends every session with a going-away status and waits for running handlers.
 func (s *Server) Shutdown(ctx context.Context) error {
 	return s.server.Shutdown(ctx)
 }
 
-// Close closes every connection at once.
+// Close ends every session at once.
 func (s *Server) Close() error {
 	return s.server.Close()
 }

@@ -5,16 +5,17 @@ package wtphostile
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 
 	"github.com/wotgen/wotgen/runtime/td"
-	"github.com/wotgen/wotgen/runtime/wtp"
+	"github.com/wotgen/wotgen/runtime/wot"
+	_ "github.com/wotgen/wotgen/runtime/wothttp"
+	_ "github.com/wotgen/wotgen/runtime/wtp"
 )
 
-// This file needs a runtime/wtp that supports this generator version.
-const _ = wtp.SupportPackageIsVersion1
+// This file needs a runtime/wot that supports this generator version.
+const _ = wot.SupportPackageIsVersion1
 
 // thingDescriptionJSON is the Thing Description this package was generated from.
 const thingDescriptionJSON = "{\"@context\":\"https://www.w3.org/2022/wot/td/v1.1\",\"actions\":{\"ReadCtx\":{\"forms\":[{\"href\":\"ws://h/wtp\",\"subprotocol\":\"webthingprotocol\"}],\"input\":{\"pattern\":\"^[a-z]+$\",\"type\":\"string\"},\"output\":{\"type\":\"string\"}},\"err\":{\"forms\":[{\"href\":\"ws://h/wtp\",\"subprotocol\":\"webthingprotocol\"}],\"input\":{\"properties\":{\"h\":{\"type\":\"string\"},\"in\":{\"type\":\"string\"}},\"type\":\"object\"}}},\"description\":\"line one\\n*/ func Injected() {}\\n// \\u2028 `raw` \\\"quote\\\"\",\"events\":{\"ctx\":{\"data\":{\"minLength\":1,\"type\":\"string\"},\"forms\":[{\"href\":\"ws://h/wtp\",\"subprotocol\":\"webthingprotocol\"}]}},\"forms\":[{\"href\":\"ws://h/wtp\",\"op\":[\"readallproperties\",\"writeallproperties\",\"readmultipleproperties\",\"writemultipleproperties\",\"observeallproperties\",\"queryallactions\",\"subscribeallevents\"],\"subprotocol\":\"webthingprotocol\"}],\"id\":\"urn:x:\\\"*/ func Injected() {} /*`\",\"properties\":{\"close\":{\"forms\":[{\"href\":\"ws://h/wtp\",\"subprotocol\":\"webthingprotocol\"}],\"type\":\"boolean\"},\"ctx\":{\"description\":\"*/ } func Injected() { /*\",\"forms\":[{\"href\":\"ws://h/wtp\",\"subprotocol\":\"webthingprotocol\"}],\"maxLength\":3,\"type\":\"string\"},\"raw\\\"`%v%s\":{\"forms\":[{\"href\":\"ws://h/wtp\",\"subprotocol\":\"webthingprotocol\"}],\"minimum\":1,\"type\":\"integer\"},\"thing\":{\"forms\":[{\"href\":\"ws://h/wtp\",\"subprotocol\":\"webthingprotocol\"}],\"readOnly\":true,\"type\":\"boolean\"}},\"schemaDefinitions\":{\"HostileStarPackageMainProperties\":{\"enum\":[\"a\"],\"type\":\"string\"},\"NewThing\":{\"type\":\"string\"},\"NewThingFrom\":{\"type\":\"string\"}},\"security\":\"nosec\",\"securityDefinitions\":{\"nosec\":{\"scheme\":\"nosec\"}},\"title\":\"Hostile */ package main\"}"
@@ -32,7 +33,7 @@ func ThingDescription() (*td.Thing, error) {
 
 // Handler implements the Thing "Hostile * / package main": one method per readable and writable
 // property and per action. Values are decoded and validated before a method is called; an error it
-// returns reaches the consumer (return a *wtp.Error to choose the status). Embed UnimplementedHandler
+// returns reaches the consumer (return a *wot.Error to choose the status). Embed UnimplementedHandler
 // to implement only some methods.
 type Handler interface {
 	// ReadCloseProperty returns the current value of the property "close".
@@ -79,62 +80,62 @@ var _ Handler = UnimplementedHandler{}
 // ReadCloseProperty answers 501 Not Implemented.
 func (UnimplementedHandler) ReadCloseProperty(context.Context) (bool, error) {
 	var zero bool
-	return zero, wtp.NewError(501, "wtphostile: ReadCloseProperty is not implemented")
+	return zero, wot.NewError(501, "wtphostile: ReadCloseProperty is not implemented")
 }
 
 // WriteCloseProperty answers 501 Not Implemented.
 func (UnimplementedHandler) WriteCloseProperty(context.Context, bool) error {
-	return wtp.NewError(501, "wtphostile: WriteCloseProperty is not implemented")
+	return wot.NewError(501, "wtphostile: WriteCloseProperty is not implemented")
 }
 
 // ReadCtxProperty answers 501 Not Implemented.
 func (UnimplementedHandler) ReadCtxProperty(context.Context) (CtxProperty, error) {
 	var zero CtxProperty
-	return zero, wtp.NewError(501, "wtphostile: ReadCtxProperty is not implemented")
+	return zero, wot.NewError(501, "wtphostile: ReadCtxProperty is not implemented")
 }
 
 // WriteCtxProperty answers 501 Not Implemented.
 func (UnimplementedHandler) WriteCtxProperty(context.Context, CtxProperty) error {
-	return wtp.NewError(501, "wtphostile: WriteCtxProperty is not implemented")
+	return wot.NewError(501, "wtphostile: WriteCtxProperty is not implemented")
 }
 
 // ReadRawPercentVPercentS answers 501 Not Implemented.
 func (UnimplementedHandler) ReadRawPercentVPercentS(context.Context) (RawPercentVPercentS, error) {
 	var zero RawPercentVPercentS
-	return zero, wtp.NewError(501, "wtphostile: ReadRawPercentVPercentS is not implemented")
+	return zero, wot.NewError(501, "wtphostile: ReadRawPercentVPercentS is not implemented")
 }
 
 // WriteRawPercentVPercentS answers 501 Not Implemented.
 func (UnimplementedHandler) WriteRawPercentVPercentS(context.Context, RawPercentVPercentS) error {
-	return wtp.NewError(501, "wtphostile: WriteRawPercentVPercentS is not implemented")
+	return wot.NewError(501, "wtphostile: WriteRawPercentVPercentS is not implemented")
 }
 
 // ReadThingProperty answers 501 Not Implemented.
 func (UnimplementedHandler) ReadThingProperty(context.Context) (bool, error) {
 	var zero bool
-	return zero, wtp.NewError(501, "wtphostile: ReadThingProperty is not implemented")
+	return zero, wot.NewError(501, "wtphostile: ReadThingProperty is not implemented")
 }
 
 // ReadCtx answers 501 Not Implemented.
 func (UnimplementedHandler) ReadCtx(context.Context, ReadCtxInput) (string, error) {
 	var zero string
-	return zero, wtp.NewError(501, "wtphostile: ReadCtx is not implemented")
+	return zero, wot.NewError(501, "wtphostile: ReadCtx is not implemented")
 }
 
 // Err answers 501 Not Implemented.
 func (UnimplementedHandler) Err(context.Context, ErrInput) error {
-	return wtp.NewError(501, "wtphostile: Err is not implemented")
+	return wot.NewError(501, "wtphostile: Err is not implemented")
 }
 
-// Thing is the Thing "Hostile * / package main" exposed over the Web Thing Protocol with a Handler
-// behind it. Add it to a wtp.Server (several Things may share one) or use NewServer. Notify and Emit
-// methods push property changes and events to subscribed consumers; they are safe for concurrent use.
+// Thing is the Thing "Hostile * / package main" exposed with a Handler behind it. Add it to a
+// wot.Server (several Things may share one) or use NewServer. Notify and Emit methods push property
+// changes and events to subscribed consumers; they are safe for concurrent use.
 type Thing struct {
-	thing *wtp.Thing
+	thing *wot.Thing
 }
 
 // NewThing exposes h as the Thing described by ThingDescription().
-func NewThing(h Handler, opts ...wtp.ThingOption) (*Thing, error) {
+func NewThing(h Handler, opts ...wot.ThingOption) (*Thing, error) {
 	desc, err := ThingDescription()
 	if err != nil {
 		return nil, err
@@ -144,87 +145,27 @@ func NewThing(h Handler, opts ...wtp.ThingOption) (*Thing, error) {
 
 // NewThingFrom exposes h as the Thing described by desc, a changed copy of ThingDescription() (its
 // affordances must be the generated ones).
-func NewThingFrom(desc *td.Thing, h Handler, opts ...wtp.ThingOption) (*Thing, error) {
-	t, err := wtp.NewThing(desc, opts...)
+func NewThingFrom(desc *td.Thing, h Handler, opts ...wot.ThingOption) (*Thing, error) {
+	t, err := wot.NewThing(desc, opts...)
 	if err != nil {
 		return nil, err
 	}
-	t.HandleRead("close", func(ctx context.Context) (any, error) {
-		return h.ReadCloseProperty(ctx)
-	})
-	t.HandleWrite("close", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var v bool
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "close", err)
-		}
-		if err := h.WriteCloseProperty(ctx, v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
-	t.HandleRead("ctx", func(ctx context.Context) (any, error) {
-		return h.ReadCtxProperty(ctx)
-	})
-	t.HandleWrite("ctx", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var v CtxProperty
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "ctx", err)
-		}
-		if err := v.Validate(); err != nil {
-			return nil, wtp.BadRequest("%v", err)
-		}
-		if err := h.WriteCtxProperty(ctx, v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
-	t.HandleRead("raw\"`%v%s", func(ctx context.Context) (any, error) {
-		return h.ReadRawPercentVPercentS(ctx)
-	})
-	t.HandleWrite("raw\"`%v%s", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var v RawPercentVPercentS
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "raw\"`%v%s", err)
-		}
-		if err := v.Validate(); err != nil {
-			return nil, wtp.BadRequest("%v", err)
-		}
-		if err := h.WriteRawPercentVPercentS(ctx, v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
-	t.HandleRead("thing", func(ctx context.Context) (any, error) {
-		return h.ReadThingProperty(ctx)
-	})
-	t.HandleAction("ReadCtx", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		if len(raw) == 0 {
-			raw = json.RawMessage("null")
-		}
-		var in ReadCtxInput
-		if err := json.Unmarshal(raw, &in); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "input", err)
-		}
-		if err := in.Validate(); err != nil {
-			return nil, wtp.BadRequest("%v", err)
-		}
-		return h.ReadCtx(ctx, in)
-	})
-	t.HandleAction("err", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		if len(raw) == 0 {
-			raw = json.RawMessage("null")
-		}
-		var in ErrInput
-		if err := json.Unmarshal(raw, &in); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "input", err)
-		}
-		return nil, h.Err(ctx, in)
-	})
+	t.HandleRead("close", wot.ReadFunc(h.ReadCloseProperty))
+	t.HandleWrite("close", wot.WriteFunc(h.WriteCloseProperty))
+	t.HandleRead("ctx", wot.ReadFunc(h.ReadCtxProperty))
+	t.HandleWrite("ctx", wot.WriteFunc(h.WriteCtxProperty))
+	t.HandleRead("raw\"`%v%s", wot.ReadFunc(h.ReadRawPercentVPercentS))
+	t.HandleWrite("raw\"`%v%s", wot.WriteFunc(h.WriteRawPercentVPercentS))
+	t.HandleRead("thing", wot.ReadFunc(h.ReadThingProperty))
+	t.HandleAction("ReadCtx", wot.ActionFunc(h.ReadCtx))
+	t.HandleAction("err", wot.ActionFunc(func(ctx context.Context, in ErrInput) (struct{}, error) {
+		return struct{}{}, h.Err(ctx, in)
+	}))
 	return &Thing{thing: t}, nil
 }
 
-// WTP returns the dynamic Thing behind t (for wtp.Server.AddThing and operations by name).
-func (t *Thing) WTP() *wtp.Thing {
+// Exposed returns the dynamic Thing behind t (for wot.Server.AddThing and operations by name).
+func (t *Thing) Exposed() *wot.Thing {
 	return t.thing
 }
 
@@ -258,37 +199,39 @@ func (t *Thing) EmitCtxEvent(data CtxEventData) error {
 }
 
 // Server serves the Thing "Hostile * / package main" alone: its Thing Description (at its TD path and
-// /.well-known/wot) and its WTP endpoint. It embeds *Thing for the Notify and Emit methods.
+// /.well-known/wot) and every registered protocol binding (the Web Thing Protocol and HTTP by
+// default). It embeds *Thing for the Notify and Emit methods.
 type Server struct {
 	*Thing
-	server *wtp.Server
+	server *wot.Server
 }
 
-// NewServer exposes h on a new wtp.Server configured by opts. For Thing options (WithTDPath,
-// WithThingID, …) or several Things on one endpoint, use NewThing and wtp.NewServer.
-func NewServer(h Handler, opts ...wtp.ServerOption) (*Server, error) {
+// NewServer exposes h on a new wot.Server configured by opts (wot.WithoutBinding turns a binding off).
+// For Thing options (WithTDPath, WithThingID, …) or several Things on one server, use NewThing and
+// wot.NewServer.
+func NewServer(h Handler, opts ...wot.ServerOption) (*Server, error) {
 	t, err := NewThing(h)
 	if err != nil {
 		return nil, err
 	}
-	s := wtp.NewServer(opts...)
+	s := wot.NewServer(opts...)
 	if err := s.AddThing(t.thing); err != nil {
 		return nil, err
 	}
 	return &Server{Thing: t, server: s}, nil
 }
 
-// ServeHTTP serves the TD and the WTP endpoint.
+// ServeHTTP serves the TD and the protocol bindings.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.server.ServeHTTP(w, r)
 }
 
-// Shutdown closes every connection with a going-away status and waits for running handlers.
+// Shutdown ends every session with a going-away status and waits for running handlers.
 func (s *Server) Shutdown(ctx context.Context) error {
 	return s.server.Shutdown(ctx)
 }
 
-// Close closes every connection at once.
+// Close ends every session at once.
 func (s *Server) Close() error {
 	return s.server.Close()
 }

@@ -5,19 +5,234 @@ package wtpvalve
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 
 	"github.com/wotgen/wotgen/runtime/td"
-	"github.com/wotgen/wotgen/runtime/wtp"
+	"github.com/wotgen/wotgen/runtime/wot"
+	_ "github.com/wotgen/wotgen/runtime/wothttp"
+	_ "github.com/wotgen/wotgen/runtime/wtp"
 )
 
-// This file needs a runtime/wtp that supports this generator version.
-const _ = wtp.SupportPackageIsVersion1
+// This file needs a runtime/wot that supports this generator version.
+const _ = wot.SupportPackageIsVersion1
 
 // thingDescriptionJSON is the Thing Description this package was generated from.
-const thingDescriptionJSON = "{\"@context\":\"https://www.w3.org/2022/wot/td/v1.1\",\"actions\":{\"calibrate\":{\"forms\":[{\"href\":\"wtp\",\"subprotocol\":\"webthingprotocol\"}],\"input\":{\"minimum\":0,\"type\":\"number\"},\"synchronous\":false},\"flush\":{\"forms\":[{\"href\":\"wtp\",\"op\":[\"invokeaction\",\"queryaction\",\"cancelaction\"],\"subprotocol\":\"webthingprotocol\"}],\"input\":{\"properties\":{\"seconds\":{\"minimum\":1,\"type\":\"integer\"}},\"required\":[\"seconds\"],\"type\":\"object\"},\"output\":{\"properties\":{\"litres\":{\"type\":\"number\"}},\"type\":\"object\"},\"synchronous\":false},\"reset\":{\"description\":\"Resets the counters; no input, no output.\",\"forms\":[{\"href\":\"wtp\",\"subprotocol\":\"webthingprotocol\"}]},\"selfTest\":{\"forms\":[{\"href\":\"wtp\",\"subprotocol\":\"webthingprotocol\"}],\"output\":{\"type\":\"boolean\"},\"synchronous\":true}},\"base\":\"wss://farm.example.org/\",\"description\":\"The valve of the Web Thing Protocol draft (§8), plus affordances without input, output or data, and a property whose forms allow reads only.\",\"events\":{\"leak\":{\"data\":{\"properties\":{\"severity\":{\"maximum\":5,\"minimum\":1,\"type\":\"integer\"},\"zone\":{\"type\":\"string\"}},\"type\":\"object\"},\"forms\":[{\"href\":\"wtp\",\"subprotocol\":\"webthingprotocol\"}]},\"lowPressure\":{\"data\":{\"type\":\"number\",\"unit\":\"kPa\"},\"forms\":[{\"href\":\"wtp\",\"subprotocol\":\"webthingprotocol\"}]},\"tick\":{\"description\":\"Sent every minute; carries no data.\",\"forms\":[{\"href\":\"wtp\",\"subprotocol\":\"webthingprotocol\"}]}},\"forms\":[{\"href\":\"wtp\",\"op\":[\"readallproperties\",\"writeallproperties\",\"readmultipleproperties\",\"writemultipleproperties\",\"observeallproperties\",\"unobserveallproperties\",\"queryallactions\",\"subscribeallevents\",\"unsubscribeallevents\"],\"subprotocol\":\"webthingprotocol\"}],\"id\":\"https://farm.example.org/things/valve-7\",\"properties\":{\"flowRate\":{\"forms\":[{\"href\":\"wtp\",\"op\":[\"readproperty\",\"observeproperty\",\"unobserveproperty\"],\"subprotocol\":\"webthingprotocol\"}],\"observable\":true,\"readOnly\":true,\"type\":\"number\",\"unit\":\"L/min\"},\"mode\":{\"enum\":[\"auto\",\"manual\"],\"forms\":[{\"href\":\"wtp\",\"op\":\"readproperty\",\"subprotocol\":\"webthingprotocol\"}],\"type\":\"string\"},\"open\":{\"forms\":[{\"href\":\"wtp\",\"op\":[\"readproperty\",\"writeproperty\",\"observeproperty\",\"unobserveproperty\"],\"subprotocol\":\"webthingprotocol\"}],\"observable\":true,\"type\":\"boolean\"},\"servicePin\":{\"forms\":[{\"href\":\"wtp\",\"subprotocol\":\"webthingprotocol\"}],\"type\":\"string\",\"writeOnly\":true},\"targetFlow\":{\"forms\":[{\"href\":\"wtp\",\"subprotocol\":\"webthingprotocol\"}],\"maximum\":40,\"minimum\":0,\"type\":\"integer\",\"unit\":\"L/min\"}},\"security\":\"bearer_sc\",\"securityDefinitions\":{\"bearer_sc\":{\"scheme\":\"bearer\"}},\"title\":\"Irrigation valve 7\"}"
+const thingDescriptionJSON = `{
+  "@context": "https://www.w3.org/2022/wot/td/v1.1",
+  "actions": {
+    "calibrate": {
+      "forms": [
+        {
+          "href": "wtp",
+          "subprotocol": "webthingprotocol"
+        }
+      ],
+      "input": {
+        "minimum": 0,
+        "type": "number"
+      },
+      "synchronous": false
+    },
+    "flush": {
+      "forms": [
+        {
+          "href": "wtp",
+          "op": [
+            "invokeaction",
+            "queryaction",
+            "cancelaction"
+          ],
+          "subprotocol": "webthingprotocol"
+        }
+      ],
+      "input": {
+        "properties": {
+          "seconds": {
+            "minimum": 1,
+            "type": "integer"
+          }
+        },
+        "required": [
+          "seconds"
+        ],
+        "type": "object"
+      },
+      "output": {
+        "properties": {
+          "litres": {
+            "type": "number"
+          }
+        },
+        "type": "object"
+      },
+      "synchronous": false
+    },
+    "reset": {
+      "description": "Resets the counters; no input, no output.",
+      "forms": [
+        {
+          "href": "wtp",
+          "subprotocol": "webthingprotocol"
+        }
+      ]
+    },
+    "selfTest": {
+      "forms": [
+        {
+          "href": "wtp",
+          "subprotocol": "webthingprotocol"
+        }
+      ],
+      "output": {
+        "type": "boolean"
+      },
+      "synchronous": true
+    }
+  },
+  "base": "wss://farm.example.org/",
+  "description": "The valve of the Web Thing Protocol draft (§8), plus affordances without input, output or data, and a property whose forms allow reads only.",
+  "events": {
+    "leak": {
+      "data": {
+        "properties": {
+          "severity": {
+            "maximum": 5,
+            "minimum": 1,
+            "type": "integer"
+          },
+          "zone": {
+            "type": "string"
+          }
+        },
+        "type": "object"
+      },
+      "forms": [
+        {
+          "href": "wtp",
+          "subprotocol": "webthingprotocol"
+        }
+      ]
+    },
+    "lowPressure": {
+      "data": {
+        "type": "number",
+        "unit": "kPa"
+      },
+      "forms": [
+        {
+          "href": "wtp",
+          "subprotocol": "webthingprotocol"
+        }
+      ]
+    },
+    "tick": {
+      "description": "Sent every minute; carries no data.",
+      "forms": [
+        {
+          "href": "wtp",
+          "subprotocol": "webthingprotocol"
+        }
+      ]
+    }
+  },
+  "forms": [
+    {
+      "href": "wtp",
+      "op": [
+        "readallproperties",
+        "writeallproperties",
+        "readmultipleproperties",
+        "writemultipleproperties",
+        "observeallproperties",
+        "unobserveallproperties",
+        "queryallactions",
+        "subscribeallevents",
+        "unsubscribeallevents"
+      ],
+      "subprotocol": "webthingprotocol"
+    }
+  ],
+  "id": "https://farm.example.org/things/valve-7",
+  "properties": {
+    "flowRate": {
+      "forms": [
+        {
+          "href": "wtp",
+          "op": [
+            "readproperty",
+            "observeproperty",
+            "unobserveproperty"
+          ],
+          "subprotocol": "webthingprotocol"
+        }
+      ],
+      "observable": true,
+      "readOnly": true,
+      "type": "number",
+      "unit": "L/min"
+    },
+    "mode": {
+      "enum": [
+        "auto",
+        "manual"
+      ],
+      "forms": [
+        {
+          "href": "wtp",
+          "op": "readproperty",
+          "subprotocol": "webthingprotocol"
+        }
+      ],
+      "type": "string"
+    },
+    "open": {
+      "forms": [
+        {
+          "href": "wtp",
+          "op": [
+            "readproperty",
+            "writeproperty",
+            "observeproperty",
+            "unobserveproperty"
+          ],
+          "subprotocol": "webthingprotocol"
+        }
+      ],
+      "observable": true,
+      "type": "boolean"
+    },
+    "servicePin": {
+      "forms": [
+        {
+          "href": "wtp",
+          "subprotocol": "webthingprotocol"
+        }
+      ],
+      "type": "string",
+      "writeOnly": true
+    },
+    "targetFlow": {
+      "forms": [
+        {
+          "href": "wtp",
+          "subprotocol": "webthingprotocol"
+        }
+      ],
+      "maximum": 40,
+      "minimum": 0,
+      "type": "integer",
+      "unit": "L/min"
+    }
+  },
+  "security": "bearer_sc",
+  "securityDefinitions": {
+    "bearer_sc": {
+      "scheme": "bearer"
+    }
+  },
+  "title": "Irrigation valve 7"
+}`
 
 // ThingDescription returns a fresh copy of the Thing Description of "Irrigation valve 7" this package
 // was generated from; change it (base, security, …) and pass it to NewThingFrom. It fails only if the
@@ -32,7 +247,7 @@ func ThingDescription() (*td.Thing, error) {
 
 // Handler implements the Thing "Irrigation valve 7": one method per readable and writable property and
 // per action. Values are decoded and validated before a method is called; an error it returns reaches
-// the consumer (return a *wtp.Error to choose the status). Embed UnimplementedHandler to implement
+// the consumer (return a *wot.Error to choose the status). Embed UnimplementedHandler to implement
 // only some methods.
 type Handler interface {
 	// ReadFlowRate returns the current value of the property "flowRate".
@@ -85,73 +300,73 @@ var _ Handler = UnimplementedHandler{}
 // ReadFlowRate answers 501 Not Implemented.
 func (UnimplementedHandler) ReadFlowRate(context.Context) (float64, error) {
 	var zero float64
-	return zero, wtp.NewError(501, "wtpvalve: ReadFlowRate is not implemented")
+	return zero, wot.NewError(501, "wtpvalve: ReadFlowRate is not implemented")
 }
 
 // ReadMode answers 501 Not Implemented.
 func (UnimplementedHandler) ReadMode(context.Context) (Mode, error) {
 	var zero Mode
-	return zero, wtp.NewError(501, "wtpvalve: ReadMode is not implemented")
+	return zero, wot.NewError(501, "wtpvalve: ReadMode is not implemented")
 }
 
 // ReadOpen answers 501 Not Implemented.
 func (UnimplementedHandler) ReadOpen(context.Context) (bool, error) {
 	var zero bool
-	return zero, wtp.NewError(501, "wtpvalve: ReadOpen is not implemented")
+	return zero, wot.NewError(501, "wtpvalve: ReadOpen is not implemented")
 }
 
 // WriteOpen answers 501 Not Implemented.
 func (UnimplementedHandler) WriteOpen(context.Context, bool) error {
-	return wtp.NewError(501, "wtpvalve: WriteOpen is not implemented")
+	return wot.NewError(501, "wtpvalve: WriteOpen is not implemented")
 }
 
 // WriteServicePIN answers 501 Not Implemented.
 func (UnimplementedHandler) WriteServicePIN(context.Context, string) error {
-	return wtp.NewError(501, "wtpvalve: WriteServicePIN is not implemented")
+	return wot.NewError(501, "wtpvalve: WriteServicePIN is not implemented")
 }
 
 // ReadTargetFlow answers 501 Not Implemented.
 func (UnimplementedHandler) ReadTargetFlow(context.Context) (TargetFlow, error) {
 	var zero TargetFlow
-	return zero, wtp.NewError(501, "wtpvalve: ReadTargetFlow is not implemented")
+	return zero, wot.NewError(501, "wtpvalve: ReadTargetFlow is not implemented")
 }
 
 // WriteTargetFlow answers 501 Not Implemented.
 func (UnimplementedHandler) WriteTargetFlow(context.Context, TargetFlow) error {
-	return wtp.NewError(501, "wtpvalve: WriteTargetFlow is not implemented")
+	return wot.NewError(501, "wtpvalve: WriteTargetFlow is not implemented")
 }
 
 // Calibrate answers 501 Not Implemented.
 func (UnimplementedHandler) Calibrate(context.Context, CalibrateInput) error {
-	return wtp.NewError(501, "wtpvalve: Calibrate is not implemented")
+	return wot.NewError(501, "wtpvalve: Calibrate is not implemented")
 }
 
 // Flush answers 501 Not Implemented.
 func (UnimplementedHandler) Flush(context.Context, FlushInput) (FlushOutput, error) {
 	var zero FlushOutput
-	return zero, wtp.NewError(501, "wtpvalve: Flush is not implemented")
+	return zero, wot.NewError(501, "wtpvalve: Flush is not implemented")
 }
 
 // Reset answers 501 Not Implemented.
 func (UnimplementedHandler) Reset(context.Context) error {
-	return wtp.NewError(501, "wtpvalve: Reset is not implemented")
+	return wot.NewError(501, "wtpvalve: Reset is not implemented")
 }
 
 // SelfTest answers 501 Not Implemented.
 func (UnimplementedHandler) SelfTest(context.Context) (bool, error) {
 	var zero bool
-	return zero, wtp.NewError(501, "wtpvalve: SelfTest is not implemented")
+	return zero, wot.NewError(501, "wtpvalve: SelfTest is not implemented")
 }
 
-// Thing is the Thing "Irrigation valve 7" exposed over the Web Thing Protocol with a Handler behind
-// it. Add it to a wtp.Server (several Things may share one) or use NewServer. Notify and Emit methods
-// push property changes and events to subscribed consumers; they are safe for concurrent use.
+// Thing is the Thing "Irrigation valve 7" exposed with a Handler behind it. Add it to a wot.Server
+// (several Things may share one) or use NewServer. Notify and Emit methods push property changes and
+// events to subscribed consumers; they are safe for concurrent use.
 type Thing struct {
-	thing *wtp.Thing
+	thing *wot.Thing
 }
 
 // NewThing exposes h as the Thing described by ThingDescription().
-func NewThing(h Handler, opts ...wtp.ThingOption) (*Thing, error) {
+func NewThing(h Handler, opts ...wot.ThingOption) (*Thing, error) {
 	desc, err := ThingDescription()
 	if err != nil {
 		return nil, err
@@ -161,93 +376,33 @@ func NewThing(h Handler, opts ...wtp.ThingOption) (*Thing, error) {
 
 // NewThingFrom exposes h as the Thing described by desc, a changed copy of ThingDescription() (its
 // affordances must be the generated ones).
-func NewThingFrom(desc *td.Thing, h Handler, opts ...wtp.ThingOption) (*Thing, error) {
-	t, err := wtp.NewThing(desc, opts...)
+func NewThingFrom(desc *td.Thing, h Handler, opts ...wot.ThingOption) (*Thing, error) {
+	t, err := wot.NewThing(desc, opts...)
 	if err != nil {
 		return nil, err
 	}
-	t.HandleRead("flowRate", func(ctx context.Context) (any, error) {
-		return h.ReadFlowRate(ctx)
-	})
-	t.HandleRead("mode", func(ctx context.Context) (any, error) {
-		return h.ReadMode(ctx)
-	})
-	t.HandleRead("open", func(ctx context.Context) (any, error) {
-		return h.ReadOpen(ctx)
-	})
-	t.HandleWrite("open", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var v bool
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "open", err)
-		}
-		if err := h.WriteOpen(ctx, v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
-	t.HandleWrite("servicePin", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var v string
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "servicePin", err)
-		}
-		if err := h.WriteServicePIN(ctx, v); err != nil {
-			return nil, err
-		}
-		return nil, nil
-	})
-	t.HandleRead("targetFlow", func(ctx context.Context) (any, error) {
-		return h.ReadTargetFlow(ctx)
-	})
-	t.HandleWrite("targetFlow", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		var v TargetFlow
-		if err := json.Unmarshal(raw, &v); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "targetFlow", err)
-		}
-		if err := v.Validate(); err != nil {
-			return nil, wtp.BadRequest("%v", err)
-		}
-		if err := h.WriteTargetFlow(ctx, v); err != nil {
-			return nil, err
-		}
-		return v, nil
-	})
-	t.HandleAction("calibrate", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		if len(raw) == 0 {
-			raw = json.RawMessage("null")
-		}
-		var in CalibrateInput
-		if err := json.Unmarshal(raw, &in); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "input", err)
-		}
-		if err := in.Validate(); err != nil {
-			return nil, wtp.BadRequest("%v", err)
-		}
-		return nil, h.Calibrate(ctx, in)
-	})
-	t.HandleAction("flush", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		if len(raw) == 0 {
-			raw = json.RawMessage("null")
-		}
-		var in FlushInput
-		if err := json.Unmarshal(raw, &in); err != nil {
-			return nil, wtp.BadRequest("%s: %v", "input", err)
-		}
-		if err := in.Validate(); err != nil {
-			return nil, wtp.BadRequest("%v", err)
-		}
-		return h.Flush(ctx, in)
-	})
-	t.HandleAction("reset", func(ctx context.Context, raw json.RawMessage) (any, error) {
-		return nil, h.Reset(ctx)
-	})
-	t.HandleAction("selfTest", func(ctx context.Context, raw json.RawMessage) (any, error) {
+	t.HandleRead("flowRate", wot.ReadFunc(h.ReadFlowRate))
+	t.HandleRead("mode", wot.ReadFunc(h.ReadMode))
+	t.HandleRead("open", wot.ReadFunc(h.ReadOpen))
+	t.HandleWrite("open", wot.WriteFunc(h.WriteOpen))
+	t.HandleWrite("servicePin", wot.WriteFunc(h.WriteServicePIN))
+	t.HandleRead("targetFlow", wot.ReadFunc(h.ReadTargetFlow))
+	t.HandleWrite("targetFlow", wot.WriteFunc(h.WriteTargetFlow))
+	t.HandleAction("calibrate", wot.ActionFunc(func(ctx context.Context, in CalibrateInput) (struct{}, error) {
+		return struct{}{}, h.Calibrate(ctx, in)
+	}))
+	t.HandleAction("flush", wot.ActionFunc(h.Flush))
+	t.HandleAction("reset", wot.ActionFunc(func(ctx context.Context, _ struct{}) (struct{}, error) {
+		return struct{}{}, h.Reset(ctx)
+	}))
+	t.HandleAction("selfTest", wot.ActionFunc(func(ctx context.Context, _ struct{}) (bool, error) {
 		return h.SelfTest(ctx)
-	})
+	}))
 	return &Thing{thing: t}, nil
 }
 
-// WTP returns the dynamic Thing behind t (for wtp.Server.AddThing and operations by name).
-func (t *Thing) WTP() *wtp.Thing {
+// Exposed returns the dynamic Thing behind t (for wot.Server.AddThing and operations by name).
+func (t *Thing) Exposed() *wot.Thing {
 	return t.thing
 }
 
@@ -290,37 +445,39 @@ func (t *Thing) EmitTick() error {
 }
 
 // Server serves the Thing "Irrigation valve 7" alone: its Thing Description (at its TD path and
-// /.well-known/wot) and its WTP endpoint. It embeds *Thing for the Notify and Emit methods.
+// /.well-known/wot) and every registered protocol binding (the Web Thing Protocol and HTTP by
+// default). It embeds *Thing for the Notify and Emit methods.
 type Server struct {
 	*Thing
-	server *wtp.Server
+	server *wot.Server
 }
 
-// NewServer exposes h on a new wtp.Server configured by opts. For Thing options (WithTDPath,
-// WithThingID, …) or several Things on one endpoint, use NewThing and wtp.NewServer.
-func NewServer(h Handler, opts ...wtp.ServerOption) (*Server, error) {
+// NewServer exposes h on a new wot.Server configured by opts (wot.WithoutBinding turns a binding off).
+// For Thing options (WithTDPath, WithThingID, …) or several Things on one server, use NewThing and
+// wot.NewServer.
+func NewServer(h Handler, opts ...wot.ServerOption) (*Server, error) {
 	t, err := NewThing(h)
 	if err != nil {
 		return nil, err
 	}
-	s := wtp.NewServer(opts...)
+	s := wot.NewServer(opts...)
 	if err := s.AddThing(t.thing); err != nil {
 		return nil, err
 	}
 	return &Server{Thing: t, server: s}, nil
 }
 
-// ServeHTTP serves the TD and the WTP endpoint.
+// ServeHTTP serves the TD and the protocol bindings.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.server.ServeHTTP(w, r)
 }
 
-// Shutdown closes every connection with a going-away status and waits for running handlers.
+// Shutdown ends every session with a going-away status and waits for running handlers.
 func (s *Server) Shutdown(ctx context.Context) error {
 	return s.server.Shutdown(ctx)
 }
 
-// Close closes every connection at once.
+// Close ends every session at once.
 func (s *Server) Close() error {
 	return s.server.Close()
 }
