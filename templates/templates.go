@@ -21,6 +21,7 @@ var Names = []string{
 	"go.mod.tmpl",
 	"generate.go.tmpl",
 	"main.go.tmpl",
+	"discovery.go.tmpl",
 	"thing.go.tmpl",
 	"thing_test.go.tmpl",
 	"README.md.tmpl",

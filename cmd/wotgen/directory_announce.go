@@ -15,7 +15,7 @@ func init() { directoryAnnounce = announceDirectory }
 
 func announceDirectory(ctx context.Context, a directoryAnnouncement) (stop func(), err error) {
 	ctx, cancel := context.WithCancel(ctx)
-	an, err := announceListener(ctx, a.Addr, discovery.Announcement{Instance: a.Title, TDPath: a.TDPath, Type: discovery.TypeDirectory, Scheme: a.Scheme})
+	an, err := discovery.AnnounceListener(ctx, a.Addr, discovery.Announcement{Instance: a.Title, TDPath: a.TDPath, Type: discovery.TypeDirectory, Scheme: a.Scheme})
 	if err != nil {
 		cancel()
 		return nil, err

@@ -221,7 +221,7 @@ func scaffold(ctx context.Context, src, module, pkgName, replace string) ([]scaf
 
 	out := []scaffoldFile{{path: tdFile, data: tdBytes}}
 	dest := map[string]string{
-		"go.mod.tmpl": "go.mod", "generate.go.tmpl": "generate.go", "main.go.tmpl": "main.go",
+		"go.mod.tmpl": "go.mod", "generate.go.tmpl": "generate.go", "main.go.tmpl": "main.go", "discovery.go.tmpl": "discovery.go",
 		"thing.go.tmpl": "thing.go", "thing_test.go.tmpl": "thing_test.go", "README.md.tmpl": "README.md",
 		"ci.yml.tmpl": ".github/workflows/ci.yml",
 	}

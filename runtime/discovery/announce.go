@@ -557,3 +557,18 @@ next:
 	}
 	return out
 }
+
+// AnnounceListener is Announce for a server listening on addr: a.Port is its port, and a
+// listener on one address is announced with that address only, on the interfaces that hold it
+// (a loopback listener is never announced on the network).
+func AnnounceListener(ctx context.Context, addr net.Addr, a Announcement) (*Announcer, error) {
+	ap, err := netip.ParseAddrPort(addr.String())
+	if err != nil {
+		return nil, fmt.Errorf("discovery: listener address %s: %w", addr, err)
+	}
+	a.Port = int(ap.Port())
+	if !ap.Addr().IsUnspecified() {
+		a.Addrs = []netip.Addr{ap.Addr()}
+	}
+	return Announce(ctx, a)
+}
