@@ -490,3 +490,34 @@ func TestRegisterThingUnreachable(t *testing.T) {
 	}
 	endAndGone(t, cancel, reg, c)
 }
+
+// Findable registers the Thing served at /.well-known/wot on an address, and the entry is gone
+// once its context ended and wait returned.
+func TestFindableRegisters(t *testing.T) {
+	d, c, _ := setup(t, filepath.Join(t.TempDir(), "f.db"), "", "urn:test:findable", "Findable")
+	doc := `{"@context": "https://www.w3.org/2022/wot/td/v1.1", "id": "urn:test:findable", "title": "Findable", "securityDefinitions": {"n": {"scheme": "nosec"}}, "security": "n",
+ "properties": {"level": {"type": "integer", "forms": [{"href": "props/level"}]}}}`
+	served := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != discovery.WellKnownPath {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/td+json")
+		io.WriteString(w, doc)
+	}))
+	defer served.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	wait, err := discovery.Findable{Directory: d.url(), TTL: 2 * time.Second}.Start(ctx, served.Listener.Addr(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := get(c, "urn:test:findable"); err != nil || got.Title != "Findable" {
+		t.Fatalf("entry after Start: %v, %v", got, err)
+	}
+	cancel()
+	wait()
+	if _, _, err := get(c, "urn:test:findable"); !discovery.IsDirectoryStatus(err, http.StatusNotFound) {
+		t.Errorf("entry after the end: %v; want 404", err)
+	}
+}
