@@ -1,9 +1,5 @@
 package wot
 
-// This file is the contract between the core and the bindings while they are being built in
-// parallel. Implementations move into the files named in each comment; this file is deleted
-// once every declaration below lives in its home file.
-
 import (
 	"encoding/json"
 	"time"
@@ -11,8 +7,8 @@ import (
 	"github.com/wotgen/wotgen/runtime/td"
 )
 
-// ---------------------------------------------------------------------------------------
-// Shared values (home: notification.go, action.go, errors.go)
+// The values both sides share: a consumer receives them from a binding, an exposed Thing produces
+// them for its bindings.
 
 // Notification is one property change or event occurrence, on both sides.
 type Notification struct {
@@ -54,14 +50,3 @@ type Invocation struct {
 	Output json.RawMessage
 	Status *ActionStatus
 }
-
-// ---------------------------------------------------------------------------------------
-// Consumer side: implemented in consumed.go, consumed_ops.go, fetch.go, options.go,
-// credentials.go, subscription.go, action.go and binding.go (Register: binding.go).
-
-// ---------------------------------------------------------------------------------------
-// Exposed side: implemented in thing.go, thing_ops.go, history.go, actions.go, caller.go,
-// server.go, server_td.go, server_registry.go, listen.go and auth.go.
-
-// Registration: Register (consumer side) lives in binding.go, RegisterServer in
-// server_registry.go.
