@@ -36,7 +36,7 @@ type ActionStatus struct {
 	ActionID      string          // the instance id (WTP actionID; the last path segment of Href over HTTP)
 	Href          string          // absolute URL of the status resource when the binding has one (HTTP Location), else ""
 	Name          string          // the action's name, when known
-	State         ActionState     //
+	State         ActionState     // pending, running, completed or failed
 	Output        json.RawMessage // when completed and the action has output
 	Error         *Error          // when failed
 	TimeRequested time.Time       // zero = absent
