@@ -41,7 +41,6 @@ invoke actions and watch events from a browser (-console=false turns it off). Wi
 the token and sends it as the access_token query parameter, since browsers cannot set headers on a
 WebSocket handshake.`
 
-
 func runServe(ctx context.Context, args []string, s stdio) int {
 	fs := newFlagSet("serve", serveSynopsis, s)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen `address` (host:port; port 0 picks a free port)")

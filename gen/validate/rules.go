@@ -18,7 +18,7 @@ const (
 	contextTD11 = "https://www.w3.org/2022/wot/td/v1.1"
 )
 
-// Operation names per container (TD 1.1 §5.3.4.2).
+// Operation names per container (https://www.w3.org/TR/wot-thing-description11/#form, op).
 var (
 	propertyOps = []string{"readproperty", "writeproperty", "observeproperty", "unobserveproperty"}
 	actionOps   = []string{"invokeaction", "queryaction", "cancelaction"}

@@ -313,7 +313,7 @@ func (c *clientConn) handle(data []byte) error {
 		c.complete(m)
 	case MessageTypeNotification:
 		c.route(m)
-	default: // spec §10 item 33: log and drop, never answer a Thing
+	default: // the draft does not say what a Consumer does with these: log and drop, never answer a Thing
 		c.log.Warn("wtp: dropped a message with an unexpected messageType", "messageType", m.MessageType, "operation", m.Operation)
 	}
 	return nil
@@ -346,7 +346,8 @@ func notificationKind(op string) subKind {
 }
 
 // route hands a notification to every subscription of its affordance, single or "all"
-// (spec §9: routing ignores which of the two ops the Thing names).
+// (routing ignores which of the two ops the Thing names: one subscription of either kind
+// replaces the other, https://w3c.github.io/web-thing-protocol/#observeallproperties and #subscribeallevents).
 func (c *clientConn) route(m *Message) {
 	kind := notificationKind(m.Operation)
 	if kind == 0 || m.Name == "" {
