@@ -330,9 +330,9 @@ func (c *client) Subscribe(ctx context.Context, r *wot.Request, sink wot.Sink) (
 	key := topicKey{thingID: c.target.ThingID, name: r.Name}
 	switch r.Op {
 	case OpObserveProperty, OpObserveAllProperties:
-		key.kind = kindProperty
+		key.kind = td.KindProperty
 	case OpSubscribeEvent, OpSubscribeAllEvents:
-		key.kind = kindEvent
+		key.kind = td.KindEvent
 	default:
 		return nil, fmt.Errorf("wtp: %s is not a subscription operation", r.Op)
 	}
