@@ -27,12 +27,14 @@ import (
 // generated with the schema as the value of property "v"; a checker program (built once, in the shared
 // module) decodes each value into the generated Go type and calls Validate; the verdicts must equal
 // jsonschema/v5's on the same DataSchema (TD keywords only: TD processors give other JSON Schema
-// keywords no meaning, spec §9.2).
+// keywords no meaning,
+// https://www.w3.org/TR/wot-thing-description11/#sec-data-schema-vocabulary-definition).
 //
 // Documented leniencies, kept out of the generated values: a JSON null at the root (the typed API takes
 // nil pointers for that) or as an element of an array whose items cannot be null (encoding/json decodes it
-// as the zero value), integers written with a fraction or exponent (TD §1: integers have neither), and
-// member names differing only in case (encoding/json matches them case-insensitively).
+// as the zero value), integers written with a fraction or exponent (integers have neither,
+// https://www.w3.org/TR/wot-thing-description11/#td-basic-types-mapping), and member names
+// differing only in case (encoding/json matches them case-insensitively).
 
 const maxDiffCases = 400
 

@@ -19,8 +19,8 @@ func init() {
 const discoverSynopsis = `[-mdns] [-dir URL]... [-query JSONPATH] [-timeout D] [-format text|json] [URL...]
 
 Each URL is a TD's URL, or a host (http://HOST:PORT) whose /.well-known/wot is fetched; a URL may
-serve a JSON array of TDs. -mdns browses the local link for _wot._tcp services (WoT Discovery
-§6.3). -dir lists a Thing Description Directory (its /things, page by page). Directories found
+serve a JSON array of TDs. -mdns browses the local link for _wot._tcp services (WoT Discovery,
+https://www.w3.org/TR/wot-discovery/#introduction-dns-sd-sec). -dir lists a Thing Description Directory (its /things, page by page). Directories found
 through -mdns or a URL are listed too. Each Thing is printed once (by id) with its title, id, the
 URL its TD can be fetched from, and how it was found.
 

@@ -12,10 +12,12 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"os/exec"
 	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/tools/go/ast/astutil"
 
@@ -30,7 +32,7 @@ func init() {
 	register(command{name: "new", summary: "scaffold a Thing server module from a Thing Description", run: runNew})
 }
 
-const newSynopsis = `-td FILE -module PATH [-o DIR] [-pkg NAME] [-replace DIR] [-force]
+const newSynopsis = `-td FILE -module PATH [-o DIR] [-pkg NAME] [-replace DIR] [-force] [-tidy=false]
 
 Creates a Go module that serves the Thing over the Web Thing Protocol and builds, runs and passes its
 own tests with nothing but Go: go.mod, the TD, generate.go (the //go:generate line), the generated
@@ -39,7 +41,15 @@ you add device I/O), thing_test.go, README.md and .github/workflows/ci.yml.
 
 A TD without Web Thing Protocol forms is copied with its forms replaced by WTP forms for every
 operation (the module serves WTP); a TD without id gets a stable urn:uuid id. Existing files are
-never overwritten without -force; files that already hold the same content are left alone.`
+never overwritten without -force; files that already hold the same content are left alone. When go
+is on the PATH, go mod tidy runs in the new module (-tidy=false skips it).
+
+The TD's security stays: for each bearer, basic or apikey scheme it needs (also inside combo), the
+server takes the secret from -secret NAME=VALUE or the environment variable WOTGEN_SECRET_NAME
+(NAME upper-cased, other characters as _) and checks requests with wot.AuthFromTD; the test serves
+with made-up secrets and its client presents them. Schemes the server cannot check (digest, oauth2,
+psk, API keys in the URI or body) are dropped from combo oneOf lists, or else the module serves
+without authentication and a note says so.`
 
 // develVersion is required in go.mod when this wotgen is a development build (no module version);
 // it resolves only through -replace.
@@ -56,6 +66,7 @@ func runNew(ctx context.Context, args []string, s stdio) int {
 	pkg := fl.String("pkg", "", "Go package `name` of the generated code (default: derived from the TD title)")
 	replace := fl.String("replace", "", "build against the wotgen checkout in `DIR` (adds a replace directive; for local development)")
 	force := fl.Bool("force", false, "overwrite existing files that differ")
+	tidy := fl.Bool("tidy", true, "run go mod tidy in the new module when go is on the PATH (-tidy=false: leave it to you)")
 	if code, ok := parseFlags(fl, args); !ok {
 		return code
 	}
@@ -132,11 +143,48 @@ func runNew(ctx context.Context, args []string, s stdio) int {
 	if kept > 0 {
 		fmt.Fprintf(s.out, "Kept files are yours now (go.mod changes with go mod tidy); -force would overwrite them with the scaffold.\n")
 	}
-	if repl == "" && version() == "(devel)" {
+	devel := repl == "" && version() == "(devel)"
+	if devel {
 		fmt.Fprintf(s.err, "wotgen new: note: this wotgen is a development build, so go.mod requires the placeholder %s; run with -replace /path/to/wotgen, or set the require line to a released version\n", develVersion)
 	}
-	fmt.Fprintf(s.out, "\nNext:\n\tcd %s\n\tgo mod tidy\n\tgo test ./...\n\tgo run . -addr 127.0.0.1:8080\n", dir)
+	tidied := false
+	switch goBin, err := exec.LookPath("go"); {
+	case !*tidy:
+		fmt.Fprintln(s.out, "Not running go mod tidy (-tidy=false).")
+	case err != nil:
+		fmt.Fprintln(s.out, "Not running go mod tidy: go is not on the PATH.")
+	case devel:
+		fmt.Fprintln(s.out, "Not running go mod tidy: the placeholder wotgen version in go.mod does not resolve (see the note).")
+	default:
+		fmt.Fprintf(s.out, "Running go mod tidy in %s …\n", dir)
+		if err := goModTidy(ctx, goBin, dir); err != nil {
+			fmt.Fprintf(s.err, "wotgen new: go mod tidy in %s failed: %v\nThe files are written; fix the cause (network, GOPROXY, go.mod) and run go mod tidy there.\n", dir, err)
+			return exitFindings
+		}
+		tidied = true
+	}
+	next := "\nNext:\n\tcd " + dir + "\n"
+	if !tidied {
+		next += "\tgo mod tidy\n"
+	}
+	fmt.Fprintf(s.out, "%s\tgo test ./...\n\tgo run . -addr 127.0.0.1:8080\n", next)
 	return exitOK
+}
+
+// goModTidy runs go mod tidy in dir, within ctx and at most ten minutes; its output becomes the
+// error on failure.
+func goModTidy(ctx context.Context, goBin, dir string) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, goBin, "mod", "tidy")
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		if msg := strings.TrimSpace(string(out)); msg != "" {
+			return fmt.Errorf("%w\n%s", err, msg)
+		}
+		return err
+	}
+	return nil
 }
 
 // checkModulePath accepts module paths `go mod init` would (a conservative subset).
@@ -176,7 +224,7 @@ func scaffold(ctx context.Context, src, module, pkgName, replace string) ([]scaf
 	if thing.IsTM() {
 		return nil, nil, &inputError{fmt.Errorf("%s is a Thing Model (@type tm:ThingModel); wotgen new needs a Thing Description: instantiate the model first", src)}
 	}
-	tdBytes, notes, err := scaffoldTD(thing, raw)
+	tdBytes, secrets, notes, err := scaffoldTD(thing, raw)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -212,6 +260,15 @@ func scaffold(ctx context.Context, src, module, pkgName, replace string) ([]scaf
 	data, more := scaffoldData(p, mustParse(tdBytes))
 	notes = append(notes, more...)
 	data.Module, data.Pkg, data.TDFile, data.Replace = module, pkg, tdFile, replace
+	data.Secrets = secrets
+	data.SecretUsage = "`NAME=VALUE`: the secret of the TD's security scheme NAME (repeatable; else from the environment):"
+	for _, s := range secrets {
+		data.SecretUsage += fmt.Sprintf("\n%s (%s): %s, or $%s", s.Name, s.Scheme, s.Format, s.Env)
+		data.Bearer = data.Bearer || s.Scheme == td.SchemeBearer
+		data.Basic = data.Basic || s.Scheme == td.SchemeBasic
+		data.APIKey = data.APIKey || s.Scheme == td.SchemeAPIKey
+	}
+	data.TestBearerToken, data.TestBasicUser, data.TestBasicPass, data.TestAPIKey = testBearerToken, testBasicUser, testBasicPass, testAPIKey
 	data.Command = path.Base(module)
 	data.GoVersion = scaffoldGoVersion
 	data.Version = version()
@@ -286,7 +343,8 @@ var scaffoldReserved = func() map[string]bool {
 	m := map[string]bool{}
 	for _, n := range strings.Fields(`main context errors flag fmt slog net http os signal syscall time td wtp json sync
 		httptest testing a c v t th url ctx cancel err seen sub got srv hs ln log desc opts exposed addr token
-		errc sctx stop data in js values thing initial actionDuration`) {
+		errc sctx stop data in js values thing initial actionDuration strings secrets secretSchemes secretEnv
+		secretNames name value ok s given auth names testSecrets credentials wrong`) {
 		m[n] = true
 	}
 	return m
@@ -300,28 +358,39 @@ func mustParse(b []byte) *td.Thing {
 	return t
 }
 
-// scaffoldTD returns the TD the module serves: the input as is when it already has Web Thing
-// Protocol forms (with an id added when missing), else the input with every form replaced by WTP
-// forms, as wotgen serve does.
-func scaffoldTD(t *td.Thing, raw []byte) ([]byte, []string, error) {
+// scaffoldTD returns the TD the module serves and the security schemes whose secrets its server
+// needs: the input as is when it already has Web Thing Protocol forms (with an id added when
+// missing), else the input with every form replaced by WTP forms, as wotgen serve does. Either
+// keeps the TD's security, reduced to what the server can check (scaffoldSecurity).
+func scaffoldTD(t *td.Thing, raw []byte) ([]byte, []scaffoldSecret, []string, error) {
 	var notes []string
-	var d *td.Thing
-	if hasWTPForm(t) {
-		if u, err := url.Parse(t.ID); t.ID != "" && err == nil && u.IsAbs() {
-			return raw, nil, nil
+	d := t.Clone()
+	asIs := hasWTPForm(t)
+	if asIs {
+		if u, err := url.Parse(t.ID); t.ID == "" || err != nil || !u.IsAbs() {
+			asIs = false
+			d.ID = nameUUID(raw)
+			notes = append(notes, fmt.Sprintf("the TD has no usable id; the copy gets %s", d.ID))
 		}
-		d = t.Clone()
-		d.ID = nameUUID(raw)
-		notes = append(notes, fmt.Sprintf("the TD has no usable id; the copy gets %s", d.ID))
 	} else {
-		d, notes = simulatedTD(t, raw, "")
+		var more []string
+		d, more = simulatedTD(t, raw, "")
+		notes = append(notes, more...)
 		notes = append(notes, "the TD has no Web Thing Protocol forms; the copy has WTP forms for every operation instead of the original forms")
+		sec := t.Clone() // the simulated TD is open to all; the module keeps the TD's security
+		d.SecurityDefinitions, d.Security = sec.SecurityDefinitions, sec.Security
+	}
+	before, _ := json.Marshal(d.SecurityDefinitions)
+	secrets, more := scaffoldSecurity(d)
+	notes = append(notes, more...)
+	if after, _ := json.Marshal(d.SecurityDefinitions); asIs && bytes.Equal(before, after) {
+		return raw, secrets, notes, nil
 	}
 	b, err := json.MarshalIndent(d, "", "  ")
 	if err != nil {
-		return nil, nil, fmt.Errorf("internal error: cannot encode the TD: %w", err)
+		return nil, nil, nil, fmt.Errorf("internal error: cannot encode the TD: %w", err)
 	}
-	return append(b, '\n'), notes, nil
+	return append(b, '\n'), secrets, notes, nil
 }
 
 // hasWTPForm reports whether any form of the TD is a Web Thing Protocol form.
@@ -359,6 +428,13 @@ type scaffoldTemplateData struct {
 	Actions  []scaffoldAction
 	Events   []scaffoldEvent
 	Observed *scaffoldProp // a property the test observes while writing it; nil when none fits
+
+	// Secrets are the TD's security schemes that need a secret; Bearer, Basic and APIKey say which
+	// kinds occur (the test's client presents one credential of each kind).
+	Secrets                                                   []scaffoldSecret
+	SecretUsage                                               string // the -secret flag's usage text
+	Bearer, Basic, APIKey                                     bool
+	TestBearerToken, TestBasicUser, TestBasicPass, TestAPIKey string
 }
 
 type scaffoldProp struct {

@@ -69,7 +69,7 @@ func writeLampTD(t *testing.T) string {
 func TestNewScaffoldFiles(t *testing.T) {
 	tdPath := writeLampTD(t)
 	dir := filepath.Join(t.TempDir(), "lamp")
-	code, out, errOut := runNewCmd(t, "-td", tdPath, "-module", "example.com/lamp", "-o", dir, "-replace", moduleRoot(t))
+	code, out, errOut := runNewCmd(t, "-td", tdPath, "-module", "example.com/lamp", "-o", dir, "-replace", moduleRoot(t), "-tidy=false")
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
@@ -82,9 +82,9 @@ func TestNewScaffoldFiles(t *testing.T) {
 			t.Errorf("output does not list %s:\n%s", want, out)
 		}
 	}
-	for _, want := range []string{"Next:", "go mod tidy", "go test ./...", "go run ."} {
+	for _, want := range []string{"Not running go mod tidy (-tidy=false).", "Next:", "go mod tidy", "go test ./...", "go run ."} {
 		if !strings.Contains(out, want) {
-			t.Errorf("output lacks the next command %q", want)
+			t.Errorf("output lacks %q", want)
 		}
 	}
 	if !strings.Contains(errOut, "no Web Thing Protocol forms") {
@@ -121,7 +121,7 @@ func TestNewScaffoldFiles(t *testing.T) {
 	}
 
 	// Re-running changes nothing.
-	code, out, _ = runNewCmd(t, "-td", tdPath, "-module", "example.com/lamp", "-o", dir, "-replace", moduleRoot(t))
+	code, out, _ = runNewCmd(t, "-td", tdPath, "-module", "example.com/lamp", "-o", dir, "-replace", moduleRoot(t), "-tidy=false")
 	if code != exitOK || strings.Contains(out, "wrote") || !strings.Contains(out, "0 written") {
 		t.Errorf("re-run: exit %d\n%s", code, out)
 	}
@@ -134,14 +134,14 @@ func TestNewScaffoldFiles(t *testing.T) {
 	edited := thing + "\n// my change\n"
 	os.WriteFile(thingPath, []byte(edited), 0o644)
 	os.Remove(filepath.Join(dir, "README.md"))
-	code, out, _ = runNewCmd(t, "-td", tdPath, "-module", "example.com/lamp", "-o", dir, "-replace", moduleRoot(t))
+	code, out, _ = runNewCmd(t, "-td", tdPath, "-module", "example.com/lamp", "-o", dir, "-replace", moduleRoot(t), "-tidy=false")
 	if b, _ := os.ReadFile(thingPath); code != exitOK || string(b) != edited || !strings.Contains(out, "kept") {
 		t.Errorf("edited thing.go was not kept (exit %d):\n%s", code, out)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "README.md")); err != nil {
 		t.Error("a deleted scaffold file was not written again")
 	}
-	code, _, _ = runNewCmd(t, "-td", tdPath, "-module", "example.com/lamp", "-o", dir, "-replace", moduleRoot(t), "-force")
+	code, _, _ = runNewCmd(t, "-td", tdPath, "-module", "example.com/lamp", "-o", dir, "-replace", moduleRoot(t), "-tidy=false", "-force")
 	if b, _ := os.ReadFile(thingPath); code != exitOK || string(b) != thing {
 		t.Error("-force did not restore thing.go")
 	}
@@ -222,8 +222,14 @@ func TestNewRendersEveryCorpusTD(t *testing.T) {
 }
 
 // newBuildCorpus are corpus TDs of different shapes for TestNewBuilds: many typed properties and
-// objects, unions (oneOf), sync actions with outputs, events with data, binary content, consts.
+// objects, unions (oneOf), sync actions with outputs, events with data, binary content, consts; and
+// HTTP TDs secured with bearer, basic, an API key in a header and a oneOf combo (basic or bearer;
+// its digest alternative is dropped).
 var newBuildCorpus = []string{
+	"wot-testing__Panasonic-PanaSimRoomLight5.json",
+	"playground__basic-security.td.json",
+	"wot-testing__Color-Lamp-onsite-TUM.td.json",
+	"playground__combo-security-def-oneOf.td.json",
 	"playground__basic-td.td.json",
 	"wot-testing__HueColorLight1.td.json",
 	"wot-testing__e-paper-image-converter.td.json",
@@ -232,8 +238,9 @@ var newBuildCorpus = []string{
 	"playground__MinimalThing.json",
 }
 
-// TestNewBuilds scaffolds the lamp and corpus TDs and runs go mod tidy, go build, go vet and go test
-// in each new module (against this working tree), and go generate in the lamp's, which must change
+// TestNewBuilds scaffolds the lamp and corpus TDs (wotgen new runs go mod tidy) and runs go build,
+// go vet and go test in each new module (against this working tree) with nothing else first and
+// without -mod=mod, so a missing go.sum line fails; and go generate in the lamp's, which must change
 // nothing.
 func TestNewBuilds(t *testing.T) {
 	if testing.Short() {
@@ -254,13 +261,16 @@ func TestNewBuilds(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "thing")
 			module := "example.com/thing" + string(rune('a'+i))
-			if code, out, errOut := runNewCmd(t, "-td", in, "-module", module, "-o", dir, "-replace", root); code != exitOK {
+			code, out, errOut := runNewCmd(t, "-td", in, "-module", module, "-o", dir, "-replace", root)
+			if code != exitOK {
 				t.Fatalf("wotgen new: exit %d\n%s\n%s", code, out, errOut)
 			}
-			goCmd(t, dir, "mod", "tidy") // the first of the "Next:" commands
-			goCmd(t, dir, "build", "./...")
-			goCmd(t, dir, "vet", "./...")
-			goCmd(t, dir, "test", "-count=1", "./...")
+			if !strings.Contains(out, "Running go mod tidy") || strings.Contains(out, "\tgo mod tidy") {
+				t.Errorf("wotgen new did not run go mod tidy itself:\n%s", out)
+			}
+			goStrict(t, dir, "build", "./...")
+			goStrict(t, dir, "vet", "./...")
+			goStrict(t, dir, "test", "-count=1", "./...")
 			if i == 0 {
 				before := snapshot(t, filepath.Join(dir, "lamp"))
 				goCmd(t, dir, "generate", "./...")
@@ -269,6 +279,20 @@ func TestNewBuilds(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// goStrict runs go in dir with the module checks of a fresh shell: no -mod=mod, no workspace.
+func goStrict(t *testing.T, dir string, args ...string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GOFLAGS=", "GOWORK=off")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("go %s in %s: %v\n%s", strings.Join(args, " "), dir, err, out)
 	}
 }
 

@@ -29,8 +29,8 @@ type Options struct {
 	InstanceVersion string
 }
 
-// Derive produces a TD instance from a resolved model (TD 1.1 §"Derivation of Thing Description
-// Instances"). It returns the TD as indented JSON and the warnings of the derivation.
+// Derive produces a TD instance from a resolved model (TD 1.1 "Derivation of Thing Description
+// Instances", https://www.w3.org/TR/wot-thing-description11/#thing-model-td-generation). It returns the TD as indented JSON and the warnings of the derivation.
 func Derive(m *Model, opts Options) ([]byte, []Warning, error) {
 	doc, warns, err := derive(m, opts, false)
 	if err != nil {

@@ -53,7 +53,9 @@
 // text). Every missing value is reported at once, sorted, in a *MissingPlaceholdersError.
 // ParseValue reads command-line values: valid JSON keeps its type, anything else is a string.
 //
-// # Derivation (Derive), TD 1.1 §"Derivation of Thing Description Instances"
+// # Derivation (Derive), TD 1.1 "Derivation of Thing Description Instances"
+//
+// See https://www.w3.org/TR/wot-thing-description11/#thing-model-td-generation.
 //
 // Derive drops tm:extends/tm:submodel links, removes tm:ThingModel from @type (dropping @type
 // when nothing is left), drops optional affordances unless Options.KeepOptional, removes tm:*

@@ -16,7 +16,9 @@ import (
 // decodeJSON parses one JSON value with numbers kept as json.Number (so 7 stays 7 and big integers
 // stay exact) and rejects trailing data. Syntax errors carry line and column.
 func decodeJSON(data []byte) (any, error) {
-	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // tolerate a BOM (TD §1 allows it)
+	// Consumers may ignore a BOM:
+	// https://www.w3.org/TR/wot-thing-description11/#sec-td-serialization
+	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))
 	if off, ok := td.TooDeep(data, td.MaxDepth); ok {
 		line, col := lineCol(data, int64(off))
 		return nil, fmt.Errorf("%d:%d: JSON nested deeper than %d levels; no Thing Model needs that much", line, col, td.MaxDepth)

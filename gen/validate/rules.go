@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/wotgen/wotgen/gen/naming"
+	"github.com/wotgen/wotgen/runtime/td"
 )
 
 // TD context URIs.
@@ -18,13 +19,8 @@ const (
 	contextTD11 = "https://www.w3.org/2022/wot/td/v1.1"
 )
 
-// Operation names per container (TD 1.1 §5.3.4.2).
+// Operation names per container are td.OpsOf's (https://www.w3.org/TR/wot-thing-description11/#form, op).
 var (
-	propertyOps = []string{"readproperty", "writeproperty", "observeproperty", "unobserveproperty"}
-	actionOps   = []string{"invokeaction", "queryaction", "cancelaction"}
-	eventOps    = []string{"subscribeevent", "unsubscribeevent"}
-	thingOps    = []string{"readallproperties", "writeallproperties", "readmultipleproperties", "writemultipleproperties",
-		"observeallproperties", "unobserveallproperties", "queryallactions", "subscribeallevents", "unsubscribeallevents"}
 	// Added by TD 1.1; a TD 1.0 document using them gets a note.
 	td11Ops = map[string]bool{"queryaction": true, "cancelaction": true, "observeallproperties": true,
 		"unobserveallproperties": true, "queryallactions": true, "subscribeallevents": true, "unsubscribeallevents": true}
@@ -335,20 +331,20 @@ func (c *checker) reportUnusedSecurity() {
 // ---- forms ----
 
 type formCtx struct {
-	kind    string // "property", "action", "event", "thing"
-	ptr     string // pointer of the form
+	kind    td.Kind // property, action, event or thing
+	ptr     string  // pointer of the form
 	form    map[string]any
 	uriVars []map[string]any // affordance-level then Thing-level declarations
 }
 
-var affordanceKind = map[string]string{"properties": "property", "actions": "action", "events": "event"}
+var affordanceKind = map[string]td.Kind{"properties": td.KindProperty, "actions": td.KindAction, "events": td.KindEvent}
 
 func (c *checker) forEachForm(fn func(f formCtx)) {
 	thingVars, _ := c.doc["uriVariables"].(map[string]any)
 	if forms, ok := c.doc["forms"].([]any); ok {
 		for i, f := range forms {
 			if m, ok := f.(map[string]any); ok {
-				fn(formCtx{"thing", ptrIndex("/forms", i), m, []map[string]any{thingVars}})
+				fn(formCtx{td.KindThing, ptrIndex("/forms", i), m, []map[string]any{thingVars}})
 			}
 		}
 	}
@@ -386,33 +382,13 @@ func (c *checker) checkForms() {
 	c.reportUnusedSecurity()
 }
 
-func opsFor(kind string) []string {
-	switch kind {
-	case "property":
-		return propertyOps
-	case "action":
-		return actionOps
-	case "event":
-		return eventOps
-	}
-	return thingOps
-}
-
-func kindOfOp(op string) string {
-	for _, k := range [...]string{"property", "action", "event", "thing"} {
-		for _, o := range opsFor(k) {
-			if o == op {
-				return k
-			}
-		}
-	}
-	return ""
-}
+// kindArticle names a kind with its article, for messages.
+var kindArticle = map[td.Kind]string{td.KindProperty: "a property", td.KindAction: "an action", td.KindEvent: "an event", td.KindThing: "a Thing-level"}
 
 func (c *checker) checkOps(f formCtx) {
 	op, has := f.form["op"]
 	if !has {
-		if f.kind == "thing" && !c.isTM() {
+		if f.kind == td.KindThing && !c.isTM() {
 			if c.td10 {
 				// TD 1.0 had no such requirement; it became one in TD 1.1.
 				d := c.add(CodeThingFormOp, f.ptr, "a Thing-level form has no op: TD 1.0 allows it, but TD 1.1 requires op here (there is no default); add e.g. \"op\": [\"readallproperties\", \"writemultipleproperties\"]")
@@ -423,7 +399,7 @@ func (c *checker) checkOps(f formCtx) {
 		}
 		return
 	}
-	allowed := opsFor(f.kind)
+	allowed := td.OpsOf(f.kind)
 	vals, ptrs := stringList(op, f.ptr+"/op")
 	for i, o := range vals {
 		if c.isTM() && hasPlaceholder(o) {
@@ -435,15 +411,15 @@ func (c *checker) checkOps(f formCtx) {
 				ok = true
 			}
 		}
-		where := map[string]string{"property": "a property form", "action": "an action form", "event": "an event form", "thing": "a Thing-level form"}[f.kind]
+		where := kindArticle[f.kind] + " form"
 		switch {
 		case ok:
 			if c.td10 && td11Ops[o] {
 				c.add(CodeTD10Feature, ptrs[i], "op %q is new in TD 1.1 but the @context says TD 1.0; use the TD 1.1 context %q", o, contextTD11)
 			}
-		case kindOfOp(o) != "":
-			c.add(CodeOpKind, ptrs[i], "op %q is %s operation and is not allowed in %s; use one of %s, or move the form", o, map[string]string{"property": "a property", "action": "an action", "event": "an event", "thing": "a Thing-level"}[kindOfOp(o)], where, quoteList(allowed))
-		case kindOfOp(strings.ToLower(o)) != "":
+		case td.KindOf(o) != td.KindUnknown:
+			c.add(CodeOpKind, ptrs[i], "op %q is %s operation and is not allowed in %s; use one of %s, or move the form", o, kindArticle[td.KindOf(o)], where, quoteList(allowed))
+		case td.KindOf(strings.ToLower(o)) != td.KindUnknown:
 			c.add(CodeOpKind, ptrs[i], "op %q has the wrong case; operation names are lower case: %q", o, strings.ToLower(o))
 		default:
 			c.add(CodeOpKind, ptrs[i], "unknown op %q; %s allows %s", o, where, quoteList(allowed))

@@ -1,4 +1,4 @@
-// Package deps holds the test that enforces the repository's dependency direction (DESIGN.md):
+// Package deps holds the test that enforces the repository's dependency direction:
 // the runtime that generated code links against stays small, and the generator never depends on the
 // WebSocket runtime.
 package deps

@@ -40,7 +40,7 @@ type Event struct {
 	Time    time.Time
 }
 
-// Event types (§7.3.2.2 of WoT Discovery).
+// Event types (https://www.w3.org/TR/wot-discovery/#exploration-directory-api-notification).
 const (
 	eventCreated = "thing_created"
 	eventUpdated = "thing_updated"

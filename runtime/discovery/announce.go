@@ -19,7 +19,7 @@ import (
 )
 
 // Announcement describes what Announce advertises: one service instance whose TXT record carries
-// the three keys of WoT Discovery §6.3 (#introduction-dns-sd-txt-record), all of them always sent.
+// the three keys of https://www.w3.org/TR/wot-discovery/#introduction-dns-sd-txt-record, all of them always sent.
 type Announcement struct {
 	// Instance is the instance name, usually the TD title; it is cut to 63 bytes (RFC 6763 §4.1.1).
 	// On a name conflict Announce picks "Name (2)", "Name (3)", … (RFC 6762 §9).

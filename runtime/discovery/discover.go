@@ -2,11 +2,11 @@
 // (https://www.w3.org/TR/wot-discovery/).
 //
 // Introductions (https://www.w3.org/TR/wot-discovery/#introduction-mech): FetchTDs reads a TD (or
-// a JSON array of TDs) from a direct URL or a host's /.well-known/wot (§6.2, WellKnownURL); Browse
-// finds _wot._tcp instances with DNS-SD over multicast DNS (§6.3) and Announce advertises a served
-// Thing or directory there.
+// a JSON array of TDs) from a direct URL or a host's /.well-known/wot (#introduction-well-known,
+// WellKnownURL); Browse finds _wot._tcp instances with DNS-SD over multicast DNS
+// (#introduction-dns-sd-sec) and Announce advertises a served Thing or directory there.
 //
-// Exploration (§7.3, https://www.w3.org/TR/wot-discovery/#exploration-directory-api): Directory is
+// Exploration (https://www.w3.org/TR/wot-discovery/#exploration-directory-api): Directory is
 // the client of a Thing Description Directory — create, retrieve, update, patch, delete, the paged
 // listing (List, bounded: a page cap, no next link to another origin or back to a read page), the
 // JSONPath search (Search) and the notification stream (Events). NewDirectoryFromTD builds one from
@@ -45,7 +45,7 @@ const (
 
 // Lister is a Thing Description Directory client Discover can list: anything that yields the TDs
 // a directory holds, pageSize at a time (0: the directory's own page size), following its pages
-// (WoT Discovery §7.3.2.1.5).
+// (https://www.w3.org/TR/wot-discovery/#exploration-directory-api-things-listing).
 type Lister interface {
 	List(ctx context.Context, pageSize int) iter.Seq2[*td.Thing, error]
 }
@@ -67,8 +67,9 @@ type Filter struct {
 	DirectoryClients []Lister
 	// Query is a JSONPath query (RFC 9535) sent to every directory read through a *Directory (those
 	// of Directories, those found through MDNS or URLs, and DirectoryClients that are *Directory)
-	// instead of listing everything (WoT Discovery §7.3.2.3). It must select whole TDs. Other
-	// Listers apply their own filtering.
+	// instead of listing everything
+	// (https://www.w3.org/TR/wot-discovery/#exploration-directory-api-search). It must select
+	// whole TDs. Other Listers apply their own filtering.
 	Query string
 	// NoExpand keeps directories found through MDNS or URLs unlisted: only their own TD is yielded.
 	// By default each is listed once (one level: directories listed by a directory are not).

@@ -29,7 +29,7 @@ const (
 	ServiceThingUDP  = "_wot._udp" // CoAP over UDP or DTLS
 )
 
-// Values of the TXT key "type" (WoT Discovery §6.3, #introduction-dns-sd-txt-record).
+// Values of the TXT key "type" (https://www.w3.org/TR/wot-discovery/#introduction-dns-sd-txt-record).
 const (
 	TypeThing     = "Thing"
 	TypeDirectory = "Directory"
@@ -361,7 +361,7 @@ func sortAddrs(a []netip.Addr) {
 }
 
 // resolveInstance turns an instance's records into an Instance with its TD URL, applying the TXT
-// rules and defaults of WoT Discovery §6.3 (#introduction-dns-sd-txt-record).
+// rules and defaults of https://www.w3.org/TR/wot-discovery/#introduction-dns-sd-txt-record.
 func resolveInstance(fqdn, service string, s *dns.SRV, txt []string, addrs []netip.Addr, ifIndex int) (Instance, error) {
 	label := fqdn
 	if len(fqdn) > len(service)+1 && strings.EqualFold(fqdn[len(fqdn)-len(service)-1:], "."+service) {

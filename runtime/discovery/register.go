@@ -318,8 +318,9 @@ func (r *Registration) fetch(ctx context.Context) (map[string]json.RawMessage, [
 			return nil, nil, fmt.Errorf("discovery: the Thing's TD at %s has an id that is not a non-empty string", redactURL(final))
 		}
 	}
-	// Without base, relative hrefs resolve against the document's URL (TD 1.1 §5.3.1.1); inside the
-	// directory that URL would be the directory's, so pin it to where the Thing served the TD.
+	// Without base, relative hrefs resolve against the document's URL
+	// (https://www.w3.org/TR/wot-thing-description11/#thing); inside the directory that URL
+	// would be the directory's, so pin it to where the Thing served the TD.
 	base := final
 	if v, ok := doc["base"]; ok {
 		var b string

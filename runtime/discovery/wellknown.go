@@ -18,7 +18,7 @@ const WellKnownPath = "/.well-known/wot"
 
 // WellKnownURL turns an introduction into the URL to fetch: a bare origin ("http://host:8080" or
 // "http://host:8080/") becomes its /.well-known/wot URL; a URL with a path is a direct introduction
-// (WoT Discovery §6.1) and is returned as it is. Only http and https are accepted.
+// (https://www.w3.org/TR/wot-discovery/#introduction-direct) and is returned as it is. Only http and https are accepted.
 func WellKnownURL(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -31,7 +31,7 @@ func WellKnownURL(raw string) (string, error) {
 	return u.String(), nil
 }
 
-// FetchTDs retrieves the TDs an introduction URL serves (WoT Discovery §7.2, HTTP GET): one TD, or,
+// FetchTDs retrieves the TDs an introduction URL serves (https://www.w3.org/TR/wot-discovery/#exploration-server, HTTP GET): one TD, or,
 // from servers that expose several Things at /.well-known/wot (as wotgen's do), a JSON array of
 // TDs. It applies the size, time and redirect bounds of o (see td.Fetch). The TDs that parse are
 // returned together with an error naming each element that did not; the returned URL is the one
@@ -120,7 +120,8 @@ func jsonKind(b []byte) string {
 }
 
 // IsDirectory reports whether a TD describes a Thing Description Directory: its @type holds
-// ThingDirectory or one of the IRIs the discovery specifications use for it (WoT Discovery §7.1.1.1).
+// ThingDirectory or one of the IRIs the discovery specifications use for it
+// (https://www.w3.org/TR/wot-discovery/#exploration-td-type-thingdirectory).
 func IsDirectory(t *td.Thing) bool {
 	for _, ty := range t.AtType {
 		switch ty {

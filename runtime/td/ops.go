@@ -1,6 +1,6 @@
 package td
 
-// The 18 WoT operation names (TD 1.1 §"Form", op vocabulary).
+// The 18 WoT operation names (the op vocabulary of https://www.w3.org/TR/wot-thing-description11/#form).
 const (
 	OpReadProperty            = "readproperty"
 	OpWriteProperty           = "writeproperty"

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/wotgen/wotgen/runtime/td"
@@ -284,83 +285,94 @@ func TestDialURLClaimedByABinding(t *testing.T) {
 }
 
 // An asynchronous action known by its status URL (HTTP) is queried and cancelled there,
-// through the binding that accepts that URL, opened on first use if needed.
+// through the binding that accepts that URL, opened on first use if needed. It runs in a
+// synctest bubble: the polling delays of Wait pass in fake time and are checked exactly.
 func TestActionWithStatusHref(t *testing.T) {
-	var mu sync.Mutex
-	polls := 0
-	a := &fakeBinding{name: "a", scheme: "fa"}
-	a.handle = func(r *Request) (*Response, error) {
-		switch r.Op {
-		case td.OpInvokeAction:
-			return &Response{Status: &ActionStatus{Href: "/actions/1", State: ActionPending}}, nil
-		case td.OpQueryAction:
-			mu.Lock()
-			defer mu.Unlock()
-			if r.Action == nil || r.Action.Href != "fa://h/actions/1" {
-				return nil, BadRequest("no href")
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		polls := 0
+		var queried []time.Time
+		a := &fakeBinding{name: "a", scheme: "fa"}
+		a.handle = func(r *Request) (*Response, error) {
+			switch r.Op {
+			case td.OpInvokeAction:
+				return &Response{Status: &ActionStatus{Href: "/actions/1", State: ActionPending}}, nil
+			case td.OpQueryAction:
+				mu.Lock()
+				defer mu.Unlock()
+				if r.Action == nil || r.Action.Href != "fa://h/actions/1" {
+					return nil, BadRequest("no href")
+				}
+				queried = append(queried, time.Now())
+				if polls++; polls < 3 {
+					return &Response{Status: &ActionStatus{State: ActionRunning}}, nil
+				}
+				return &Response{Status: &ActionStatus{State: ActionCompleted, Output: json.RawMessage(`{"n": 7}`)}}, nil
+			case td.OpCancelAction:
+				return &Response{}, nil
 			}
-			if polls++; polls < 3 {
-				return &Response{Status: &ActionStatus{State: ActionRunning}}, nil
-			}
-			return &Response{Status: &ActionStatus{State: ActionCompleted, Output: json.RawMessage(`{"n": 7}`)}}, nil
-		case td.OpCancelAction:
-			return &Response{}, nil
+			return nil, NotFound("?")
 		}
-		return nil, NotFound("?")
-	}
-	th := parseTD(t, `{`+tdHead+`, "actions": {"fade": {"forms": [{"href": "fa://h/actions/fade"}]}}}`)
-	c, err := Consume(testCtx(t), th, "", WithBindings(a))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	inv, err := c.InvokeAction(testCtx(t), "fade", map[string]int{"to": 1})
-	if err != nil || !inv.Async() || inv.Status.Name != "fade" {
-		t.Fatalf("InvokeAction = %+v, %v", inv, err)
-	}
-	act := NewAction[struct{ N int }](c, inv)
-	if act.ID() != "fa://h/actions/1" {
-		t.Errorf("ID = %q", act.ID())
-	}
-	out, err := act.Wait(testCtx(t))
-	if err != nil || out.N != 7 {
-		t.Fatalf("Wait = %+v, %v", out, err)
-	}
-	if err := act.Cancel(testCtx(t)); err != nil {
-		t.Fatal(err)
-	}
-	reqs := a.requests()
-	last := reqs[len(reqs)-1]
-	if last.Op != td.OpCancelAction || last.URL.String() != "fa://h/actions/1" || last.Form.Op[0] != td.OpCancelAction {
-		t.Fatalf("cancel went to %s %v", last.Op, last.URL)
-	}
-	if reqs[1].URL.String() != "fa://h/actions/1" {
-		t.Fatalf("queryaction went to %v", reqs[1].URL)
-	}
+		th := parseTD(t, `{`+tdHead+`, "actions": {"fade": {"forms": [{"href": "fa://h/actions/fade"}]}}}`)
+		c, err := Consume(testCtx(t), th, "", WithBindings(a))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		inv, err := c.InvokeAction(testCtx(t), "fade", map[string]int{"to": 1})
+		if err != nil || !inv.Async() || inv.Status.Name != "fade" {
+			t.Fatalf("InvokeAction = %+v, %v", inv, err)
+		}
+		act := NewAction[struct{ N int }](c, inv)
+		if act.ID() != "fa://h/actions/1" {
+			t.Errorf("ID = %q", act.ID())
+		}
+		out, err := act.Wait(testCtx(t))
+		if err != nil || out.N != 7 {
+			t.Fatalf("Wait = %+v, %v", out, err)
+		}
+		// Wait polls at once, then backs off from waitPollMin, doubling (fake time: exact).
+		mu.Lock()
+		if len(queried) != 3 || queried[1].Sub(queried[0]) != waitPollMin || queried[2].Sub(queried[1]) != 2*waitPollMin {
+			t.Errorf("queryaction at %v, want gaps of %v and %v", queried, waitPollMin, 2*waitPollMin)
+		}
+		mu.Unlock()
+		if err := act.Cancel(testCtx(t)); err != nil {
+			t.Fatal(err)
+		}
+		reqs := a.requests()
+		last := reqs[len(reqs)-1]
+		if last.Op != td.OpCancelAction || last.URL.String() != "fa://h/actions/1" || last.Form.Op[0] != td.OpCancelAction {
+			t.Fatalf("cancel went to %s %v", last.Op, last.URL)
+		}
+		if reqs[1].URL.String() != "fa://h/actions/1" {
+			t.Fatalf("queryaction went to %v", reqs[1].URL)
+		}
 
-	// A status URL only another binding accepts: that binding is opened for it.
-	b := &fakeBinding{name: "b", scheme: "fb"}
-	a.handle = func(r *Request) (*Response, error) {
-		return &Response{Status: &ActionStatus{Href: "fb://status/9", State: ActionPending}}, nil
-	}
-	c2, err := Consume(testCtx(t), th, "", WithBindings(a, b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c2.Close()
-	inv, err = c2.InvokeAction(testCtx(t), "fade", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.handle = func(r *Request) (*Response, error) {
-		return &Response{Status: &ActionStatus{State: ActionFailed, Error: Internal("fade broke")}}, nil
-	}
-	if _, err := NewAction[json.RawMessage](c2, inv).Wait(testCtx(t)); StatusOf(err) != 500 || !strings.Contains(err.Error(), "fade broke") {
-		t.Fatalf("Wait = %v, want the action's 500", err)
-	}
-	if len(b.opened) != 1 || b.summary() != "queryaction fade fb://status/9" {
-		t.Fatalf("binding b opened %d times, requests %q", len(b.opened), b.summary())
-	}
+		// A status URL only another binding accepts: that binding is opened for it.
+		b := &fakeBinding{name: "b", scheme: "fb"}
+		a.handle = func(r *Request) (*Response, error) {
+			return &Response{Status: &ActionStatus{Href: "fb://status/9", State: ActionPending}}, nil
+		}
+		c2, err := Consume(testCtx(t), th, "", WithBindings(a, b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c2.Close()
+		inv, err = c2.InvokeAction(testCtx(t), "fade", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.handle = func(r *Request) (*Response, error) {
+			return &Response{Status: &ActionStatus{State: ActionFailed, Error: Internal("fade broke")}}, nil
+		}
+		if _, err := NewAction[json.RawMessage](c2, inv).Wait(testCtx(t)); StatusOf(err) != 500 || !strings.Contains(err.Error(), "fade broke") {
+			t.Fatalf("Wait = %v, want the action's 500", err)
+		}
+		if len(b.opened) != 1 || b.summary() != "queryaction fade fb://status/9" {
+			t.Fatalf("binding b opened %d times, requests %q", len(b.opened), b.summary())
+		}
+	})
 }
 
 // An instance known by its actionID only (WTP) goes through the action's queryaction form,

@@ -28,7 +28,8 @@ func NewBinding() *Binding { return &Binding{} }
 // Name returns "http".
 func (Binding) Name() string { return "http" }
 
-// Subprotocols of the observe and subscribe operations (TD 1.1 §5.3.4.2 "subprotocol").
+// Subprotocols of the observe and subscribe operations (the form member "subprotocol",
+// https://www.w3.org/TR/wot-thing-description11/#form).
 const (
 	subLongPoll = "longpoll"
 	subSSE      = "sse"
@@ -438,7 +439,8 @@ func sendsBody(op string) bool {
 	return false
 }
 
-// defaultMethods are TD 1.1 §8.3.1's defaults plus the HTTP Basic Profile's methods for the
+// defaultMethods are the defaults of https://www.w3.org/TR/wot-thing-description11/#http-binding-assertions
+// plus the methods of the HTTP Basic Profile (https://w3c.github.io/wot-profile/) for the
 // operations the TD leaves open.
 var defaultMethods = map[string]string{
 	td.OpReadProperty:            http.MethodGet,
@@ -462,7 +464,8 @@ var defaultMethods = map[string]string{
 }
 
 // formMethod returns the HTTP method for op through f: the form's htv:methodName, else the
-// default. TD 1.1 §8.3.1 forbids htv:methodName on a form with several ops (such a form
+// default. TD 1.1 forbids htv:methodName on a form with several ops
+// (https://www.w3.org/TR/wot-thing-description11/#http-binding-assertions; such a form
 // stands for one form per op, each with its default method), so it is ignored there.
 func formMethod(f *td.Form, op string) (string, error) {
 	if raw, ok := f.Extra["htv:methodName"]; ok && len(f.Op) <= 1 {
@@ -526,7 +529,7 @@ func isToken(s string) bool {
 }
 
 // responseType is the media type of the form's answers: response.contentType, else the
-// form's contentType (TD 1.1 §6.3.9.2–3), else JSON.
+// form's contentType (https://www.w3.org/TR/wot-thing-description11/#form-contentType, #form-response), else JSON.
 func responseType(f *td.Form) string {
 	if f.Response != nil && f.Response.ContentType != "" {
 		return f.Response.ContentType

@@ -14,9 +14,10 @@ import (
 	"github.com/wotgen/wotgen/runtime/wot"
 )
 
-// invokeResponse reads an invokeaction answer (HTTP Basic Profile §"invokeaction"): 200
-// with the output or 204 without one is a synchronous result; 201 (or 202) with Location
-// and an ActionStatus body is an asynchronous one. The TD's "synchronous" flag does not
+// invokeResponse reads an invokeaction answer (HTTP Basic Profile, invokeaction,
+// https://w3c.github.io/wot-profile/): 200 with the output or 204 without one is a
+// synchronous result; 201 (or 202) with Location and an ActionStatus body is an
+// asynchronous one. The TD's "synchronous" flag does not
 // restrict what is accepted: a Thing that answers asynchronously for a synchronous action
 // still gets through, and an action that says nothing accepts all three.
 func (c *client) invokeResponse(r *wot.Request, resp *http.Response, reqURL *url.URL, data json.RawMessage) (*wot.Response, error) {

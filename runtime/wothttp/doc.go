@@ -9,8 +9,9 @@
 // Each operation goes to its form's href with the form's htv:methodName, or else the
 // default method: GET for readproperty, readallproperties, readmultipleproperties,
 // queryaction and queryallactions; PUT for writeproperty, writeallproperties and
-// writemultipleproperties; POST for invokeaction; DELETE for cancelaction (TD 1.1 §8.3.1
-// and the HTTP Basic Profile). The form's htv:headers are sent too. Bodies are JSON:
+// writemultipleproperties; POST for invokeaction; DELETE for cancelaction
+// (https://www.w3.org/TR/wot-thing-description11/#http-binding-assertions and the HTTP Basic Profile,
+// https://w3c.github.io/wot-profile/). The form's htv:headers are sent too. Bodies are JSON:
 // requests carry Content-Type and answers are asked for with Accept, from the form's
 // contentType and response.contentType; an invokeaction without input has no body.
 //

@@ -36,7 +36,7 @@ func streamForm(href, subprotocol string, ops ...string) td.Form {
 // TD that point at some HTTP server are dropped (the Thing is served here now, by these
 // routes), and the binding's forms are appended, for each operation the one node-wot can
 // use first (JSON, long poll before SSE; node-wot takes the first form listing the op).
-// Multi-op forms carry no htv:methodName (TD 1.1 §8.3.1), single-op ones do.
+// Multi-op forms carry no htv:methodName (https://www.w3.org/TR/wot-thing-description11/#http-binding-assertions), single-op ones do.
 func addForms(d *td.Thing, e *entry, base *url.URL) {
 	root := baseString(base) + e.hrefPath
 	docURL := &url.URL{Scheme: base.Scheme, Host: base.Host, Path: base.Path + e.path}

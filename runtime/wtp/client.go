@@ -23,7 +23,7 @@ func init() { wot.Register(Binding{}) }
 //
 // Connections come from a process-wide pool: every consumed Thing whose forms resolve to the
 // same endpoint with the same credentials (and HTTP/TLS configuration and options) shares one
-// WebSocket (spec §2.3); different credentials never share one. A lost connection is
+// WebSocket (https://w3c.github.io/web-thing-protocol/#websocket-reuse); different credentials never share one. A lost connection is
 // redialled with backoff (WithReconnect) and its subscriptions restored with
 // lastNotificationID; replayed duplicates are dropped by messageID.
 type Binding struct{}
@@ -32,7 +32,7 @@ type Binding struct{}
 func (Binding) Name() string { return "wtp" }
 
 // Accepts reports whether f is a WTP form: subprotocol "webthingprotocol" and a ws or wss
-// href (spec §2.1). Every operation goes over the one WebSocket.
+// href (https://w3c.github.io/web-thing-protocol/#protocol-handshake). Every operation goes over the one WebSocket.
 func (Binding) Accepts(f *td.Form, u *url.URL, op string) bool {
 	if f == nil || u == nil || f.Subprotocol != Subprotocol {
 		return false
@@ -330,9 +330,9 @@ func (c *client) Subscribe(ctx context.Context, r *wot.Request, sink wot.Sink) (
 	key := topicKey{thingID: c.target.ThingID, name: r.Name}
 	switch r.Op {
 	case OpObserveProperty, OpObserveAllProperties:
-		key.kind = kindProperty
+		key.kind = td.KindProperty
 	case OpSubscribeEvent, OpSubscribeAllEvents:
-		key.kind = kindEvent
+		key.kind = td.KindEvent
 	default:
 		return nil, fmt.Errorf("wtp: %s is not a subscription operation", r.Op)
 	}

@@ -18,19 +18,11 @@ import (
 // that point the peer is not speaking WTP and waiting longer only hides the problem.
 const maxBadFrames = 100
 
-// subKind separates property observations from event subscriptions in the routing table.
-type subKind uint8
-
-const (
-	kindProperty subKind = iota + 1
-	kindEvent
-)
-
 // topicKey is one server-side subscription entry: a property or event of one Thing, or
 // all of them (name == "").
 type topicKey struct {
 	thingID string
-	kind    subKind
+	kind    td.Kind // td.KindProperty (observations) or td.KindEvent (subscriptions)
 	name    string
 }
 
@@ -313,7 +305,7 @@ func (c *clientConn) handle(data []byte) error {
 		c.complete(m)
 	case MessageTypeNotification:
 		c.route(m)
-	default: // spec §10 item 33: log and drop, never answer a Thing
+	default: // the draft does not say what a Consumer does with these: log and drop, never answer a Thing
 		c.log.Warn("wtp: dropped a message with an unexpected messageType", "messageType", m.MessageType, "operation", m.Operation)
 	}
 	return nil
@@ -335,27 +327,31 @@ func (c *clientConn) complete(m *Message) {
 	ch <- callResult{msg: m}
 }
 
-func notificationKind(op string) subKind {
+// notificationKind is the kind a notification with operation op is for: KindProperty or
+// KindEvent, KindUnknown for an op that does not notify.
+func notificationKind(op string) td.Kind {
 	switch op {
 	case OpObserveProperty, OpObserveAllProperties:
-		return kindProperty
+		return td.KindProperty
 	case OpSubscribeEvent, OpSubscribeAllEvents:
-		return kindEvent
+		return td.KindEvent
 	}
-	return 0
+	return td.KindUnknown
 }
 
 // route hands a notification to every subscription of its affordance, single or "all"
-// (spec §9: routing ignores which of the two ops the Thing names).
+// (routing ignores which of the two ops the Thing names: one subscription of either kind
+// replaces the other, https://w3c.github.io/web-thing-protocol/#observeallproperties and
+// #subscribeallevents).
 func (c *clientConn) route(m *Message) {
 	kind := notificationKind(m.Operation)
-	if kind == 0 || m.Name == "" {
+	if kind == td.KindUnknown || m.Name == "" {
 		c.log.Warn("wtp: dropped a notification without a known operation or a name", "operation", m.Operation, "name", m.Name)
 		return
 	}
-	n := wot.Notification{ID: m.MessageID, Kind: td.KindProperty, Name: m.Name, Value: m.Value, Time: m.Timestamp}
-	if kind == kindEvent {
-		n.Kind, n.Value = td.KindEvent, m.Data
+	n := wot.Notification{ID: m.MessageID, Kind: kind, Name: m.Name, Value: m.Value, Time: m.Timestamp}
+	if kind == td.KindEvent {
+		n.Value = m.Data
 	}
 	var ended []*wsub
 	c.mu.Lock()

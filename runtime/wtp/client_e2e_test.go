@@ -271,10 +271,23 @@ func TestConsumerE2EEveryOperation(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Nothing arrives after Stop: a marker event emitted after the change arrives on the same
+	// connection behind any notification of it.
+	var marker noteCollector
+	sMark, err := c.SubscribeEvent(ctx, "alarm", marker.add)
+	if err != nil {
+		t.Fatal(err)
+	}
 	th.SetProperty("temp", 10)
-	time.Sleep(50 * time.Millisecond)
+	if err := th.EmitEvent("alarm", "marker"); err != nil {
+		t.Fatal(err)
+	}
+	marker.waitLen(t, 1)
 	if got := one.snapshot(); len(got) != 4 {
 		t.Fatalf("notification after Stop: %v", got)
+	}
+	if err := sMark.Stop(ctx); err != nil {
+		t.Fatal(err)
 	}
 
 	// Actions.
@@ -354,10 +367,8 @@ func TestConsumerE2ETwoThingsOneConnection(t *testing.T) {
 	if onlyConn(t, ca) != onlyConn(t, cb) {
 		t.Fatal("two Things on one endpoint with the same credentials must share one connection")
 	}
-	consumerWaitFor(t, func() bool { return ServerStats(ls.srv).Connections >= 1 })
-	time.Sleep(20 * time.Millisecond)
-	if st := ServerStats(ls.srv); st.Connections != 1 {
-		t.Fatalf("server sees %d connections, want 1", st.Connections)
+	if n := settledConnections(t, ls.srv); n != 1 {
+		t.Fatalf("server sees %d connections, want 1", n)
 	}
 	var na, nb noteCollector
 	if _, err := ca.ObserveProperty(ctx, "temp", na.add); err != nil {
@@ -440,9 +451,10 @@ func TestConsumerE2EReconnectReplaysExactSequence(t *testing.T) {
 	if got := events.waitLen(t, n); !slices.Equal(got, wantEv) {
 		t.Fatalf("event notifications across the restart:\n got %v\nwant %v", got, wantEv)
 	}
-	time.Sleep(50 * time.Millisecond)
-	if got := props.snapshot(); len(got) != n {
-		t.Fatalf("duplicates delivered: %d notifications, want %d", len(got), n)
+	// No duplicates: one more change is a marker that arrives behind any late replay.
+	th.SetProperty("temp", n+1)
+	if got := props.waitLen(t, n+1); len(got) != n+1 || got[n] != fmt.Sprintf("temp=%d", n+1) {
+		t.Fatalf("duplicates delivered: %d notifications, want %d then the marker: %v", len(got), n, got[n:])
 	}
 	if sp.Err() != nil || se.Err() != nil {
 		t.Fatalf("subscriptions ended: %v / %v", sp.Err(), se.Err())
@@ -519,10 +531,8 @@ func TestConsumerE2ECredentials(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("Consume with a wrong token = %v, want a 401 error", err)
 	}
-	consumerWaitFor(t, func() bool { return ServerStats(ls.srv).Connections >= 1 })
-	time.Sleep(20 * time.Millisecond)
-	if st := ServerStats(ls.srv); st.Connections != 1 {
-		t.Fatalf("server sees %d connections, want 1", st.Connections)
+	if n := settledConnections(t, ls.srv); n != 1 {
+		t.Fatalf("server sees %d connections, want 1", n)
 	}
 }
 
@@ -616,4 +626,18 @@ func TestConsumerE2ECancelLeavesNoPending(t *testing.T) {
 	if _, err := c.ReadProperty(ctx, "temp"); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// settledConnections returns the server's open WTP connections once every handshake it has
+// begun is finished: a handshake the client saw complete was begun before, so none is
+// missed, and no fixed sleep is needed.
+func settledConnections(t *testing.T, s *wot.Server) int64 {
+	t.Helper()
+	b := s.Binding("wtp").(*serverBinding)
+	consumerWaitFor(t, func() bool {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return b.upgrading == 0
+	})
+	return ServerStats(s).Connections
 }

@@ -65,6 +65,13 @@ func (fs *fakeServer) dropAll() {
 	}
 }
 
+// handshakes counts the upgrade requests that reached the server, accepted or not.
+func (fs *fakeServer) handshakes() int {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	return len(fs.headers)
+}
+
 func (fs *fakeServer) serve(w http.ResponseWriter, r *http.Request) {
 	fs.mu.Lock()
 	fs.headers = append(fs.headers, r.Header.Clone())

@@ -36,7 +36,7 @@ type connSpec struct {
 	auth func() (*handshake, error)
 }
 
-// poolKey identifies a shareable connection: the normalised endpoint URL (spec §2.3) plus
+// poolKey identifies a shareable connection: the normalised endpoint URL (https://w3c.github.io/web-thing-protocol/#websocket-reuse) plus
 // everything that makes two handshakes not interchangeable: the credentials and headers,
 // the HTTP client (TLS) and the connection-shaping options.
 type poolKey struct {
@@ -48,7 +48,7 @@ type poolKey struct {
 }
 
 // normalizeURL lower-cases scheme and host and drops a default port; path and query stay
-// verbatim (spec §2.3).
+// verbatim (https://w3c.github.io/web-thing-protocol/#websocket-reuse).
 func normalizeURL(u *url.URL) string {
 	n := *u
 	n.Scheme = strings.ToLower(n.Scheme)

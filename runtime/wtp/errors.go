@@ -101,7 +101,7 @@ func decodeError(b []byte) (*wot.Error, error) {
 	if len(w.Status) > 0 {
 		s := string(w.Status)
 		if len(s) >= 2 && s[0] == '"' {
-			s = s[1 : len(s)-1] // §10 item 4: "500" as a string
+			s = s[1 : len(s)-1] // the draft's invokeaction error example sends "500" as a string
 		}
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil && string(w.Status) != "null" {

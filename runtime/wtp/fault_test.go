@@ -37,6 +37,8 @@ type faultProxy struct {
 	conns  []net.Conn
 	wg     sync.WaitGroup
 	closed bool
+
+	forwarded atomic.Int64 // chunks moved, either way: evidence that pings and pongs pass
 }
 
 func newFaultProxy(t *testing.T, target string) *faultProxy {
@@ -93,6 +95,7 @@ func (p *faultProxy) copy(dst, src net.Conn) {
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return
 			}
+			p.forwarded.Add(1)
 		}
 		if err != nil {
 			if tc, ok := dst.(*net.TCPConn); ok {
@@ -263,7 +266,9 @@ func TestFaultHalfOpenPeerDetectedByPing(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "two observers", func() bool { return ServerStats(s).Connections == 2 && ServerStats(s).MessagesOut >= 2 }) // the second observe answered
-	time.Sleep(300 * time.Millisecond)                                                                                     // pings pass while the path is alive
+	// Pings and pongs pass while the path is alive: three rounds each way, nothing else moves.
+	since := p.forwarded.Load()
+	waitFor(t, "three ping rounds through the proxy", func() bool { return p.forwarded.Load() >= since+6 })
 	if ServerStats(s).Connections != 2 {
 		t.Fatal("a live connection behind the proxy was dropped")
 	}

@@ -2,8 +2,8 @@
 // github.com/coder/websocket.
 //
 // The codec (Message, DecodeMessage, AppendMessage) is pure and
-// fuzzable. It accepts the draft's known deviations (spec §10) and sends exactly what the
-// draft's tables describe: fresh UUIDv4 messageIDs for responses, one messageID per
+// fuzzable. It accepts the deviations of the draft's own examples (listed at DecodeMessage)
+// and sends exactly what the draft's tables describe: fresh UUIDv4 messageIDs for responses, one messageID per
 // notified change or event shared by every connection and the history, correlationIDs
 // echoed verbatim, RFC 3339 UTC timestamps with milliseconds.
 //
@@ -131,10 +131,13 @@ var ErrNotObject = errors.New("wtp: a message must be a JSON object")
 // On error the returned *Message, when non-nil, holds the members that could be read
 // (for example thingID and correlationID), so an error response can still echo them.
 //
-// Accepted deviations (spec §10): messageType "event" for "notification"; operation
-// "subscribeproperty" on notifications for "subscribeevent"; event payload in "value"
-// instead of "data"; problem "status" as a string of digits; ActionStatus "status" instead
-// of "state"; ActionStatus actionID found in status.error or the message's actionID.
+// Accepted deviations, each from the draft's own tables or examples
+// (https://w3c.github.io/web-thing-protocol/#subscribeevent, #subscribeallevents,
+// #invokeaction, #queryallactions, #queryaction): messageType "event" for
+// "notification"; operation "subscribeproperty" on notifications for "subscribeevent";
+// event payload in "value" instead of "data"; problem "status" as a string of digits;
+// ActionStatus "status" instead of "state"; ActionStatus actionID found in status.error
+// or the message's actionID.
 // Unreadable timestamps are dropped.
 func DecodeMessage(b []byte) (*Message, error) {
 	trimmed := bytes.TrimLeft(b, " \t\r\n")
@@ -173,15 +176,15 @@ func DecodeMessage(b []byte) (*Message, error) {
 		LastNotificationID: w.LastNotificationID,
 		Timestamp:          parseTimeLenient(w.Timestamp),
 	}
-	if m.MessageType == "event" { // §10 item 5
+	if m.MessageType == "event" { // the subscribeevent member table says "event"
 		m.MessageType = MessageTypeNotification
 	}
 	if m.MessageType == MessageTypeNotification {
-		if m.Operation == "subscribeproperty" { // §10 item 5
+		if m.Operation == "subscribeproperty" { // the subscribeevent example's operation
 			m.Operation = OpSubscribeEvent
 		}
 		if (m.Operation == OpSubscribeEvent || m.Operation == OpSubscribeAllEvents) && m.Data == nil {
-			m.Data, m.Value = m.Value, nil // §10 item 6
+			m.Data, m.Value = m.Value, nil // the subscribeallevents example uses value
 		}
 	}
 	firstErr := error(nil)
@@ -201,7 +204,7 @@ func DecodeMessage(b []byte) (*Message, error) {
 			firstErr = fmt.Errorf("member \"status\": %w", err)
 		}
 		if s != nil && s.ActionID == "" {
-			s.ActionID = m.ActionID // §10 item 8, last fallback
+			s.ActionID = m.ActionID // the queryaction "failed" example omits it: last fallback
 		}
 		m.Status = s
 	}
@@ -273,7 +276,7 @@ func jsonKind(goType string) string {
 type wireActionStatus struct {
 	ActionID      string          `json:"actionID"`
 	State         string          `json:"state"`
-	Status        json.RawMessage `json:"status"` // §10 item 7
+	Status        json.RawMessage `json:"status"` // the queryallactions example's name for state
 	Output        json.RawMessage `json:"output"`
 	Error         json.RawMessage `json:"error"`
 	TimeRequested string          `json:"timeRequested"`
@@ -314,7 +317,7 @@ func decodeActionStatus(b []byte) (*wot.ActionStatus, error) {
 			err = eerr
 		}
 		s.Error = e
-		if s.ActionID == "" && e != nil { // §10 item 8
+		if s.ActionID == "" && e != nil { // the queryaction "failed" example puts it in error
 			var id string
 			if raw, ok := e.Extra["actionID"]; ok && json.Unmarshal(raw, &id) == nil {
 				s.ActionID = id
@@ -379,7 +382,7 @@ func appendMessage(dst []byte, m *Message) ([]byte, error) {
 		return dst, errors.New("message is nil")
 	}
 	// An error response answers whatever arrived, so it may echo an unknown operation and
-	// omit what could not be read from a malformed request (spec §7).
+	// omit what could not be read from a malformed request (https://w3c.github.io/web-thing-protocol/#error-response).
 	isError := m.MessageType == MessageTypeResponse && m.Error != nil
 	switch {
 	case m.ThingID == "" && !isError:

@@ -12,7 +12,8 @@ import (
 const valve = "https://farm.example.org/things/valve-7"
 
 func TestDecodeMessageSpecExamples(t *testing.T) {
-	// Valid examples from spec §6 (the draft's own examples are broken, see §10 item 1).
+	// Valid messages shaped like the operation examples of https://w3c.github.io/web-thing-protocol/#message-format
+	// (the draft's own error examples are not valid JSON: commas are missing).
 	tests := []struct {
 		in    string
 		check func(t *testing.T, m *Message)
@@ -63,13 +64,13 @@ func TestDecodeMessageSpecExamples(t *testing.T) {
 }
 
 func TestDecodeMessageDeviations(t *testing.T) {
-	t.Run("status as string (§10.4)", func(t *testing.T) {
+	t.Run("status as string (draft invokeaction example)", func(t *testing.T) {
 		m, err := DecodeMessage([]byte(`{"thingID":"x:y","messageID":"a","messageType":"response","operation":"invokeaction","error":{"status":"500","title":"Internal Server Error"}}`))
 		if err != nil || m.Error.Status != 500 {
 			t.Fatalf("err=%v m=%+v", err, m)
 		}
 	})
-	t.Run("event messageType and subscribeproperty (§10.5)", func(t *testing.T) {
+	t.Run("event messageType and subscribeproperty (draft subscribeevent example)", func(t *testing.T) {
 		m, err := DecodeMessage([]byte(`{"thingID":"x:y","messageID":"a","messageType":"event","operation":"subscribeproperty","name":"leak","data":{"zone":"B2"}}`))
 		if err != nil || m.MessageType != MessageTypeNotification || m.Operation != OpSubscribeEvent || string(m.Data) != `{"zone":"B2"}` {
 			t.Fatalf("err=%v m=%+v", err, m)
@@ -81,19 +82,19 @@ func TestDecodeMessageDeviations(t *testing.T) {
 			t.Fatalf("got %q", m.Operation)
 		}
 	})
-	t.Run("event payload in value (§10.6)", func(t *testing.T) {
+	t.Run("event payload in value (draft subscribeallevents example)", func(t *testing.T) {
 		m, err := DecodeMessage([]byte(`{"thingID":"x:y","messageID":"a","messageType":"notification","operation":"subscribeallevents","name":"lowPressure","value":180.5}`))
 		if err != nil || string(m.Data) != "180.5" || m.Value != nil {
 			t.Fatalf("err=%v m=%+v", err, m)
 		}
 	})
-	t.Run("status instead of state (§10.7)", func(t *testing.T) {
+	t.Run("status instead of state (draft queryallactions example)", func(t *testing.T) {
 		m, err := DecodeMessage([]byte(`{"thingID":"x:y","messageID":"a","messageType":"response","operation":"queryallactions","statuses":{"f":[{"actionID":"1","status":"completed"}]}}`))
 		if err != nil || m.Statuses["f"][0].State != ActionCompleted {
 			t.Fatalf("err=%v m=%+v", err, m)
 		}
 	})
-	t.Run("actionID fallbacks (§10.8)", func(t *testing.T) {
+	t.Run("actionID fallbacks (draft queryaction example)", func(t *testing.T) {
 		m, err := DecodeMessage([]byte(`{"thingID":"x:y","messageID":"a","messageType":"response","operation":"queryaction","status":{"state":"failed","error":{"status":503,"actionID":"in-error"}}}`))
 		if err != nil || m.Status.ActionID != "in-error" {
 			t.Fatalf("err=%v m=%+v", err, m.Status)

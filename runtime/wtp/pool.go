@@ -7,7 +7,7 @@ import (
 )
 
 // pool shares connections between everything in the process that resolves to the same
-// endpoint with the same identity (spec §2.3: re-use an open connection to the same
+// endpoint with the same identity (https://w3c.github.io/web-thing-protocol/#websocket-reuse: re-use an open connection to the same
 // endpoint, never one opened with other credentials). Connections are reference counted
 // per ConsumedThing and closed when the last one lets go.
 type pool struct {

@@ -16,7 +16,7 @@ import (
 	"github.com/wotgen/wotgen/runtime/td"
 )
 
-// valveTD is the example TD of spec §8 (without security), plus a property offered for
+// valveTD is an irrigation valve over WTP (without security), plus a property offered for
 // reading only and an event-less action for failure cases.
 const valveTD = `{"@context": "https://www.w3.org/2022/wot/td/v1.1", "id": "https://farm.example.org/things/valve-7", "title": "Irrigation valve 7", "base": "wss://farm.example.org/",
  "securityDefinitions": {"nosec_sc": {"scheme": "nosec"}}, "security": "nosec_sc",

@@ -103,17 +103,21 @@ func TestWriteOnlyNeverNotified(t *testing.T) {
 
 func TestHandlerCanceledWhenConsumerLeaves(t *testing.T) {
 	th := newValve(t)
-	s, hs := serve(t, []*Thing{th})
-	gone := make(chan struct{})
+	_, hs := serve(t, []*Thing{th})
+	started, gone := make(chan struct{}), make(chan struct{})
 	th.HandleAction("selfTest", func(ctx context.Context, in json.RawMessage) (any, error) {
+		close(started)
 		<-ctx.Done()
 		close(gone)
 		return nil, ctx.Err()
 	})
 	c := dial(t, hs)
 	c.send(c.request(OpInvokeAction, func(m *Message) { m.Name = "selfTest" }))
-	waitFor(t, "the call to start", func() bool { return ServerStats(s).MessagesIn == 1 })
-	time.Sleep(20 * time.Millisecond)
+	select {
+	case <-started:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the action handler was not called")
+	}
 	c.ws.CloseNow()
 	select {
 	case <-gone:
@@ -124,7 +128,7 @@ func TestHandlerCanceledWhenConsumerLeaves(t *testing.T) {
 
 func TestMaxInFlight(t *testing.T) {
 	th := newValve(t)
-	_, hs := serve(t, []*Thing{th}, WithMaxInFlight(1))
+	s, hs := serve(t, []*Thing{th}, WithMaxInFlight(1))
 	release := make(chan struct{})
 	th.HandleAction("selfTest", func(ctx context.Context, in json.RawMessage) (any, error) { <-release; return true, nil })
 	th.HandleRead("flowRate", func(ctx context.Context) (any, error) { return 1, nil })
@@ -134,7 +138,7 @@ func TestMaxInFlight(t *testing.T) {
 	c.send(inv)
 	rd := c.request(OpReadProperty, func(m *Message) { m.Name = "flowRate" })
 	c.send(rd) // waits for the one slot
-	time.Sleep(20 * time.Millisecond)
+	waitFor(t, "the read to be taken in", func() bool { return ServerStats(s).MessagesIn == 3 })
 	th.SetProperty("open", true) // notifications still flow while the reader waits
 	if m := c.recv(); m.MessageType != MessageTypeNotification {
 		t.Fatalf("want the notification, got %+v", m)

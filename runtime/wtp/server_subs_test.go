@@ -188,7 +188,8 @@ func TestTwoObserversOneNotificationEach(t *testing.T) {
 		if ma.Operation != OpObserveAllProperties || mb.Operation != OpObserveProperty || mb.CorrelationID != rb.CorrelationID {
 			t.Fatalf("origin op/correlation: a %+v b %+v", ma, mb)
 		}
-		// One messageID per change, shared by the connections (spec §3 policy).
+		// One messageID per change, shared by the connections (the policy in the package
+		// doc; the draft allows either).
 		if ma.MessageID != mb.MessageID || ids[ma.MessageID] {
 			t.Fatalf("messageIDs a %s b %s", ma.MessageID, mb.MessageID)
 		}

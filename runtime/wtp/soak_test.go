@@ -89,7 +89,7 @@ func TestSoak(t *testing.T) {
 	for i := range clients {
 		dctx, dcancel := context.WithTimeout(ctx, 10*time.Second)
 		// A distinct header per consumer: the pool would otherwise share one connection
-		// (spec §2.3), and the soak is about 50 of them.
+		// (https://w3c.github.io/web-thing-protocol/#websocket-reuse), and the soak is about 50 of them.
 		c, err := wot.Dial(dctx, tdURL, wot.WithHeader("X-Soak-Consumer", fmt.Sprint(i)))
 		dcancel()
 		if err != nil {

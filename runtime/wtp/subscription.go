@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/wotgen/wotgen/runtime/td"
 	"github.com/wotgen/wotgen/runtime/wot"
 )
 
@@ -31,7 +32,7 @@ func (t *topic) resumeID() string {
 
 func (s *wsub) label() string {
 	if s.key.name == "" {
-		if s.key.kind == kindProperty {
+		if s.key.kind == td.KindProperty {
 			return "all properties"
 		}
 		return "all events"
@@ -43,9 +44,9 @@ func (s *wsub) label() string {
 
 func subscribeOp(k topicKey) string {
 	switch {
-	case k.kind == kindProperty && k.name != "":
+	case k.kind == td.KindProperty && k.name != "":
 		return OpObserveProperty
-	case k.kind == kindProperty:
+	case k.kind == td.KindProperty:
 		return OpObserveAllProperties
 	case k.name != "":
 		return OpSubscribeEvent
@@ -55,9 +56,9 @@ func subscribeOp(k topicKey) string {
 
 func unsubscribeOp(k topicKey) string {
 	switch {
-	case k.kind == kindProperty && k.name != "":
+	case k.kind == td.KindProperty && k.name != "":
 		return OpUnobserveProperty
-	case k.kind == kindProperty:
+	case k.kind == td.KindProperty:
 		return OpUnobserveAllProperties
 	case k.name != "":
 		return OpUnsubscribeEvent

@@ -1,6 +1,6 @@
 // Package uritemplate expands URI templates (RFC 6570, https://www.rfc-editor.org/rfc/rfc6570),
 // levels 1 to 4: the hrefs of Thing Description forms with uriVariables are URI templates
-// (TD 1.1 §5.3.4.2).
+// (https://www.w3.org/TR/wot-thing-description11/#form-uriVariables).
 package uritemplate
 
 import (

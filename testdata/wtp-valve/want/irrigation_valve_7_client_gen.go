@@ -5,7 +5,7 @@
 // wotgen from its Thing Description: a Client that consumes it over the protocols its forms name and a
 // Handler/NewServer pair that exposes it over the Web Thing Protocol and HTTP.
 //
-// The valve of the Web Thing Protocol draft (§8), plus affordances without input, output or data, and
+// An irrigation valve over the Web Thing Protocol, plus affordances without input, output or data, and
 // a property whose forms allow reads only.
 package wtpvalve
 

@@ -91,7 +91,7 @@ const thingDescriptionJSON = `{
     }
   },
   "base": "wss://farm.example.org/",
-  "description": "The valve of the Web Thing Protocol draft (§8), plus affordances without input, output or data, and a property whose forms allow reads only.",
+  "description": "An irrigation valve over the Web Thing Protocol, plus affordances without input, output or data, and a property whose forms allow reads only.",
   "events": {
     "leak": {
       "data": {
