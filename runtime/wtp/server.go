@@ -318,11 +318,10 @@ func (b *serverBinding) serveWTP(w http.ResponseWriter, r *http.Request, path st
 	// holds for the request (its write buffers, the parsed request, the handler's grown
 	// stack), which an idle connection would otherwise keep for life.
 	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
-		defer b.removeConn(c)
-		c.serve()
-	}()
+	go c.serve(func() {
+		b.removeConn(c)
+		b.wg.Done()
+	})
 }
 
 func (b *serverBinding) addConn(c *conn) bool {

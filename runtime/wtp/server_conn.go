@@ -22,8 +22,9 @@ import (
 //
 // Goroutines: the reader (started by serverBinding.serveWTP, so that the HTTP handler returns and
 // net/http frees its per-request state) decodes and dispatches; a writer exists only while there
-// is something to send; a ping runs from a timer; and requests that call user handlers get one
-// goroutine each. An idle connection therefore costs one goroutine.
+// is something to send; a ping runs from a timer. Requests that call user handlers run on the
+// reader too; one still running after handoffAfter keeps its goroutine, and a new reader takes
+// over the connection (see run). An idle connection therefore costs one goroutine.
 //
 // Everything sent goes through a bounded queue, so producers (above all the Thing's
 // notifications, queued under its lock) never block. Responses to requests handled inline
@@ -77,8 +78,15 @@ type conn struct {
 
 	w writer // owned by whoever holds writing
 
-	wg       sync.WaitGroup // writer goroutines, the close handshake, handler calls
+	wg       sync.WaitGroup // writer goroutines, the close handshake, handed-off handler calls
 	inflight chan struct{}  // handler-call semaphore
+	done     func()         // called once the connection is closed and its goroutines ended
+
+	// Handler calls run inline on the reader; the watchdog hands reading over to a new
+	// goroutine when one runs longer than handoffAfter (see run). Guarded by hmu.
+	hmu       sync.Mutex
+	watchdog  *time.Timer
+	inHandler *readerTurn // the reader's turn while it runs a handler; nil otherwise
 
 	// subMu orders notifications against the responses of subscribe requests: a
 	// subscription's notifications (its catch-up replay above all) are held until its
@@ -125,11 +133,32 @@ func newConn(b *serverBinding, path string, ws *websocket.Conn, principal, remot
 	return c
 }
 
-// serve runs the connection until it is closed and all its goroutines have ended.
-func (c *conn) serve() {
+// serve runs the connection until it is closed and all its goroutines have ended, then
+// calls done. It returns early when a handler call keeps this goroutine (see run).
+func (c *conn) serve(done func()) {
 	c.log.Debug("wtp: connection open")
+	c.done = done
 	c.schedulePing()
-	c.readLoop()
+	c.readOn(&readerTurn{})
+}
+
+// readerTurn is one goroutine's turn as the connection's reader.
+type readerTurn struct {
+	handedOff bool // set (under hmu) when a new reader took over during a handler call
+}
+
+// readOn reads until the connection ends, then cleans up; or returns as soon as another
+// goroutine took over reading.
+func (c *conn) readOn(turn *readerTurn) {
+	if c.readLoop(turn) {
+		return
+	}
+	c.finish()
+}
+
+// finish closes the connection once reading ended and waits for its goroutines.
+func (c *conn) finish() {
+	defer c.done()
 	c.closeWith(websocket.StatusNormalClosure, "", false)
 	c.stopPing()
 	c.wg.Wait()
@@ -225,10 +254,12 @@ func (c *conn) hardClose() {
 
 func (c *conn) isClosing() bool { return c.ctx.Err() != nil }
 
-func (c *conn) readLoop() {
+// readLoop reads and handles requests until the connection ends (false) or, during a
+// handler call, another goroutine took over reading (true).
+func (c *conn) readLoop(turn *readerTurn) (handedOff bool) {
 	deferred := 0
 	defer func() {
-		if deferred > 0 {
+		if deferred > 0 && !handedOff {
 			c.setReaderBusy(false)
 		}
 	}()
@@ -243,7 +274,7 @@ func (c *conn) readLoop() {
 			case errors.As(err, &ce):
 				c.closeWith(ce.Code, "", false) // the peer closed
 			}
-			return
+			return false
 		}
 		c.b.stats.messagesIn.Add(1)
 		if c.isClosing() {
@@ -254,7 +285,10 @@ func (c *conn) readLoop() {
 			continue
 		}
 		c.setReaderBusy(true)
-		c.handle(data)
+		c.handle(data, turn)
+		if turn.handedOff { // read under hmu by run, which returned
+			return true
+		}
 		// Flush now unless another whole request is already buffered (pipelining): then its
 		// response joins the same write, up to a bound so a long stream of requests cannot
 		// hold responses back or fill the queue.
@@ -589,9 +623,21 @@ func (it *outItem) fillNotification(m *Message) {
 	}
 }
 
-// goHandle runs f (a request that calls user handlers) in its own goroutine, at most
-// maxInFlight at once per connection, so a slow handler does not stall the reader.
-func (c *conn) goHandle(f func(ctx context.Context)) {
+// handoffAfter is how long a handler call may hold the reader before a new goroutine takes
+// over reading: long enough for a handler that reads a variable or a device register, short
+// enough that a slow one delays the requests behind it on its connection only this much.
+const handoffAfter = time.Millisecond
+
+// run calls f with the connection's context. When f calls user code (usesHandlers), it takes
+// one of the connection's WithMaxInFlight slots and runs on the reader, so the common quick
+// handler costs no goroutine hand-off; if it is still running after handoffAfter, the
+// watchdog starts a new reader and this goroutine stays with the handler (turn.handedOff),
+// so a slow handler never holds up other requests, its connection's or anyone else's.
+func (c *conn) run(turn *readerTurn, usesHandlers bool, f func(ctx context.Context)) {
+	if !usesHandlers {
+		f(c.hctx)
+		return
+	}
 	select {
 	case c.inflight <- struct{}{}:
 	default:
@@ -603,11 +649,47 @@ func (c *conn) goHandle(f func(ctx context.Context)) {
 			return
 		}
 	}
-	c.wg.Add(1)
+	c.hmu.Lock()
+	c.inHandler = turn
+	if c.watchdog == nil {
+		c.watchdog = time.AfterFunc(handoffAfter, c.handOff)
+	} else {
+		c.watchdog.Reset(handoffAfter)
+	}
+	c.hmu.Unlock()
+
+	f(c.hctx)
+
+	c.hmu.Lock()
+	handed := turn.handedOff
+	if !handed {
+		c.inHandler = nil
+		c.watchdog.Stop()
+	}
+	c.hmu.Unlock()
+	<-c.inflight
+	if handed {
+		c.wg.Done() // added by handOff
+	}
+}
+
+// handOff runs from the watchdog: if a handler call still holds the reader, a new goroutine
+// takes over reading and the caller's goroutine ends once the call is answered.
+func (c *conn) handOff() {
+	c.hmu.Lock()
+	turn := c.inHandler
+	if turn == nil { // the call ended as the timer fired
+		c.hmu.Unlock()
+		return
+	}
+	turn.handedOff = true
+	c.inHandler = nil
+	c.wg.Add(1) // the handler's goroutine, until run returns; the new reader has not reached finish
+	c.hmu.Unlock()
 	go func() {
-		defer c.wg.Done()
-		defer func() { <-c.inflight }()
-		f(c.hctx)
+		// The old reader no longer flushes: whatever it held back goes out now.
+		c.setReaderBusy(false)
+		c.readOn(&readerTurn{})
 	}()
 }
 
