@@ -26,8 +26,10 @@ import (
 // reader too; one still running after handoffAfter keeps its goroutine, and a new reader takes
 // over the connection (see run). An idle connection therefore costs one goroutine.
 //
-// Everything sent goes through a bounded queue, so producers (above all the Thing's
-// notifications, queued under its lock) never block. Responses to requests handled inline
+// Everything sent goes through a queue bounded in bytes (WithSendBuffer), so producers (above
+// all the Thing's notifications, queued under its lock) never block; a consumer that stops
+// taking what is written is found by the write deadline (WithWriteTimeout). Either way it is
+// closed with 1013 and its queue dropped, while one that keeps reading is never dropped. Responses to requests handled inline
 // are written by the reader itself once the request is done, saving a goroutine hand-off
 // on the request/response path.
 type conn struct {
@@ -63,8 +65,9 @@ type conn struct {
 	closeReason string
 
 	qmu        sync.Mutex
-	items      []outItem // queued, oldest first
-	spare      []outItem // the writer's batch buffer, reused
+	items      []outItem // queued, oldest first, from items[head]
+	head       int       // items before head are written or being written
+	queued     int       // estimated encoded bytes of the items not yet written (batch included)
 	writing    bool      // a writer (goroutine or the reader) owns the write side
 	readerBusy bool      // the reader is handling a request and will flush after it
 	closed     bool      // no more queuing: the connection is closing
@@ -107,6 +110,8 @@ type outItem struct {
 
 	note *wot.Notification
 	sub  *subTag
+
+	size int // estimated encoded bytes (see estimate)
 }
 
 // subTag is the tag of a subscription in the Thing's table: what its notifications carry.
@@ -189,7 +194,7 @@ func (c *conn) closeWith(code websocket.StatusCode, reason string, abort bool) b
 	if abort {
 		c.qmu.Lock()
 		c.aborted = true
-		c.items = nil
+		c.items, c.head, c.queued = nil, 0, 0
 		c.qmu.Unlock()
 		c.abortWrite()
 		// A stalled peer may never take the close frame: give the handshake a moment,
@@ -229,7 +234,7 @@ func (c *conn) closeSocket() {
 	for c.writing {
 		c.idle.Wait()
 	}
-	flush := !c.aborted && len(c.items) > 0
+	flush := !c.aborted && c.pending()
 	if flush {
 		c.writing = true
 	}
@@ -372,7 +377,7 @@ func (c *conn) read() (data []byte, text bool, err error) {
 func (c *conn) setReaderBusy(busy bool) {
 	c.qmu.Lock()
 	c.readerBusy = busy
-	claim := !busy && !c.writing && !c.aborted && len(c.items) > 0
+	claim := !busy && !c.writing && !c.aborted && c.pending()
 	if claim {
 		c.writing = true
 	}
@@ -382,23 +387,27 @@ func (c *conn) setReaderBusy(busy bool) {
 	}
 }
 
-// queue adds a message to the send queue without blocking. A full queue means the consumer
-// does not keep up: it is dropped (CloseSlowConsumer) so it cannot delay anyone else.
+// pending reports whether messages wait to be written; qmu must be held.
+func (c *conn) pending() bool { return c.head < len(c.items) }
+
+// queue adds a message to the send queue without blocking. A queue over the send buffer
+// means the consumer does not keep up: it is dropped (CloseSlowConsumer) so it cannot delay
+// anyone else or hold more memory. One message always fits, however large.
 func (c *conn) queue(it outItem) {
+	it.size = it.estimate()
 	c.qmu.Lock()
 	if c.closed {
 		c.qmu.Unlock()
 		return
 	}
-	if len(c.items) >= c.b.cfg.sendQueue {
+	if c.queued > 0 && c.queued+it.size > c.b.cfg.sendBuffer {
+		queued := c.queued
 		c.qmu.Unlock()
-		if c.closeWith(CloseSlowConsumer, "send queue full: the consumer reads too slowly", true) {
-			c.b.stats.dropped.Add(1)
-			c.log.Warn("wtp: dropping a slow consumer", "queue", c.b.cfg.sendQueue)
-		}
+		c.dropSlow("send buffer full: the consumer reads too slowly", "queued", queued)
 		return
 	}
 	c.items = append(c.items, it)
+	c.queued += it.size
 	start := !c.writing && !c.readerBusy
 	if start {
 		c.writing = true
@@ -413,6 +422,19 @@ func (c *conn) queue(it outItem) {
 	}
 }
 
+// dropSlow closes a consumer that does not keep up with 1013 and drops its queue.
+func (c *conn) dropSlow(reason string, args ...any) {
+	if c.closeWith(CloseSlowConsumer, reason, true) {
+		c.b.stats.dropped.Add(1)
+		c.log.Warn("wtp: dropping a slow consumer: "+reason, args...)
+	}
+}
+
+// maxBatchBytes bounds one batch of queued messages written together: each write then
+// completes soon for a consumer that reads, however much is queued, so the write deadline
+// measures progress, and the cork buffer stays small enough to pool.
+const maxBatchBytes = 64 << 10
+
 // drain writes queued messages until the queue is empty. Only the owner of c.writing calls
 // it. The reader (inline) writes one batch at most and hands the rest to a writer
 // goroutine, so a stream of notifications cannot keep it from reading requests.
@@ -422,7 +444,7 @@ func (c *conn) drain(inline bool) {
 	w.buf = encodeBufs.Get().(*[]byte)
 	for first := true; ; first = false {
 		c.qmu.Lock()
-		if c.aborted || len(c.items) == 0 {
+		if c.aborted || !c.pending() {
 			w.releaseBuf()
 			c.clearDeadline(w)
 			c.stopWriting()
@@ -440,8 +462,14 @@ func (c *conn) drain(inline bool) {
 			}()
 			return
 		}
-		batch := c.items
-		c.items = c.spare[:0]
+		end, size := c.head, 0
+		for end < len(c.items) && (end == c.head || size < maxBatchBytes) {
+			size += c.items[end].size
+			end++
+		}
+		// Capped, so producers appending to items never write into the batch.
+		batch := c.items[c.head:end:end]
+		c.head = end
 		c.qmu.Unlock()
 
 		corked := len(batch) > 1 && c.cork != nil
@@ -460,27 +488,82 @@ func (c *conn) drain(inline bool) {
 			c.inWrite.Store(false)
 			if err != nil && ok {
 				ok = false
-				if c.closeWith(websocket.StatusAbnormalClosure, "write failed", true) {
-					c.log.Debug("wtp: write failed", "err", err)
-				}
+				c.writeFailed(err)
 			}
 		}
+		c.qmu.Lock()
+		if !c.aborted {
+			clear(batch) // drop references to what was sent
+			c.queued -= size
+			c.compact()
+		}
 		if !ok {
-			c.qmu.Lock()
 			w.releaseBuf()
 			c.clearDeadline(w)
 			c.stopWriting()
 			c.qmu.Unlock()
 			return
 		}
-		clear(batch)
-		c.qmu.Lock()
-		c.spare = batch[:0]
-		if cap(c.spare) > 4*c.b.cfg.sendQueue {
-			c.spare = nil
-		}
 		c.qmu.Unlock()
 	}
+}
+
+// compact reuses the queue's space once the writer is done with a batch; qmu must be held.
+func (c *conn) compact() {
+	switch {
+	case c.head == len(c.items):
+		c.items, c.head = c.items[:0], 0
+		if cap(c.items) > 1024 { // do not keep a burst's queue for the connection's life
+			c.items = nil
+		}
+	case c.head > cap(c.items)/2:
+		n := copy(c.items, c.items[c.head:])
+		clear(c.items[n:])
+		c.items, c.head = c.items[:n], 0
+	}
+}
+
+// writeFailed closes the connection after a failed write. A write cut by the deadline means
+// the consumer took nothing for the write timeout: a slow consumer.
+func (c *conn) writeFailed(err error) {
+	if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+		c.dropSlow("no progress: the consumer took nothing within the write timeout", "timeout", c.b.cfg.writeTimeout)
+		return
+	}
+	if c.closeWith(websocket.StatusAbnormalClosure, "write failed", true) {
+		c.log.Debug("wtp: write failed", "err", err)
+	}
+}
+
+// estimate returns roughly how many bytes the item takes encoded: what the send buffer
+// counts. Members are counted, the envelope's fixed part (keys, messageID, timestamp) is a
+// constant.
+func (it *outItem) estimate() int {
+	const envelope = 200
+	if it.msg == nil {
+		return envelope + len(it.sub.thingID) + len(it.sub.op) + len(it.sub.corr) + len(it.note.Name) + len(it.note.Value)
+	}
+	m := it.msg
+	n := envelope + len(m.ThingID) + len(m.Operation) + len(m.CorrelationID) + len(m.Name) + len(m.ActionID) +
+		len(m.Value) + len(m.Input) + len(m.Output) + len(m.Data)
+	for k, v := range m.Values {
+		n += len(k) + len(v) + 6
+	}
+	for _, k := range m.Names {
+		n += len(k) + 3
+	}
+	if m.Error != nil {
+		n += len(m.Error.Title) + len(m.Error.Detail) + 100
+	}
+	if m.Status != nil {
+		n += 200 + len(m.Status.Output)
+	}
+	for _, sts := range m.Statuses {
+		for _, st := range sts {
+			n += 200 + len(st.Output)
+		}
+	}
+	return n
 }
 
 // writer is the write side's state, used by whoever owns c.writing: an encode buffer
@@ -567,9 +650,7 @@ func (c *conn) write(w *writer, it *outItem) bool {
 	}
 	if err != nil {
 		// The library has closed the connection; the reader will see it end.
-		if c.closeWith(websocket.StatusAbnormalClosure, "write failed", true) {
-			c.log.Debug("wtp: write failed", "err", err)
-		}
+		c.writeFailed(err)
 		return false
 	}
 	c.b.stats.messagesOut.Add(1)

@@ -270,7 +270,7 @@ func TestPingKeepAlive(t *testing.T) {
 // messages instead of megabytes.
 func TestStalledReaderDropped(t *testing.T) {
 	th := newValve(t)
-	s := NewServer(WithSendQueue(8))
+	s := NewServer(WithSendBuffer(8*16<<10))
 	s.AddThing(th)
 	hs := httptest.NewUnstartedServer(s)
 	hs.Listener = smallBufferListener{hs.Listener}
@@ -469,4 +469,58 @@ func TestMaxConnections(t *testing.T) {
 		}
 		return err == nil
 	})
+}
+
+// Slow versus stalled: a burst of 20,000 changes. Consumer B reads everything as fast as it
+// can but falls thousands of messages behind; it must get every change, in order, once.
+// Consumer A reads nothing; it is dropped with 1013 for making no progress, and the
+// producer never waits for either. (A message-count queue dropped B here.) A has a small
+// receive buffer so that it stalls after a few kilobytes rather than megabytes of kernel
+// buffers; B has the usual ones (tiny windows slow loopback TCP to a crawl).
+func TestBurstKeepsReaderDropsStalled(t *testing.T) {
+	th := newValve(t)
+	s := NewServer(WithWriteTimeout(time.Second))
+	s.AddThing(th)
+	hs := httptest.NewServer(s)
+	t.Cleanup(func() { s.Close(); hs.Close() })
+
+	b := dial(t, hs)
+	b.ok(OpObserveProperty, func(m *Message) { m.Name = "flowRate" })
+	a := dial(t, hs, dialOpts{noReader: true, smallBuffer: true})
+	a.send(a.request(OpObserveProperty, func(m *Message) { m.Name = "flowRate" }))
+	waitFor(t, "both observers", func() bool { return ServerStats(s).MessagesOut >= 2 })
+
+	const n = 20000
+	got := make(chan error, 1)
+	go func() {
+		for i := range n {
+			select {
+			case m := <-b.msgs:
+				if m.MessageType != MessageTypeNotification || string(m.Value) != fmt.Sprint(i) {
+					got <- fmt.Errorf("change %d: got %s %s", i, m.MessageType, m.Value)
+					return
+				}
+			case <-time.After(10 * time.Second):
+				got <- fmt.Errorf("change %d of %d: nothing for 10 s (stats %+v)", i, n, ServerStats(s))
+				return
+			}
+		}
+		got <- nil
+	}()
+	var slowest time.Duration
+	for i := range n {
+		start := time.Now()
+		th.SetProperty("flowRate", i)
+		slowest = max(slowest, time.Since(start))
+	}
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+	if slowest > time.Second {
+		t.Errorf("SetProperty blocked for %v", slowest)
+	}
+	waitFor(t, "the stalled consumer to be dropped", func() bool { return ServerStats(s).DroppedSlowConsumers == 1 })
+	b.expectNone(50 * time.Millisecond) // nothing duplicated
+	b.stillWorks()
+	waitFor(t, "one connection left", func() bool { return ServerStats(s).Connections == 1 })
 }
