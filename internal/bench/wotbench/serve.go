@@ -13,6 +13,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 
 	"github.com/wotgen/wotgen/examples/lamp/device"
 	"github.com/wotgen/wotgen/examples/lamp/lampwot"
+	"github.com/wotgen/wotgen/runtime/wtp"
 )
 
 // benchThingID is the raw server's thingID.
@@ -28,6 +30,7 @@ const benchThingID = "urn:wotgen:bench"
 func serve(kind string) error {
 	mux := http.NewServeMux()
 	var notify func(v int)
+	dropped := func() uint64 { return 0 }
 	switch kind {
 	case "raw":
 		r := &rawServer{observers: map[*websocket.Conn]string{}, streams: map[chan []byte]struct{}{}}
@@ -42,6 +45,7 @@ func serve(kind string) error {
 		}
 		mux.Handle("/", srv)
 		notify = func(v int) { lamp.Exposed().NotifyLevel(lampwot.Level(v % 101)) }
+		dropped = func() uint64 { return wtp.ServerStats(srv).DroppedSlowConsumers }
 	default:
 		return fmt.Errorf("unknown server %q; want raw or lamp", kind)
 	}
@@ -56,7 +60,9 @@ func serve(kind string) error {
 		runtime.GC()
 		var m runtime.MemStats
 		runtime.ReadMemStats(&m)
-		json.NewEncoder(w).Encode(map[string]uint64{"inuse": m.HeapInuse + m.StackInuse, "mallocs": m.Mallocs})
+		rss, hwm := procMemory()
+		json.NewEncoder(w).Encode(map[string]uint64{"inuse": m.HeapInuse + m.StackInuse, "mallocs": m.Mallocs,
+			"rss": rss, "hwm": hwm, "dropped": dropped()})
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -69,6 +75,24 @@ func serve(kind string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	return hs.Shutdown(ctx)
+}
+
+// procMemory returns the process's resident set size and its peak, in bytes (0 where /proc is
+// not available).
+func procMemory() (rss, hwm uint64) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, 0
+	}
+	for line := range strings.Lines(string(b)) {
+		var kb uint64
+		if _, err := fmt.Sscanf(line, "VmRSS: %d kB", &kb); err == nil {
+			rss = kb << 10
+		} else if _, err := fmt.Sscanf(line, "VmHWM: %d kB", &kb); err == nil {
+			hwm = kb << 10
+		}
+	}
+	return rss, hwm
 }
 
 // rawMessage is the baseline's envelope: plain structs through encoding/json, as a hand-written
