@@ -263,7 +263,7 @@ func TestOutOfProcess(t *testing.T) {
 		for _, kind := range kinds[1:] {
 			rs := results[sc.name][kind]
 			if len(rs) == 0 && failures[sc.name][kind] != "" {
-				cells = append(cells, "failed: "+failures[sc.name][kind], "—")
+				cells = append(cells, "failed: "+oneLine(failures[sc.name][kind]), "—")
 				continue
 			}
 			cells = append(cells, cell(rs, sc, ""), ratio(rs, raw, sc))
@@ -301,6 +301,19 @@ func cell(rs []oopResult, sc oopScenario, key string) string {
 		return fmt.Sprintf("%.0f ops/s", m)
 	}
 	return fmt.Sprintf("%.2f %s", m, rs[0].Unit)
+}
+
+// oneLine keeps an error message to one table cell: its last line (the driver's own message),
+// without the scenario and server names repeated.
+func oneLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	s = lines[len(lines)-1]
+	if i := strings.LastIndex(s, ": after "); i >= 0 {
+		s = s[i+2:]
+	} else if i := strings.Index(s, "wotbench: "); i >= 0 {
+		s = s[i+len("wotbench: "):]
+	}
+	return strings.ReplaceAll(s, "|", "/")
 }
 
 // ratio is the generated server's median over the raw one's, "—" when either is missing.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/wotgen/wotgen/runtime/wot"
+	"github.com/wotgen/wotgen/runtime/wtp/internal/wsconn"
 )
 
 func init() {
@@ -302,25 +303,19 @@ func (b *serverBinding) serveWTP(w http.ResponseWriter, r *http.Request, path st
 		}
 	}()
 
-	hw := &hijackWriter{ResponseWriter: w}
-	var rw http.ResponseWriter = hw
-	if !canHijack(w) {
-		rw = w // let Accept report it as before
-	}
-	ws, err := websocket.Accept(rw, r, &websocket.AcceptOptions{
+	wc, err := wsconn.Accept(w, r, &websocket.AcceptOptions{
 		Subprotocols:   []string{Subprotocol},
 		OriginPatterns: b.srv.OriginPatterns(),
-	})
+	}, b.cfg.writeTimeout)
 	if err != nil {
 		b.srv.Logger().Debug("wtp: WebSocket handshake failed", "remote", r.RemoteAddr, "err", err)
 		return // Accept has written the HTTP error
 	}
-	ws.SetReadLimit(b.cfg.readLimit)
-	c := newConn(b, path, ws, wot.PrincipalFrom(r.Context()), r.RemoteAddr)
-	c.nc, c.cork, c.br = hw.nc, hw.cork, hw.br
+	wc.SetReadLimit(b.cfg.readLimit)
+	c := newConn(b, path, wc, wot.PrincipalFrom(r.Context()), r.RemoteAddr)
 	upgraded = true
 	if !b.addConn(c) {
-		ws.Close(CloseShutdown, "server shutting down")
+		wc.Close(CloseShutdown, "server shutting down")
 		return
 	}
 	// Serve on a fresh goroutine and let the HTTP handler return: net/http then drops what it

@@ -270,7 +270,7 @@ func TestPingKeepAlive(t *testing.T) {
 // messages instead of megabytes.
 func TestStalledReaderDropped(t *testing.T) {
 	th := newValve(t)
-	s := NewServer(WithSendBuffer(8*16<<10))
+	s := NewServer(WithSendBuffer(8 * 16 << 10))
 	s.AddThing(th)
 	hs := httptest.NewUnstartedServer(s)
 	hs.Listener = smallBufferListener{hs.Listener}
@@ -422,35 +422,6 @@ func TestCloseCutsConnections(t *testing.T) {
 		t.Errorf("stats after Close: %+v", st)
 	}
 }
-
-func TestWriterDeadlineRenewal(t *testing.T) {
-	nc := &deadlineConn{}
-	c := &conn{b: &serverBinding{cfg: serverConfig{writeTimeout: 40 * time.Millisecond}}, nc: nc}
-	w := writer{buf: encodeBufs.Get().(*[]byte)}
-	defer w.stop()
-	c.deadline(&w)
-	c.deadline(&w)
-	if len(nc.set) != 1 || nc.set[0].IsZero() {
-		t.Fatalf("deadlines set: %v, want one (renewed too early)", nc.set)
-	}
-	time.Sleep(25 * time.Millisecond)
-	c.deadline(&w)
-	if len(nc.set) != 2 || !nc.set[1].After(nc.set[0]) || w.buf == nil {
-		t.Fatalf("deadline not renewed after half its time, or the buffer was lost: %v", nc.set)
-	}
-	c.clearDeadline(&w)
-	if len(nc.set) != 3 || !nc.set[2].IsZero() {
-		t.Fatalf("deadline not cleared when the writer stops: %v", nc.set)
-	}
-}
-
-// deadlineConn records write deadlines.
-type deadlineConn struct {
-	net.Conn
-	set []time.Time
-}
-
-func (d *deadlineConn) SetWriteDeadline(t time.Time) error { d.set = append(d.set, t); return nil }
 
 func TestMaxConnections(t *testing.T) {
 	_, hs := serve(t, []*Thing{newValve(t)}, WithMaxConnections(1))

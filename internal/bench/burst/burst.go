@@ -1,6 +1,6 @@
-// Package burst drives the burst of issue "slow versus stalled" against a WTP server over real
-// sockets: one connection writes a property n times with a window of writes in flight, observer B
-// reads every notification as fast as it can, observer A subscribes and then reads nothing. A
+// Package burst drives a burst against a WTP server over real sockets: one connection writes a
+// property n times with a window of writes in flight, observer B reads every notification as fast
+// as it can, observer A subscribes and then reads nothing. A
 // server that bounds its send queues by progress and bytes delivers everything to B and drops A;
 // one that bounds them by a message count drops B too. Used by internal/bench's tests (in process)
 // and by wotbench (out of process).
@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"net"
 	"net/http"
 	"sync"
@@ -28,21 +29,29 @@ type Config struct {
 	// Value is the i-th value written; consecutive values must differ so that each write is a
 	// change.
 	Value func(i int) int
+	// Sentinel is written once all N writes are answered: a value Value never returns, so it is
+	// a change, and the Thing's last. B reads until it sees it.
+	Sentinel int
 	// Timeout bounds the whole burst (default 60 s).
 	Timeout time.Duration
 }
 
 // Result is what B received and how long it took.
+//
+// Writes that call handlers may run concurrently (a server hands a slow one off its
+// connection's reader), so the Thing may apply them in another order than sent, and a write of
+// the value the property already has is no change: B's values are to be compared with the
+// changes the Thing itself notified, not with the writes.
 type Result struct {
-	Values  []int         // the values of B's notifications, in the order received
+	Values  []int         // the values of B's notifications, in the order received, Sentinel last
 	Elapsed time.Duration // from the first write to B's last notification (or the end)
 	// A is the stalled observer, still open: the caller checks that the server drops it, then
 	// closes it.
 	A net.Conn
 }
 
-// Run drives the burst and returns once B has received N notifications, or with an error when
-// the writes fail, B's connection ends, or Timeout passes.
+// Run drives the burst and returns once B has received the notification of Sentinel, or with an
+// error when a write fails, B's connection ends, or Timeout passes.
 func Run(cfg Config) (*Result, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = time.Minute
@@ -89,10 +98,10 @@ func Run(cfg Config) (*Result, error) {
 	bDone := make(chan struct{})
 	wg.Go(func() {
 		defer close(bDone)
-		for len(res.Values) < cfg.N {
+		for {
 			_, data, err := b.Read(ctx)
 			if err != nil {
-				errc <- fmt.Errorf("B after %d of %d notifications: %w", len(res.Values), cfg.N, err)
+				errc <- fmt.Errorf("B after %d notifications (%d writes): %w", len(res.Values), cfg.N, err)
 				return
 			}
 			var m struct {
@@ -113,8 +122,11 @@ func Run(cfg Config) (*Result, error) {
 				return
 			}
 			res.Values = append(res.Values, v)
+			if v == cfg.Sentinel {
+				res.Elapsed = time.Since(start)
+				return
+			}
 		}
-		res.Elapsed = time.Since(start)
 	})
 	// The writer: N writes, InFlight at once; every response must be a success.
 	window := make(chan struct{}, max(cfg.InFlight, 1))
@@ -144,6 +156,10 @@ func Run(cfg Config) (*Result, error) {
 				return
 			}
 			<-window
+		}
+		last := request(cfg.ThingID, "writeproperty", cfg.Property, fmt.Sprint(cfg.Sentinel), "last")
+		if err := roundTrip(ctx, w, last); err != nil {
+			errc <- fmt.Errorf("the last write: %w", err)
 		}
 	})
 	select {
@@ -223,4 +239,14 @@ func checkResponse(data []byte) error {
 		return fmt.Errorf("not a success response: %s", data)
 	}
 	return nil
+}
+
+// Hash is a digest of a sequence of values, for comparing B's with the Thing's own record
+// across processes.
+func Hash(values []int) uint64 {
+	h := fnv.New64a()
+	for _, v := range values {
+		fmt.Fprintf(h, "%d,", v)
+	}
+	return h.Sum64()
 }

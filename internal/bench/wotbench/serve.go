@@ -21,6 +21,9 @@ import (
 
 	"github.com/wotgen/wotgen/examples/lamp/device"
 	"github.com/wotgen/wotgen/examples/lamp/lampwot"
+	"github.com/wotgen/wotgen/internal/bench/burst"
+	"github.com/wotgen/wotgen/runtime/td"
+	"github.com/wotgen/wotgen/runtime/wot"
 	"github.com/wotgen/wotgen/runtime/wtp"
 )
 
@@ -46,6 +49,13 @@ func serve(kind string) error {
 		mux.Handle("/", srv)
 		notify = func(v int) { lamp.Exposed().NotifyLevel(lampwot.Level(v % 101)) }
 		dropped = func() uint64 { return wtp.ServerStats(srv).DroppedSlowConsumers }
+		// Only the burst records the changes (a subscriber of its own would cost the other
+		// scenarios).
+		mux.HandleFunc("POST /bench/record", func(w http.ResponseWriter, r *http.Request) {
+			if err := lamp.Exposed().Exposed().Subscribe(context.Background(), levels, td.KindProperty, []string{"level"}, nil, ""); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+			}
+		})
 	default:
 		return fmt.Errorf("unknown server %q; want raw or lamp", kind)
 	}
@@ -62,7 +72,7 @@ func serve(kind string) error {
 		runtime.ReadMemStats(&m)
 		rss, hwm := procMemory()
 		json.NewEncoder(w).Encode(map[string]uint64{"inuse": m.HeapInuse + m.StackInuse, "mallocs": m.Mallocs,
-			"rss": rss, "hwm": hwm, "dropped": dropped()})
+			"rss": rss, "hwm": hwm, "dropped": dropped(), "changes": levels.count(), "hash": levels.hash()})
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -75,6 +85,37 @@ func serve(kind string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	return hs.Shutdown(ctx)
+}
+
+// levels records the changes of the lamp's level as the Thing notifies them (in its order), for
+// checking what the burst's observer received.
+var levels = &levelRecord{}
+
+type levelRecord struct {
+	mu     sync.Mutex
+	values []int
+}
+
+func (r *levelRecord) Notify(n *wot.Notification, _ any) {
+	var v int
+	json.Unmarshal(n.Value, &v)
+	r.mu.Lock()
+	r.values = append(r.values, v)
+	r.mu.Unlock()
+}
+
+func (r *levelRecord) count() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return uint64(len(r.values))
+}
+
+// hash is the digest of every change since start. The burst's driver compares it with what its
+// observer received; it starts from a fresh server.
+func (r *levelRecord) hash() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return burst.Hash(r.values)
 }
 
 // procMemory returns the process's resident set size and its peak, in bytes (0 where /proc is
@@ -177,9 +218,10 @@ func (r *rawServer) serveLevel(w http.ResponseWriter, _ *http.Request) {
 	json.NewEncoder(w).Encode(v)
 }
 
-// serveSSE streams every change of level; a stream that falls 4,096 events behind is closed.
+// serveSSE streams every change of level; a stream that falls 65,536 events behind is closed
+// (more than a scenario's burst: the baseline must not fail its own benchmark).
 func (r *rawServer) serveSSE(w http.ResponseWriter, req *http.Request) {
-	ch := make(chan []byte, 4096)
+	ch := make(chan []byte, 1<<16)
 	r.mu.Lock()
 	r.streams[ch] = struct{}{}
 	r.mu.Unlock()
