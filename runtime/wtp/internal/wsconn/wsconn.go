@@ -3,19 +3,14 @@
 // the library does not offer and a server with many connections needs:
 //
 //   - small per-connection buffers (the library keeps net/http's 4 KiB ones for life);
-//
 //   - no per-frame context registrations: reads and writes pass the library a context that is
 //     never done, and write timeouts are deadlines on the TCP connection, renewed at most once
 //     per half timeout;
-//
 //   - batched writes: a corked writer under the library's write buffer collects the frames of a
 //     batch and sends them in one system call;
-//
 //   - peeking into the library's read buffer for a whole request frame already received, so a
 //     server can answer pipelined requests before flushing;
-//
-//   - cutting a connection whose peer stopped reading, even in the middle of a write.
-//
+//   - cutting a connection whose peer stopped reading, even in the middle of a write;
 //   - pings from a timer, not a goroutine per connection.
 //
 // Only one goroutine at a time may read (Read, RequestBuffered) and one write (Write, Hold,
