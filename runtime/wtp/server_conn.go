@@ -31,7 +31,7 @@ type conn struct {
 	b         *serverBinding
 	path      string // the endpoint's URL path
 	wc        *wsconn.Conn
-	log       *slog.Logger
+	remote    string // the peer's address, for logs
 	principal string
 
 	ctx    context.Context // cancelled when the connection starts closing
@@ -52,10 +52,8 @@ type conn struct {
 	aborted    bool      // drop what is queued instead of flushing it before the close
 	idle       sync.Cond // signalled (L = qmu) when writing becomes false
 
-	w writer // owned by whoever holds writing
-
 	wg       sync.WaitGroup // writer goroutines, the close handshake, handed-off handler calls
-	inflight chan struct{}  // handler-call semaphore
+	inflight chan struct{}  // handler-call semaphore, made by the first call
 	done     func()         // called once the connection is closed and its goroutines ended
 
 	// Handler calls run on the reader; the watchdog hands reading over to a new goroutine
@@ -70,7 +68,7 @@ type conn struct {
 	subMu sync.Mutex
 
 	// reader-only state
-	things    map[*wot.Thing]struct{} // Things this connection subscribed to
+	things    map[*wot.Thing]struct{} // Things this connection subscribed to; nil until one
 	limiter   tokenBucket
 	malformed int
 }
@@ -97,10 +95,8 @@ type subTag struct {
 func newConn(b *serverBinding, path string, wc *wsconn.Conn, principal, remote string) *conn {
 	c := &conn{
 		b: b, path: path, wc: wc, principal: principal,
-		log:      b.srv.Logger().With("remote", remote),
-		inflight: make(chan struct{}, b.cfg.maxInFlight),
-		things:   map[*wot.Thing]struct{}{},
-		limiter:  newTokenBucket(b.cfg.rate, b.cfg.burst, b.cfg.rateGrace, time.Now()),
+		remote:  remote,
+		limiter: newTokenBucket(b.cfg.rate, b.cfg.burst, b.cfg.rateGrace, time.Now()),
 	}
 	c.idle.L = &c.qmu
 	c.ctx, c.cancel = context.WithCancel(context.Background())
@@ -110,14 +106,24 @@ func newConn(b *serverBinding, path string, wc *wsconn.Conn, principal, remote s
 	return c
 }
 
+// logAt logs with the connection's remote address; a logger made once per connection with
+// With would cost every connection its memory for life.
+func (c *conn) logAt(level slog.Level, msg string, args ...any) {
+	l := c.b.srv.Logger()
+	if !l.Enabled(context.Background(), level) {
+		return
+	}
+	l.Log(context.Background(), level, msg, append([]any{"remote", c.remote}, args...)...)
+}
+
 // serve runs the connection until it is closed and all its goroutines have ended, then
 // calls done. It returns early when a handler call keeps this goroutine (see run).
 func (c *conn) serve(done func()) {
-	c.log.Debug("wtp: connection open")
+	c.logAt(slog.LevelDebug, "wtp: connection open")
 	c.done = done
 	c.wc.KeepAlive(c.b.cfg.ping, func(err error) {
 		if c.closeWith(websocket.StatusPolicyViolation, "ping timeout", true) {
-			c.log.Debug("wtp: ping failed", "err", err)
+			c.logAt(slog.LevelDebug, "wtp: ping failed", "err", err)
 		}
 	})
 	c.readOn(&readerTurn{})
@@ -138,13 +144,12 @@ func (c *conn) finish() {
 	c.closeWith(websocket.StatusNormalClosure, "", false)
 	c.wc.StopKeepAlive()
 	c.wg.Wait()
-	c.w.releaseBuf()
 	c.wc.Abort()
 	c.wc.Cut()
 	for t := range c.things {
 		t.Forget(c)
 	}
-	c.log.Debug("wtp: connection closed", "code", c.closeCode, "reason", c.closeReason)
+	c.logAt(slog.LevelDebug, "wtp: connection closed", "code", c.closeCode, "reason", c.closeReason)
 }
 
 // closeWith starts closing the connection with the given close code; only the first call
@@ -222,7 +227,7 @@ func (c *conn) readLoop(turn *readerTurn) (handedOff bool) {
 			switch {
 			case errors.Is(err, websocket.ErrMessageTooBig):
 				c.closeWith(CloseTooBig, "message too big", false)
-				c.log.Debug("wtp: message over the read limit", "limit", c.b.cfg.readLimit)
+				c.logAt(slog.LevelDebug, "wtp: message over the read limit", "limit", c.b.cfg.readLimit)
 			case errors.As(err, &ce):
 				c.closeWith(ce.Code, "", false) // the peer closed
 			}

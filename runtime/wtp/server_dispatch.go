@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -61,7 +62,7 @@ func (c *conn) handle(data []byte, turn *readerTurn) {
 		return
 	}
 	if m.CorrelationID != "" && !isUUID(m.CorrelationID) {
-		c.log.Debug("wtp: correlationID is not a UUID; echoing it anyway", "correlationID", m.CorrelationID)
+		c.logAt(slog.LevelDebug, "wtp: correlationID is not a UUID; echoing it anyway", "correlationID", m.CorrelationID)
 	}
 	c.dispatch(turn, t, info, m)
 }
@@ -260,6 +261,9 @@ func (c *conn) subscribe(t *wot.Thing, m *Message) {
 	if err := t.Subscribe(c.hctx, c, kind, names, st, m.LastNotificationID); err != nil {
 		c.fail(m, err)
 		return
+	}
+	if c.things == nil {
+		c.things = map[*wot.Thing]struct{}{}
 	}
 	c.things[t] = struct{}{}
 	resp := &Message{}

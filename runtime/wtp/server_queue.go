@@ -1,6 +1,7 @@
 package wtp
 
 import (
+	"log/slog"
 	"sync"
 	"time"
 
@@ -51,7 +52,7 @@ func (c *conn) queue(it outItem) {
 func (c *conn) dropSlow(reason string, args ...any) {
 	if c.closeWith(CloseSlowConsumer, reason, true) {
 		c.b.stats.dropped.Add(1)
-		c.log.Warn("wtp: dropping a slow consumer: "+reason, args...)
+		c.logAt(slog.LevelWarn, "wtp: dropping a slow consumer: "+reason, args...)
 	}
 }
 
@@ -64,19 +65,19 @@ const maxBatchBytes = 64 << 10
 // it. The reader (inline) writes one batch at most and hands the rest to a writer
 // goroutine, so a stream of notifications cannot keep it from reading requests.
 func (c *conn) drain(inline bool) {
-	// c.w belongs to the owner of c.writing: release the buffer before giving that up.
-	w := &c.w
-	w.buf = encodeBufs.Get().(*[]byte)
+	// The writer's state belongs to the owner of c.writing: back to the pool before giving
+	// that up.
+	w := writers.Get().(*writer)
 	for first := true; ; first = false {
 		c.qmu.Lock()
 		if c.aborted || !c.pending() {
-			w.releaseBuf()
+			w.release()
 			c.stopWriting()
 			c.qmu.Unlock()
 			return
 		}
 		if inline && !first {
-			w.releaseBuf()
+			w.release()
 			c.wc.EndWrites()
 			c.wg.Add(1) // inline means we are serve's own goroutine: it has not reached Wait
 			c.qmu.Unlock()
@@ -116,7 +117,7 @@ func (c *conn) drain(inline bool) {
 			c.compact()
 		}
 		if !ok {
-			w.releaseBuf()
+			w.release()
 			c.stopWriting()
 			c.qmu.Unlock()
 			return
@@ -148,7 +149,7 @@ func (c *conn) writeFailed(err error) {
 		return
 	}
 	if c.closeWith(websocket.StatusAbnormalClosure, "write failed", true) {
-		c.log.Debug("wtp: write failed", "err", err)
+		c.logAt(slog.LevelDebug, "wtp: write failed", "err", err)
 	}
 }
 
@@ -183,18 +184,23 @@ func (it *outItem) estimate() int {
 	return n
 }
 
-// writer is the write side's state, used by whoever owns c.writing: an encode buffer
-// (pooled, since an idle connection needs none) and a reused notification.
+// writer is the write side's state, used by whoever owns c.writing: an encode buffer and a
+// reused notification. Pooled, since an idle connection needs neither.
 type writer struct {
-	buf  *[]byte // from encodeBufs
+	buf  []byte
 	note Message
 }
 
-func (w *writer) releaseBuf() {
-	if w.buf != nil {
-		encodeBufs.Put(w.buf)
-		w.buf = nil
+// writers recycles writers between drains: a writer goroutine lives only as long as its
+// queue is non-empty, so it cannot keep one itself.
+var writers = sync.Pool{New: func() any { return &writer{buf: make([]byte, 0, 512)} }}
+
+func (w *writer) release() {
+	if cap(w.buf) > 64<<10 {
+		w.buf = make([]byte, 0, 512) // do not keep one huge message's buffer around
 	}
+	w.note = Message{}
+	writers.Put(w)
 }
 
 // stopWriting gives up the write side; qmu must be held.
@@ -204,10 +210,6 @@ func (c *conn) stopWriting() {
 	c.idle.Broadcast()
 }
 
-// encodeBufs recycles encode buffers between drains: a writer goroutine lives only as long
-// as its queue is non-empty, so it cannot keep one itself.
-var encodeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
-
 // write encodes and sends one message; false means the connection is unusable.
 func (c *conn) write(w *writer, it *outItem) bool {
 	m := it.msg
@@ -215,10 +217,10 @@ func (c *conn) write(w *writer, it *outItem) bool {
 		it.fillNotification(&w.note)
 		m = &w.note
 	}
-	buf, err := AppendMessage((*w.buf)[:0], m)
+	buf, err := AppendMessage(w.buf[:0], m)
 	if err != nil {
 		// Only a value the Thing produced can get here; the request still deserves an answer.
-		c.log.Error("wtp: cannot encode a message", "err", err)
+		c.logAt(slog.LevelError, "wtp: cannot encode a message", "err", err)
 		if m.MessageType != MessageTypeResponse || m.Error != nil {
 			return true
 		}
@@ -230,9 +232,7 @@ func (c *conn) write(w *writer, it *outItem) bool {
 		}
 		c.b.stats.countError(500)
 	}
-	if cap(buf) <= 64<<10 {
-		*w.buf = buf // reuse, but do not keep one huge message's buffer around
-	}
+	w.buf = buf
 	if err = c.wc.Write(buf); err != nil {
 		// The library has closed the connection; the reader will see it end.
 		c.writeFailed(err)

@@ -25,6 +25,9 @@ func (c *conn) run(turn *readerTurn, usesHandlers bool, f func(ctx context.Conte
 		f(c.hctx)
 		return
 	}
+	if c.inflight == nil { // only readers get here, one at a time
+		c.inflight = make(chan struct{}, c.b.cfg.maxInFlight)
+	}
 	select {
 	case c.inflight <- struct{}{}:
 	default:

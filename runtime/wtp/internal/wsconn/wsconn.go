@@ -57,11 +57,13 @@ type Conn struct {
 // ErrAborted is the error of writes after Abort.
 var ErrAborted = errors.New("write aborted: the consumer was dropped")
 
-// Per-connection buffer sizes. Messages are small (a response or notification is a few hundred
-// bytes) and bigger reads and writes bypass the buffers.
+// Per-connection buffer sizes, kept for the connection's life. Messages are small (a request,
+// response or notification is a few hundred bytes) and bigger reads and writes bypass the
+// buffers; the read buffer holds a few pipelined requests, the write buffer only passes frames
+// on to the cork (which collects batches in a pooled buffer).
 const (
-	readBuffer  = 2048
-	writeBuffer = 1024
+	readBuffer  = 1024
+	writeBuffer = 512
 )
 
 // Accept upgrades the request (websocket.Accept with opts) and returns the connection; writes
