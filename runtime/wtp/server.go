@@ -58,6 +58,7 @@ type serverBinding struct {
 	closed    bool
 
 	wg    sync.WaitGroup // one per WebSocket connection being served
+	wd    watchdog       // of handler calls running on connections' readers
 	stats counters
 }
 
@@ -384,7 +385,8 @@ func (b *serverBinding) beginClose() []*conn {
 
 func (b *serverBinding) wait(ctx context.Context, conns []*conn) error {
 	done := make(chan struct{})
-	go func() { b.wg.Wait(); close(done) }()
+	// The watchdog stops within idle ticks of the last connection's last call.
+	go func() { b.wg.Wait(); b.wd.wg.Wait(); close(done) }()
 	select {
 	case <-done:
 		return nil

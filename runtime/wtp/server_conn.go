@@ -56,11 +56,12 @@ type conn struct {
 	inflight chan struct{}  // handler-call semaphore, made by the first call
 	done     func()         // called once the connection is closed and its goroutines ended
 
-	// Handler calls run on the reader; the watchdog hands reading over to a new goroutine
-	// when one runs longer than handoffAfter (see run). Guarded by hmu.
+	// Handler calls run on the reader; the binding's watchdog hands reading over to a new
+	// goroutine when one runs long (see run). Guarded by hmu.
 	hmu       sync.Mutex
-	watchdog  *time.Timer
 	inHandler *readerTurn // the reader's turn while it runs a handler; nil otherwise
+	callTick  uint64      // the watchdog's tick when the latest call started
+	watched   bool        // in the watchdog's list
 
 	// subMu orders notifications against the responses of subscribe requests: a
 	// subscription's notifications (its catch-up replay above all) are held until its
