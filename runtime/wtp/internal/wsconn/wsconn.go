@@ -5,7 +5,8 @@
 //   - small per-connection buffers (the library keeps net/http's 4 KiB ones for life);
 //   - no per-frame context registrations: reads and writes pass the library a context that is
 //     never done, and write timeouts are deadlines on the TCP connection, renewed at most once
-//     per half timeout;
+//     per half timeout and never cleared (moving a deadline moves a runtime timer, which wakes
+//     the network poller: microseconds per request if done around every write);
 //   - batched writes: a corked writer under the library's write buffer collects the frames of a
 //     batch and sends them in one system call;
 //   - peeking into the library's read buffer for a whole request frame already received, so a
@@ -45,7 +46,7 @@ type Conn struct {
 	br *bufio.Reader
 
 	timeout time.Duration
-	renewAt time.Time // when the write deadline must be renewed; writer only
+	renewAt time.Time // without cork: when the write deadline must be renewed; writer only
 
 	inWrite atomic.Bool // a write to nc may be in progress
 	aborted atomic.Bool // Abort was called: writes fail at once
@@ -77,6 +78,9 @@ func Accept(w http.ResponseWriter, r *http.Request, opts *websocket.AcceptOption
 	ws, err := websocket.Accept(rw, r, opts)
 	if err != nil {
 		return nil, err
+	}
+	if hw.cork != nil {
+		hw.cork.timeout = writeTimeout
 	}
 	return &Conn{ws: ws, nc: hw.nc, cork: hw.cork, br: hw.br, timeout: writeTimeout}, nil
 }
@@ -179,9 +183,10 @@ func (c *Conn) Release() error {
 
 // deadline renews the write deadline on nc when it runs low, so writes cost one deadline
 // update per half timeout rather than one each; every write still gets at least half the
-// timeout.
+// timeout. With the cork, which sees every write to nc (the library's pongs and close frame
+// too), the cork does it and the deadline never needs clearing.
 func (c *Conn) deadline() {
-	if c.nc == nil {
+	if c.nc == nil || c.cork != nil {
 		return
 	}
 	if now := time.Now(); c.renewAt.IsZero() || now.After(c.renewAt) {
@@ -190,10 +195,10 @@ func (c *Conn) deadline() {
 	}
 }
 
-// EndWrites clears the write deadline when the writer stops, so the library's own writes
-// (pongs, the close frame) are not cut by a deadline long past.
+// EndWrites is called when the writer stops. Without the cork it clears the write deadline,
+// so the library's own writes (pongs, the close frame) are not cut by a deadline long past.
 func (c *Conn) EndWrites() {
-	if c.nc != nil && !c.renewAt.IsZero() && !c.aborted.Load() {
+	if c.nc != nil && c.cork == nil && !c.renewAt.IsZero() && !c.aborted.Load() {
 		c.nc.SetWriteDeadline(time.Time{})
 	}
 	c.renewAt = time.Time{}
@@ -269,12 +274,24 @@ func canHijack(w http.ResponseWriter) bool {
 
 // corkWriter sits under the library's write buffer. The library flushes every message; while
 // held, the flushed bytes collect here instead, and release sends them in one write. Frames the
-// library writes meanwhile (a pong) keep their order in the stream.
+// library writes meanwhile (a pong) keep their order in the stream. Every write to nc passes
+// here, so here the write deadline is renewed.
 type corkWriter struct {
-	mu   sync.Mutex
-	nc   net.Conn
-	held bool
-	buf  *[]byte // from corkBufs while held
+	mu      sync.Mutex
+	nc      net.Conn
+	held    bool
+	buf     *[]byte // from corkBufs while held
+	timeout time.Duration
+	renewAt time.Time
+}
+
+// write writes p to nc with at least half the write timeout left; mu must be held.
+func (w *corkWriter) write(p []byte) (int, error) {
+	if now := time.Now(); now.After(w.renewAt) {
+		w.nc.SetWriteDeadline(now.Add(w.timeout))
+		w.renewAt = now.Add(w.timeout / 2)
+	}
+	return w.nc.Write(p)
 }
 
 var corkBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
@@ -286,7 +303,7 @@ func (w *corkWriter) Write(p []byte) (int, error) {
 		*w.buf = append(*w.buf, p...)
 		return len(p), nil
 	}
-	return w.nc.Write(p)
+	return w.write(p)
 }
 
 func (w *corkWriter) hold() {
@@ -303,7 +320,7 @@ func (w *corkWriter) release() error {
 	w.held = false
 	var err error
 	if len(*w.buf) > 0 {
-		_, err = w.nc.Write(*w.buf)
+		_, err = w.write(*w.buf)
 	}
 	if cap(*w.buf) <= 256<<10 { // do not pool one huge burst's buffer
 		*w.buf = (*w.buf)[:0]

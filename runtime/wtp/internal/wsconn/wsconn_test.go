@@ -79,6 +79,8 @@ type corkConn struct {
 	writes [][]byte
 }
 
+func (c *corkConn) SetWriteDeadline(time.Time) error { return nil }
+
 func (c *corkConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -298,5 +300,30 @@ func TestKeepAlive(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("an unanswered ping was not reported")
+	}
+}
+
+// deadlineWriter records write deadlines and accepts writes.
+type deadlineWriter struct{ deadlineConn }
+
+func (d *deadlineWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+// Every write through the cork (the library's pongs included) has at least half the timeout
+// left, the deadline moves once per half timeout, and it is never cleared.
+func TestCorkRenewsDeadline(t *testing.T) {
+	nc := &deadlineWriter{}
+	w := &corkWriter{nc: nc, timeout: 40 * time.Millisecond}
+	w.Write([]byte("a"))
+	w.Write([]byte("b"))
+	w.hold()
+	w.Write([]byte("c"))
+	w.release()
+	if len(nc.set) != 1 || nc.set[0].IsZero() {
+		t.Fatalf("deadlines set: %v, want one", nc.set)
+	}
+	time.Sleep(25 * time.Millisecond) // past half the timeout
+	w.Write([]byte("d"))
+	if len(nc.set) != 2 || !nc.set[1].After(nc.set[0]) {
+		t.Fatalf("deadline not renewed after half its time: %v", nc.set)
 	}
 }
