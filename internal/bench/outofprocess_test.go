@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +28,7 @@ import (
 //	WOTGEN_BENCH=1 go test -run TestOutOfProcess -v -timeout 30m ./internal/bench
 //
 // Without WOTGEN_BENCH the test runs every scenario once with tiny counts, to keep the harness
-// working. WOTGEN_BENCH_BEFORE=<path of a wotbench binary built from another commit> adds that
+// working. WOTGEN_BENCH_ROUNDS sets the number of rounds (default 3). WOTGEN_BENCH_BEFORE=<path of a wotbench binary built from another commit> adds that
 // build's lamp server as a third server ("before"), driven by this build's driver, for before/after
 // tables from one run. Scenarios a server cannot run (HTTP without an HTTP binding, the burst on
 // the raw server, which has no writeproperty) are reported as n/a.
@@ -196,6 +197,9 @@ func TestOutOfProcess(t *testing.T) {
 	rounds := 1
 	if full {
 		rounds = 3
+		if n, err := strconv.Atoi(os.Getenv("WOTGEN_BENCH_ROUNDS")); err == nil && n > 0 {
+			rounds = n
+		}
 	}
 	kinds := []string{"raw", "lamp"}
 	if os.Getenv("WOTGEN_BENCH_BEFORE") != "" {
