@@ -124,7 +124,8 @@ func WithMalformedLimit(n int) wot.ServerOption { return wot.ServerSetting(malfo
 
 // WithWriteTimeout bounds how long a connection may go without taking any of the messages
 // written to it (default DefaultWriteTimeout): a consumer that reads nothing for that long
-// while messages wait is closed with CloseSlowConsumer (1013). It measures progress, not
+// while messages wait (between half of it and all of it: the deadline is renewed once half is
+// left) is closed with CloseSlowConsumer (1013). It measures progress, not
 // speed: writes are batches of at most 64 KiB, so a consumer that keeps reading, however
 // far behind, completes one well within it.
 func WithWriteTimeout(d time.Duration) wot.ServerOption {
