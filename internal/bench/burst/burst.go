@@ -71,7 +71,7 @@ func Run(cfg Config) (*Result, error) {
 	defer b.CloseNow()
 	observe := request(cfg.ThingID, "observeproperty", cfg.Property, "", "0")
 	if err := roundTrip(ctx, b, observe); err != nil {
-		return nil, fmt.Errorf("B observes: %w", err)
+		return nil, fmt.Errorf("observer B observes: %w", err)
 	}
 	// A's socket receives into a small buffer, so that it stalls after kilobytes rather than the
 	// megabytes loopback TCP would otherwise absorb.
@@ -85,7 +85,7 @@ func Run(cfg Config) (*Result, error) {
 	}
 	if err := roundTrip(ctx, a, observe); err != nil {
 		a.CloseNow()
-		return nil, fmt.Errorf("A observes: %w", err)
+		return nil, fmt.Errorf("observer A observes: %w", err)
 	}
 	// From here on nothing reads A: its websocket.Conn is left as it is (closing it would close
 	// the socket); the caller closes the TCP connection under it.
@@ -101,7 +101,7 @@ func Run(cfg Config) (*Result, error) {
 		for {
 			_, data, err := b.Read(ctx)
 			if err != nil {
-				errc <- fmt.Errorf("B after %d notifications (%d writes): %w", len(res.Values), cfg.N, err)
+				errc <- fmt.Errorf("observer B, after %d notifications (%d writes): %w", len(res.Values), cfg.N, err)
 				return
 			}
 			var m struct {
@@ -110,7 +110,7 @@ func Run(cfg Config) (*Result, error) {
 				Value       json.RawMessage `json:"value"`
 			}
 			if err := json.Unmarshal(data, &m); err != nil {
-				errc <- fmt.Errorf("B received %s: %w", data, err)
+				errc <- fmt.Errorf("observer B received %s: %w", data, err)
 				return
 			}
 			if m.MessageType != "notification" || m.Name != cfg.Property {
@@ -118,7 +118,7 @@ func Run(cfg Config) (*Result, error) {
 			}
 			var v int
 			if err := json.Unmarshal(m.Value, &v); err != nil {
-				errc <- fmt.Errorf("B received value %s: %w", m.Value, err)
+				errc <- fmt.Errorf("observer B received value %s: %w", m.Value, err)
 				return
 			}
 			res.Values = append(res.Values, v)

@@ -317,7 +317,7 @@ func (d *driver) wtpBurst() (result, error) {
 		return result{}, err
 	}
 	if thing.Changes != 0 && (uint64(len(res.Values)) != thing.Changes-before.Changes || burst.Hash(res.Values) != thing.Hash) {
-		return result{}, fmt.Errorf("B received %d changes, the Thing notified %d (or in another order)", len(res.Values), thing.Changes-before.Changes)
+		return result{}, fmt.Errorf("observer B received %d changes, the Thing notified %d (or in another order)", len(res.Values), thing.Changes-before.Changes)
 	}
 	start := time.Now()
 	deadline := start.Add(60 * time.Second)
@@ -330,7 +330,7 @@ func (d *driver) wtpBurst() (result, error) {
 			break
 		}
 		if time.Now().After(deadline) {
-			return result{}, fmt.Errorf("B received all %d changes in %v, but the observer that reads nothing was not dropped within 60 s", d.n, res.Elapsed)
+			return result{}, fmt.Errorf("observer B received all %d changes in %v, but the observer that reads nothing was not dropped within 60 s", d.n, res.Elapsed)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
