@@ -134,7 +134,6 @@ func TestServeAnnounceDiscoverNetns(t *testing.T) {
 	}
 	t.Logf("serve -announce ready in %v:\n%s", time.Since(start), out.String())
 
-	start = time.Now()
 	var stdout, stderr bytes.Buffer
 	code := runContext(ctx, []string{"discover", "-mdns", "-timeout", "3s", "-format", "json"}, stdio{in: strings.NewReader(""), out: &stdout, err: &stderr})
 	if code != exitOK {

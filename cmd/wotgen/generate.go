@@ -12,6 +12,7 @@ import (
 
 	"github.com/wotgen/wotgen/gen"
 	"github.com/wotgen/wotgen/gen/tm"
+	"github.com/wotgen/wotgen/runtime/discovery"
 	"github.com/wotgen/wotgen/runtime/td"
 )
 
@@ -104,6 +105,8 @@ func generateFiles(ctx context.Context, name string, g genFlags, s stdio) ([]gen
 	if err != nil {
 		return nil, &inputError{err}
 	}
+	// A directory's entry (http://dir/things/{id}) generates what the Thing's own TD generates.
+	body = discovery.StripEnrichment(body)
 	if tm.IsThingModel(body) {
 		// A Thing Model: generate from the resolved model (tm:extends, tm:ref, submodels), with WTP forms
 		// assumed; tm:optional affordances are marked so the generated API documents them.

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/wotgen/wotgen/runtime/console"
@@ -39,8 +41,6 @@ invoke actions and watch events from a browser (-console=false turns it off). Wi
 the token and sends it as the access_token query parameter, since browsers cannot set headers on a
 WebSocket handshake.`
 
-// shutdownGrace is how long serve waits for connections and running actions on SIGINT/SIGTERM.
-const shutdownGrace = 5 * time.Second
 
 func runServe(ctx context.Context, args []string, s stdio) int {
 	fs := newFlagSet("serve", serveSynopsis, s)
@@ -52,7 +52,9 @@ func runServe(ctx context.Context, args []string, s stdio) int {
 	async := fs.Bool("async", false, "answer actions whose TD does not say \"synchronous\" at once and run them in the background (queryable, cancellable)")
 	seed := fs.Uint64("seed", 1, "seed of the sample values (the same seed gives the same values)")
 	verbose := fs.Bool("v", false, "log connections and protocol details too")
+	bindings := fs.String("bindings", "wtp,http", "serve the Thing over these protocol `bindings` (comma-separated: wtp, http)")
 	announce := fs.Bool("announce", false, "announce the Thing on the local network with DNS-SD (_wot._tcp, td=/.well-known/wot) until it stops; needs -addr on a multicast-capable interface, e.g. 0.0.0.0:8080")
+	reg := addRegisterFlags(fs) // -register, -register-token, -register-td, -ttl: see serve_register.go
 	withConsole := fs.Bool("console", true, "serve the Thing console, a browser page that operates the Thing, at /console/")
 	if code, ok := parseFlags(fs, args); !ok {
 		return code
@@ -64,6 +66,11 @@ func runServe(ctx context.Context, args []string, s stdio) int {
 	}
 	if *delay < 0 || *events < 0 || *update < 0 {
 		fmt.Fprintln(s.err, "wotgen serve: -delay, -events and -update must not be negative")
+		return exitUsage
+	}
+	without, err := withoutBindings(*bindings)
+	if err != nil {
+		fmt.Fprintf(s.err, "wotgen serve: -bindings: %v\n", err)
 		return exitUsage
 	}
 	src := fs.Arg(0)
@@ -83,7 +90,7 @@ func runServe(ctx context.Context, args []string, s stdio) int {
 	}
 	log := slog.New(slog.NewTextHandler(s.err, &slog.HandlerOptions{Level: level}))
 	sim, notes, err := newSimulator(thing, raw, simOptions{token: *token, delay: *delay, events: *events,
-		update: *update, async: *async, seed: *seed, log: log})
+		update: *update, async: *async, seed: *seed, log: log, without: without})
 	if err != nil {
 		fmt.Fprintf(s.err, "wotgen serve: %s: %v\n", src, err)
 		return exitUsage
@@ -103,7 +110,12 @@ func runServe(ctx context.Context, args []string, s stdio) int {
 	base := "http://" + ln.Addr().String()
 	fmt.Fprintf(s.out, "wotgen serve: simulating %q (%s)\n", sim.desc.Title, sim.thing.ID())
 	fmt.Fprintf(s.out, "  TD:        %s/  (also %s/.well-known/wot)\n", base, base)
-	fmt.Fprintf(s.out, "  endpoint:  ws://%s%s (Web Thing Protocol); HTTP: the forms of the TD\n", ln.Addr(), simEndpoint)
+	if !slices.Contains(without, "wtp") {
+		fmt.Fprintf(s.out, "  endpoint:  ws://%s%s (Web Thing Protocol)\n", ln.Addr(), simEndpoint)
+	}
+	if !slices.Contains(without, "http") {
+		fmt.Fprintf(s.out, "  HTTP:      the forms of the TD (%s/properties/NAME, …)\n", base)
+	}
 	if *withConsole {
 		fmt.Fprintf(s.out, "  console:   %s%s\n", base, console.Prefix)
 	}
@@ -119,7 +131,14 @@ func runServe(ctx context.Context, args []string, s stdio) int {
 		go readCommands(ctx, sim, s)
 	}
 
+	// Serve first: registration fetches the served TD, and announcements point at it.
+	serving, stopServing := context.WithCancel(context.Background())
+	defer stopServing()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- wot.Serve(serving, ln, handler) }()
+
 	code := exitOK
+	defer registerServe(ctx, cancel, reg, ln, s, &code)() // Thing Description Directory registration: see serve_register.go
 	waitAnnounce := func() {}
 	if *announce { // DNS-SD: see serve_announce.go
 		w, err := announceServe(ctx, ln, sim.desc.Title, s)
@@ -131,23 +150,45 @@ func runServe(ctx context.Context, args []string, s stdio) int {
 			waitAnnounce = w
 		}
 	}
-	// Serving stops after the simulation and the goodbye packets: those go out while the server
-	// still answers.
-	serving, stopServing := context.WithCancel(context.Background())
-	go func() {
-		<-ctx.Done()
-		<-simDone
-		waitAnnounce()
-		fmt.Fprintln(s.err, "wotgen serve: shutting down")
-		stopServing()
-	}()
-	if err := wot.Serve(serving, ln, handler); err != nil {
-		fmt.Fprintf(s.err, "wotgen serve: %v\n", err)
-		code = exitFindings
+	select {
+	case <-ctx.Done():
+	case err := <-serveErr:
+		serveErr <- err // read again below
 	}
 	cancel()
 	<-simDone
+	waitAnnounce() // goodbye packets go out while the server still answers
+	fmt.Fprintln(s.err, "wotgen serve: shutting down")
+	stopServing()
+	if err := <-serveErr; err != nil {
+		fmt.Fprintf(s.err, "wotgen serve: %v\n", err)
+		code = exitFindings
+	}
 	return code
+}
+
+// withoutBindings turns the -bindings list into the bindings to leave out.
+func withoutBindings(list string) ([]string, error) {
+	want := map[string]bool{}
+	for _, b := range strings.Split(list, ",") {
+		switch b = strings.TrimSpace(b); b {
+		case "wtp", "http":
+			want[b] = true
+		case "":
+		default:
+			return nil, fmt.Errorf("unknown binding %q; want wtp, http or both", b)
+		}
+	}
+	if len(want) == 0 {
+		return nil, fmt.Errorf("no binding left; want wtp, http or both")
+	}
+	var without []string
+	for _, b := range []string{"wtp", "http"} {
+		if !want[b] {
+			without = append(without, b)
+		}
+	}
+	return without, nil
 }
 
 // readCommands runs control lines from standard input until EOF or ctx is done.

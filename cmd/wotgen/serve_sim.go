@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -33,6 +34,8 @@ type simOptions struct {
 	async  bool          // actions without "synchronous" answer at once
 	seed   uint64
 	log    *slog.Logger
+	// without names the protocol bindings not to serve ("wtp", "http").
+	without []string
 }
 
 // simulator is a dynamic wot.Thing built from any TD whose properties, actions and events are
@@ -158,6 +161,20 @@ func simulatedTD(t *td.Thing, raw []byte, token string) (*td.Thing, []string) {
 	return d, notes
 }
 
+// dropForms removes every form of d.
+func dropForms(d *td.Thing) {
+	d.Forms = nil
+	for _, p := range d.Properties {
+		p.Forms = nil
+	}
+	for _, a := range d.Actions {
+		a.Forms = nil
+	}
+	for _, e := range d.Events {
+		e.Forms = nil
+	}
+}
+
 // nameUUID is a name-based (version 5 layout) UUID URN of the document, so a TD without id keeps
 // the same thingID across restarts of the simulator.
 func nameUUID(doc []byte) string {
@@ -177,6 +194,9 @@ func newSimulator(t *td.Thing, raw []byte, o simOptions) (*simulator, []string, 
 		o.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	d, notes := simulatedTD(t, raw, o.token)
+	if slices.Contains(o.without, "wtp") {
+		dropForms(d) // they are all Web Thing Protocol forms; the HTTP binding adds its own
+	}
 	topts := []wot.ThingOption{wot.WithTDPath("/"), wot.WithSynchronousDefault(!o.async)}
 	thing, err := wot.NewThing(d, topts...)
 	if err != nil {
@@ -191,6 +211,9 @@ func newSimulator(t *td.Thing, raw []byte, o simOptions) (*simulator, []string, 
 	}
 	s := &simulator{opts: o, desc: d, thing: thing, log: o.log, gen: sample.New(o.seed)}
 	sopts := []wot.ServerOption{wot.WithLogger(o.log)}
+	for _, b := range o.without {
+		sopts = append(sopts, wot.WithoutBinding(b))
+	}
 	if o.token != "" {
 		// The header, or the access_token query parameter (RFC 6750 §2.3) that the Thing console
 		// uses: browsers cannot set headers on a WebSocket handshake.

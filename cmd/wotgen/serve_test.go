@@ -209,7 +209,8 @@ func startSim(t *testing.T, raw []byte, o simOptions) (*simulator, *httptest.Ser
 	return sim, hs, served
 }
 
-// checkServedTD: every form of the served TD is a WTP form on the simulator, the TD has an id.
+// checkServedTD: every form of the served TD points at the simulator: a WTP form at its endpoint,
+// an HTTP form at one of its resources; every affordance has a form of each; the TD has an id.
 func checkServedTD(t *testing.T, served *td.Thing, hs *httptest.Server) string {
 	t.Helper()
 	if served.ID == "" {
@@ -217,14 +218,26 @@ func checkServedTD(t *testing.T, served *td.Thing, hs *httptest.Server) string {
 	}
 	want := "ws" + strings.TrimPrefix(hs.URL, "http") + simEndpoint
 	check := func(where string, forms []td.Form) {
-		if len(forms) == 0 {
-			t.Errorf("%s has no forms", where)
-		}
+		var wtp, http bool
 		for _, f := range forms {
 			u, err := served.ResolveHref(f.Href, nil)
-			if !f.IsWTP() || err != nil || u.String() != want {
-				t.Errorf("%s: form %q (subprotocol %q) does not point at the simulator's endpoint %s", where, f.Href, f.Subprotocol, want)
+			switch {
+			case err != nil:
+				t.Errorf("%s: form %q does not resolve: %v", where, f.Href, err)
+			case f.IsWTP():
+				wtp = true
+				if u.String() != want {
+					t.Errorf("%s: WTP form %q does not point at the simulator's endpoint %s", where, f.Href, want)
+				}
+			default:
+				http = true
+				if !strings.HasPrefix(u.String(), hs.URL+"/") {
+					t.Errorf("%s: form %q (subprotocol %q) does not point at the simulator %s", where, f.Href, f.Subprotocol, hs.URL)
+				}
 			}
+		}
+		if !wtp || !http {
+			t.Errorf("%s: WTP forms %v, HTTP forms %v; want both", where, wtp, http)
 		}
 	}
 	for n, p := range served.Properties {
@@ -694,6 +707,7 @@ func TestServeUsage(t *testing.T) {
 	}{
 		{[]string{"serve"}, exitUsage, "want exactly one INPUT"},
 		{[]string{"serve", "-delay", "-1s", "x"}, exitUsage, "must not be negative"},
+		{[]string{"serve", "-bindings", "mqtt", "x"}, exitUsage, "unknown binding"},
 		{[]string{"serve", "/does/not/exist.json"}, exitUsage, "no such file"},
 		{[]string{"serve", "-h"}, exitOK, "/simulator/events/NAME"},
 	} {
@@ -895,5 +909,52 @@ func TestServeTimers(t *testing.T) {
 	}
 	if !seen["temperature"] || !seen["overheated"] {
 		t.Errorf("notifications: %v", seen)
+	}
+}
+
+// TestServeOneBinding: -bindings leaves a binding out; the served TD then has only the other's
+// forms, and a consumer reads through them.
+func TestServeOneBinding(t *testing.T) {
+	for _, only := range []string{"wtp", "http"} {
+		without, err := withoutBindings(only)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, hs, served := startSim(t, []byte(lampTD), simOptions{without: without})
+		each := func(fn func(where string, f *td.Form)) {
+			for n, p := range served.Properties {
+				for i := range p.Forms {
+					fn("property "+n, &p.Forms[i])
+				}
+			}
+			for n, a := range served.Actions {
+				for i := range a.Forms {
+					fn("action "+n, &a.Forms[i])
+				}
+			}
+		}
+		forms := 0
+		each(func(where string, f *td.Form) {
+			forms++
+			if f.IsWTP() != (only == "wtp") {
+				t.Errorf("-bindings %s: %s has the form %q (subprotocol %q)", only, where, f.Href, f.Subprotocol)
+			}
+		})
+		if forms == 0 {
+			t.Fatalf("-bindings %s: the served TD has no forms", only)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		c, err := wot.Dial(ctx, hs.URL+"/")
+		if err != nil {
+			t.Fatalf("-bindings %s: dial: %v", only, err)
+		}
+		if _, err := c.ReadProperty(ctx, "level"); err != nil {
+			t.Errorf("-bindings %s: read level: %v", only, err)
+		}
+		c.Close()
+		cancel()
+	}
+	if _, err := withoutBindings("coap"); err == nil {
+		t.Error("-bindings coap was accepted")
 	}
 }

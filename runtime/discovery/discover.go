@@ -1,9 +1,23 @@
-// Package discovery finds Things: the introductions of W3C WoT Discovery
-// (https://www.w3.org/TR/wot-discovery/#introduction-mech) — direct URLs, /.well-known/wot (§6.2)
-// and DNS-SD over multicast DNS (§6.3) — and the exploration of Thing Description Directories
-// (§7.3), merged by Discover into one stream of TDs, in the shape of the WoT Scripting API's
-// discover() (https://www.w3.org/TR/wot-scripting-api/#the-discover-method). Announce makes a
-// served Thing findable over DNS-SD.
+// Package discovery finds Things and makes them findable, after W3C WoT Discovery
+// (https://www.w3.org/TR/wot-discovery/).
+//
+// Introductions (https://www.w3.org/TR/wot-discovery/#introduction-mech): FetchTDs reads a TD (or
+// a JSON array of TDs) from a direct URL or a host's /.well-known/wot (§6.2, WellKnownURL); Browse
+// finds _wot._tcp instances with DNS-SD over multicast DNS (§6.3) and Announce advertises a served
+// Thing or directory there.
+//
+// Exploration (§7.3, https://www.w3.org/TR/wot-discovery/#exploration-directory-api): Directory is
+// the client of a Thing Description Directory — create, retrieve, update, patch, delete, the paged
+// listing (List, bounded: a page cap, no next link to another origin or back to a read page), the
+// JSONPath search (Search) and the notification stream (Events). NewDirectoryFromTD builds one from
+// a directory's own TD.
+//
+// Discover merges every source — URLs, DNS-SD, directories (listed, or searched with a JSONPath
+// Query) and the directories those lead to — into one de-duplicated stream of TDs, in the shape of
+// the WoT Scripting API's discover() (https://www.w3.org/TR/wot-scripting-api/#the-discover-method).
+//
+// Register is the exposing side of a directory: it keeps a Thing's served TD registered with a ttl,
+// refreshed, updated when it changes, re-created after the directory lost it, and deleted at the end.
 package discovery
 
 import (
@@ -45,13 +59,16 @@ type Filter struct {
 	// URLs are introductions given directly: a TD's URL, or a host's origin, whose /.well-known/wot
 	// is fetched. A URL may serve a JSON array of TDs.
 	URLs []string
-	// Directories are base URLs of Thing Description Directories (their /things is listed).
+	// Directories are base URLs of Thing Description Directories (their /things is listed), read
+	// through a *Directory with the bounds of Fetch.
 	Directories []string
-	// DirectoryClients are further directories, listed through their own client.
+	// DirectoryClients are further directories, listed through their own client: a *Directory (for
+	// one that needs a token, say) or any other Lister.
 	DirectoryClients []Lister
-	// Query is a JSONPath query (RFC 9535) sent to the directories of Directories and to those found
-	// through MDNS or URLs, instead of listing everything (WoT Discovery §7.3.2.3). It must select
-	// whole TDs. DirectoryClients apply their own filtering.
+	// Query is a JSONPath query (RFC 9535) sent to every directory read through a *Directory (those
+	// of Directories, those found through MDNS or URLs, and DirectoryClients that are *Directory)
+	// instead of listing everything (WoT Discovery §7.3.2.3). It must select whole TDs. Other
+	// Listers apply their own filtering.
 	Query string
 	// NoExpand keeps directories found through MDNS or URLs unlisted: only their own TD is yielded.
 	// By default each is listed once (one level: directories listed by a directory are not).
@@ -69,7 +86,7 @@ type Filter struct {
 // Result is one discovered TD.
 type Result struct {
 	Thing  *td.Thing
-	URL    string // where the TD can be fetched: the introduction URL, or the directory's URL for the TD (empty for DirectoryClients)
+	URL    string // where the TD can be fetched: the introduction URL, or the directory's URL for the TD (empty for Listers other than *Directory)
 	Source Source
 	Via    string // the introduction: a DNS-SD instance name, a given URL, or a directory URL
 }
@@ -202,12 +219,12 @@ func (r *discoverRun) start() {
 	}
 	for _, d := range r.f.Directories {
 		r.spawn(func() {
-			l, err := newDirLister(d, r.f.Query, r.f.Fetch)
+			c, err := NewDirectory(d, WithDirectoryFetchOptions(r.f.Fetch))
 			if err != nil {
 				r.fail(SourceDirectory, d, err)
 				return
 			}
-			r.list(SourceDirectory, d, l)
+			r.list(SourceDirectory, d, c)
 		})
 	}
 	for i, d := range r.f.DirectoryClients {
@@ -253,30 +270,35 @@ func (r *discoverRun) fetch(src Source, via, rawURL string, announcedDir bool) {
 		if !(IsDirectory(t) || announcedDir && len(things) == 1) || r.f.NoExpand {
 			continue
 		}
-		l, err := directoryFromTD(t, final, r.f.Query, r.f.Fetch)
+		c, err := NewDirectoryFromTD(t, final, WithDirectoryFetchOptions(r.f.Fetch))
 		if err != nil {
 			r.fail(src, via, err)
 			continue
 		}
 		r.mu.Lock()
-		dup := r.listed[l.things.String()]
-		r.listed[l.things.String()] = true
+		dup := r.listed[c.things.String()]
+		r.listed[c.things.String()] = true
 		r.mu.Unlock()
 		if !dup {
-			r.spawn(func() { r.list(SourceDirectory, l.things.String(), l) })
+			r.spawn(func() { r.list(SourceDirectory, c.things.String(), c) })
 		}
 	}
 }
 
-// list yields what a directory holds.
-func (r *discoverRun) list(src Source, via string, d Lister) {
-	l, own := d.(*dirLister)
-	if own {
+// list yields what a directory holds: through its JSONPath search when the Filter has a Query and
+// the directory is a *Directory, else its listing.
+func (r *discoverRun) list(src Source, via string, l Lister) {
+	c, _ := l.(*Directory)
+	seq := l.List(r.ctx, 0)
+	if c != nil {
 		r.mu.Lock()
-		r.listed[l.things.String()] = true
+		r.listed[c.things.String()] = true
 		r.mu.Unlock()
+		if r.f.Query != "" {
+			seq = searchThings(r.ctx, c, r.f.Query)
+		}
 	}
-	for t, err := range d.List(r.ctx, 0) {
+	for t, err := range seq {
 		if err != nil {
 			if !r.fail(src, via, err) {
 				return
@@ -284,11 +306,31 @@ func (r *discoverRun) list(src Source, via string, d Lister) {
 			continue
 		}
 		res := Result{Thing: t, Source: src, Via: via}
-		if own {
-			res.URL = l.thingURL(t)
+		if c != nil {
+			res.URL = c.ThingURL(t.ID)
 		}
 		if !r.emit(item{res: res}) {
 			return
+		}
+	}
+}
+
+// searchThings yields the TDs a JSONPath query selects; a selected node that is not a TD is an error.
+func searchThings(ctx context.Context, c *Directory, query string) iter.Seq2[*td.Thing, error] {
+	return func(yield func(*td.Thing, error) bool) {
+		nodes, err := c.Search(ctx, query)
+		if err != nil {
+			yield(nil, err)
+			return
+		}
+		for i, n := range nodes {
+			t, err := parseElement(n)
+			if err != nil {
+				err = fmt.Errorf("discovery: search result %d: %w; query for whole TDs, e.g. $[?(@.title=='Lamp')]", i, err)
+			}
+			if !yield(t, err) {
+				return
+			}
 		}
 	}
 }

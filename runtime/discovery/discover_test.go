@@ -351,28 +351,6 @@ func TestWellKnownURL(t *testing.T) {
 	}
 }
 
-func TestLinkNext(t *testing.T) {
-	for _, c := range []struct {
-		h    []string
-		want string
-	}{
-		{[]string{`</things?offset=10&limit=10>; rel="next"`}, "/things?offset=10&limit=10"},
-		{[]string{`</things>; rel="canonical"; etag="v1"`, `</things?offset=2>; rel=next`}, "/things?offset=2"},
-		{[]string{`</things>; rel="canonical"; etag="a,b", </p2>; rel="prev next"`}, "/p2"},
-		{[]string{`</a,b>; rel="next"`}, "/a,b"},
-		{[]string{`</things>; rel="canonical"`}, ""},
-		{[]string{`garbage; rel=next`}, ""},
-	} {
-		h := http.Header{}
-		for _, v := range c.h {
-			h.Add("Link", v)
-		}
-		if got := linkNext(h); got != c.want {
-			t.Errorf("linkNext(%q) = %q, want %q", c.h, got, c.want)
-		}
-	}
-}
-
 func TestTDURL(t *testing.T) {
 	addrs := []netip.Addr{netip.MustParseAddr("192.0.2.7")}
 	for _, c := range []struct{ td, want, err string }{
@@ -524,7 +502,7 @@ func TestDiscoverDirectoryClient(t *testing.T) {
 		t.Errorf("errors %v", errs)
 	}
 
-	// The built-in lister asks for pageSize when given one.
+	// The directory client asks for pageSize when given one.
 	var limits []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		limits = append(limits, r.URL.Query().Get("limit"))
@@ -532,7 +510,7 @@ func TestDiscoverDirectoryClient(t *testing.T) {
 		fmt.Fprint(w, "[]")
 	}))
 	defer srv.Close()
-	l, err := newDirLister(srv.URL, "", td.FetchOptions{})
+	l, err := NewDirectory(srv.URL)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,14 +13,15 @@ import (
 
 // Authenticator verifies the credentials of a request (for WTP, the WebSocket handshake).
 // It returns the principal (who is calling) or an error; the request is then refused with
-// 401 and the Challenger's WWW-Authenticate (or the status of a returned *Error, e.g.
-// Forbidden for 403), before any binding sees it.
+// 401 (or the status of a returned *Error, e.g. Forbidden for 403), before any binding sees
+// it. An Authenticator that knows its WWW-Authenticate challenge has a method Challenge()
+// string; the 401 carries it.
 type Authenticator interface {
 	Authenticate(r *http.Request) (principal string, err error)
 }
 
-// Challenger is implemented by Authenticators that know their WWW-Authenticate challenge.
-type Challenger interface {
+// challenger is an Authenticator that knows its WWW-Authenticate challenge.
+type challenger interface {
 	Challenge() string
 }
 
@@ -145,17 +146,17 @@ func (as anyAuth) Authenticate(r *http.Request) (string, error) {
 func (as anyAuth) Challenge() string {
 	var parts []string
 	for _, a := range as {
-		if c, ok := a.(Challenger); ok {
+		if c, ok := a.(challenger); ok {
 			parts = append(parts, c.Challenge())
 		}
 	}
 	return strings.Join(parts, ", ")
 }
 
-// AuthFromScheme builds the Authenticator for one TD security scheme with the expected
+// authFromScheme builds the Authenticator for one TD security scheme with the expected
 // secret: the token (bearer), "user:password" (basic) or the key (apikey). nosec returns
 // nil (no authentication).
-func AuthFromScheme(s *td.SecurityScheme, secret string) (Authenticator, error) {
+func authFromScheme(s *td.SecurityScheme, secret string) (Authenticator, error) {
 	switch s.Scheme {
 	case td.SchemeNoSec:
 		return nil, nil
@@ -185,7 +186,7 @@ func AuthFromScheme(s *td.SecurityScheme, secret string) (Authenticator, error) 
 // AuthFromTD builds the Authenticator for a TD's top-level security: every
 // scheme listed must pass (TD semantics), "combo" schemes combine their oneOf/allOf members,
 // and nosec needs nothing. secrets maps securityDefinitions names to the expected secret
-// (see AuthFromScheme). It returns nil when nothing needs checking.
+// (see authFromScheme). It returns nil when nothing needs checking.
 func AuthFromTD(t *td.Thing, secrets map[string]string) (Authenticator, error) {
 	return authFromNames(t, t.Security, secrets, true, 0)
 }
@@ -217,7 +218,7 @@ func authFromNames(t *td.Thing, names []string, secrets map[string]string, all b
 			if !ok {
 				return nil, fmt.Errorf("wot: no secret given for security scheme %q (%s)", name, s.Scheme)
 			}
-			a, err = AuthFromScheme(s, secret)
+			a, err = authFromScheme(s, secret)
 		}
 		if err != nil {
 			return nil, err

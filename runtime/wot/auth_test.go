@@ -68,7 +68,7 @@ func TestAuthFromScheme(t *testing.T) {
 		{td.SecurityScheme{Scheme: "apikey"}, "k", false, false},
 		{td.SecurityScheme{Scheme: "oauth2"}, "k", false, false},
 	} {
-		a, err := AuthFromScheme(&tc.scheme, tc.secret)
+		a, err := authFromScheme(&tc.scheme, tc.secret)
 		if (err == nil) != tc.ok || (a == nil) != (tc.nilA || !tc.ok) {
 			t.Errorf("%+v: %v %v", tc.scheme, a, err)
 		}

@@ -24,7 +24,3 @@ func CallerFrom(ctx context.Context) Caller {
 	c, _ := ctx.Value(callerKey{}).(Caller)
 	return c
 }
-
-// PrincipalFrom returns the authenticated principal of the consumer a handler serves ("" without
-// authentication).
-func PrincipalFrom(ctx context.Context) string { return CallerFrom(ctx).Principal }

@@ -1,6 +1,7 @@
 package wot
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -120,9 +121,8 @@ func consume(ctx context.Context, t *td.Thing, docURL *url.URL, cfg *Config, ope
 	if id == "" && docURL != nil {
 		id = docURL.String() // the TD's URL stands in for a missing id
 	}
-	if id == "" {
-		return nil, errors.New("wot: the TD has no id and its URL is unknown; pass WithThingID or the URL it came from")
-	}
+	// Without either, the Thing stays anonymous: HTTP needs no id; a binding that addresses
+	// Things by id (WTP) refuses to open.
 	n, err := normalize(t) // a copy: the caller may go on changing t
 	if err != nil {
 		return nil, err
@@ -182,9 +182,9 @@ func consume(ctx context.Context, t *td.Thing, docURL *url.URL, cfg *Config, ope
 	}
 	if len(order) == 0 {
 		if formErr == nil || !hasAnyForm(n) {
-			return nil, fmt.Errorf("wot: the TD of %s has no forms; nothing can be done with it", id)
+			return nil, fmt.Errorf("wot: the TD of %s has no forms; nothing can be done with it", cmp.Or(id, "the Thing"))
 		}
-		return nil, fmt.Errorf("wot: no form of the TD of %s is usable: %w", id, formErr)
+		return nil, fmt.Errorf("wot: no form of the TD of %s is usable: %w", cmp.Or(id, "the Thing"), formErr)
 	}
 	for _, b := range order {
 		if _, err := c.clientFor(ctx, b, perBinding[b.Name()]); err != nil {
@@ -253,10 +253,13 @@ func (c *ConsumedThing) resolve(href string) (*url.URL, error) {
 }
 
 // selectRoute picks the form for op on name: the first, in document order, that a binding
-// accepts.
+// accepts, except that for observation and events a server-sent events form goes before a long
+// poll one (Things list long poll first because node-wot consumers need it; SSE delivers every
+// change and resumes after a drop, long poll loses what happens between two polls).
 func (c *ConsumedThing) selectRoute(op, name string) route {
 	forms := c.formsFor(op, name)
 	var tried []string
+	var fallback *route
 	for _, f := range forms {
 		u, err := c.resolve(f.Href)
 		if err != nil {
@@ -264,11 +267,25 @@ func (c *ConsumedThing) selectRoute(op, name string) route {
 			continue
 		}
 		for _, b := range c.binds {
-			if b.Accepts(f, u, op) {
-				return route{b: b, form: Form{Form: f, URL: u}}
+			if !b.Accepts(f, u, op) {
+				continue
 			}
+			r := route{b: b, form: Form{Form: f, URL: u}}
+			if f.Subprotocol == "longpoll" && fallback == nil {
+				fallback = &r // unless an sse form follows
+				break
+			}
+			if f.Subprotocol == "longpoll" {
+				break
+			}
+			return r
 		}
-		tried = append(tried, describeForm(f, u))
+		if fallback == nil || fallback.form.Form != f {
+			tried = append(tried, describeForm(f, u))
+		}
+	}
+	if fallback != nil {
+		return *fallback
 	}
 	return route{err: c.noFormError(op, name, tried), hadForms: len(forms) > 0}
 }
@@ -415,6 +432,9 @@ func (c *ConsumedThing) withTimeout(ctx context.Context) (context.Context, conte
 // prepare builds the request for op on name over route r: the URI variables are checked and
 // the href expanded.
 func (c *ConsumedThing) prepare(r route, op, name string, cc *callConfig) (*Request, error) {
+	if cc.err != nil {
+		return nil, cc.err
+	}
 	req := &Request{Op: op, Name: name, Form: r.form, URL: r.form.URL}
 	href := r.form.Href
 	k := td.KindOf(op)

@@ -78,13 +78,17 @@ func (c *ConsumedThing) WriteProperty(ctx context.Context, name string, v any, o
 	return resp.Value, nil
 }
 
-// ReadAllProperties returns every readable property. Without a usable Thing-level form it
-// reads them one by one. If reading fails part way, the values read come with the error.
+// ReadAllProperties returns every readable property. Without a usable Thing-level form, or
+// when the Thing fails the Thing-level request (node-wot answers 500 when any property, even a
+// write-only one, lacks a read handler), it reads them one by one. If reading fails part way,
+// the values read come with the error.
 func (c *ConsumedThing) ReadAllProperties(ctx context.Context, opts ...CallOption) (map[string]json.RawMessage, error) {
 	cc := newCallConfig(opts)
 	if r := c.routeFor(td.OpReadAllProperties, ""); r.err == nil || c.open {
 		resp, err := c.call(ctx, td.OpReadAllProperties, "", cc, nil)
-		return valuesOf(resp), err
+		if st := StatusOf(err); err == nil || c.open || ctx.Err() != nil || (st < 500 && st != 404 && st != 405) {
+			return valuesOf(resp), err
+		}
 	}
 	var names []string
 	for _, n := range c.td.PropertyNames() {

@@ -213,6 +213,20 @@ func TestURIVariables(t *testing.T) {
 			t.Errorf("%s %v: URL %q, %v; want %q", tc.name, tc.vars, got, err, tc.want)
 		}
 	}
+	// Generated clients pass their …URIVariables structs: members left out are not expanded.
+	type weatherVars struct {
+		Lat  *float64 `json:"lat,omitzero"`
+		Long *float64 `json:"long,omitzero"`
+	}
+	lat := 52.5
+	if _, err := c.ReadProperty(ctx, "weather", WithURIVariables(weatherVars{Lat: &lat})); err != nil {
+		t.Fatal(err)
+	} else if got := a.requests()[len(a.requests())-1].URL.String(); got != "fa://h/api/weather?lat=52.5" {
+		t.Errorf("struct URI variables: URL %q", got)
+	}
+	if _, err := c.ReadProperty(ctx, "weather", WithURIVariables(5)); !IsBadRequest(err) || !strings.Contains(err.Error(), "JSON object") {
+		t.Errorf("URI variables 5: %v; want a 400", err)
+	}
 	bad := []struct {
 		name string
 		vars map[string]any
@@ -535,5 +549,25 @@ func TestMetaFallbackURIVariables(t *testing.T) {
 	}
 	if got := a.summary(); got != "readproperty x fa://h/x?unit=K\nreadproperty y fa://h/y" {
 		t.Fatalf("requests\n%s", got)
+	}
+}
+
+// A TD without id whose URL is unknown is consumed anonymously: bindings that need no id (HTTP)
+// work with it; one that addresses Things by id refuses to open.
+func TestConsumeAnonymousTD(t *testing.T) {
+	a := &fakeBinding{name: "a", scheme: "fa"}
+	th := parseTD(t, `{"@context": "https://www.w3.org/2022/wot/td/v1.1", "title": "T",
+	 "securityDefinitions": {"n": {"scheme": "nosec"}}, "security": "n",
+	 "properties": {"p": {"type": "integer", "forms": [{"href": "fa://dev/p"}]}}}`)
+	c, err := Consume(testCtx(t), th, "", WithBindings(a))
+	if err != nil {
+		t.Fatalf("Consume of an id-less TD: %v", err)
+	}
+	defer c.Close()
+	if c.ThingID() != "" {
+		t.Errorf("ThingID %q, want none", c.ThingID())
+	}
+	if _, err := c.ReadProperty(testCtx(t), "p"); err != nil {
+		t.Errorf("read: %v", err)
 	}
 }

@@ -1,7 +1,9 @@
 package wot
 
 import (
+	"bytes"
 	"crypto/tls"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -223,19 +225,48 @@ type CallOption func(*callConfig)
 
 type callConfig struct {
 	uriVars map[string]any
+	err     error // a URI variables value that cannot be used
 }
 
 // WithURIVariables gives the values of the form's URI template variables (TD uriVariables;
-// RFC 6570). They are checked against the TD's uriVariables schemas before expansion.
-func WithURIVariables(vars map[string]any) CallOption {
+// RFC 6570): a map[string]any, or a struct (generated …URIVariables types) whose JSON object
+// names them; members left out are not expanded. They are checked against the TD's
+// uriVariables schemas before expansion.
+func WithURIVariables(vars any) CallOption {
+	m, err := uriVariablesOf(vars)
 	return func(c *callConfig) {
-		if c.uriVars == nil {
-			c.uriVars = make(map[string]any, len(vars))
+		if err != nil {
+			c.err = cmpOr(c.err, err)
+			return
 		}
-		for k, v := range vars {
+		if c.uriVars == nil {
+			c.uriVars = make(map[string]any, len(m))
+		}
+		for k, v := range m {
 			c.uriVars[k] = v
 		}
 	}
+}
+
+// uriVariablesOf turns the argument of WithURIVariables into a map.
+func uriVariablesOf(vars any) (map[string]any, error) {
+	switch v := vars.(type) {
+	case nil:
+		return nil, nil
+	case map[string]any:
+		return v, nil
+	}
+	b, err := json.Marshal(vars)
+	if err != nil {
+		return nil, BadRequest("URI variables: %v", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber() // numbers keep their JSON text in the URL
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		return nil, BadRequest("URI variables must be a map or a struct that encodes as a JSON object, not %T", vars)
+	}
+	return m, nil
 }
 
 func newCallConfig(opts []CallOption) *callConfig {

@@ -61,7 +61,7 @@ type ServerBinding interface {
 	Shutdown(ctx context.Context) error
 }
 
-// Authorizer decides whether the caller (CallerFrom(ctx), PrincipalFrom(ctx)) may perform
+// Authorizer decides whether the caller (CallerFrom(ctx), CallerFrom(ctx).Principal) may perform
 // op on the named affordance of a Thing. name is "" for Thing-level operations. A non-nil
 // error refuses the request: an *Error is sent as is, any other error as a 403 with its
 // text. It runs for every operation, so it must be fast.
@@ -307,7 +307,7 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, err error) {
 	var pe *Error
 	if errors.As(err, &pe) && pe.Status == http.StatusForbidden {
 		status = http.StatusForbidden
-	} else if c, ok := s.cfg.auth.(Challenger); ok {
+	} else if c, ok := s.cfg.auth.(challenger); ok {
 		if ch := c.Challenge(); ch != "" {
 			w.Header().Set("WWW-Authenticate", ch)
 		}

@@ -66,6 +66,14 @@ func (s *Server) servedTD(t *Thing, r *http.Request) *td.Thing {
 	for i := range d.Links {
 		d.Links[i].Href = absoluteHref(orig, d.Links[i].Href, &docURL)
 	}
+	// The HTTP Profile wants every action to say how it answers; the Thing's default decides
+	// for those whose TD is silent.
+	for n, a := range d.Actions {
+		if a.Synchronous == nil && t.actions[n] != nil {
+			sync := t.actions[n].synchronous
+			a.Synchronous = &sync
+		}
+	}
 	d.Context = servedContext(d.Context)
 	d.ID = t.id
 	d.Base = newBase.String()

@@ -63,7 +63,7 @@ func (f *fakeServerBinding) Serve(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	f.mu.Lock()
-	f.served = append(f.served, r.URL.Path+" "+PrincipalFrom(r.Context()))
+	f.served = append(f.served, r.URL.Path+" "+CallerFrom(r.Context()).Principal)
 	f.mu.Unlock()
 	if r.URL.Path == f.prefix+"session" {
 		f.sessions.Add(1)
@@ -179,6 +179,12 @@ func TestServedTDWithTwoBindings(t *testing.T) {
 	}
 	if list[0].Base != "https://gw.example/farm/" || list[1].ID != "urn:dev:test" || list[1].Properties["level"].Forms[1].Href != "https://gw.example/farm/a/props/level{?unit}" {
 		t.Errorf("served with the external URL: %+v", list[0].Base)
+	}
+	// Every action states how it answers: the TD's own word, else the Thing's default.
+	for name, want := range map[string]bool{"add": true, "flush": false, "none": true} {
+		if a := list[1].Actions[name]; a.Synchronous == nil || *a.Synchronous != want {
+			t.Errorf("served action %q: synchronous %v, want %v", name, a.Synchronous, want)
+		}
 	}
 	if s2.BaseURL(httptest.NewRequest("GET", "/", nil)).String() != "https://gw.example/farm" {
 		t.Error("BaseURL")

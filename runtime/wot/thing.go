@@ -103,8 +103,12 @@ type thingConfig struct {
 	id, tdPath    string
 }
 
-// Defaults of the Thing options.
+// Defaults of the Thing options, and the version generated code asks for.
 const (
+	// SupportPackageIsVersion1 is referenced by generated code, so that code generated for a
+	// newer runtime fails to compile against this one instead of misbehaving.
+	SupportPackageIsVersion1 = true
+
 	DefaultHistorySize     = 1000     // notifications kept for catch-up after a reconnect
 	DefaultHistoryBytes    = 16 << 20 // payload bytes those may hold at most
 	DefaultRetainedActions = 100      // finished async action instances kept per Thing
@@ -116,13 +120,18 @@ const (
 // (default on).
 func WithValidation(on bool) ThingOption { return func(c *thingConfig) { c.validate = on } }
 
-// WithHistorySize sets how many notifications the Thing keeps for consumers that resume
-// after a reconnect (default DefaultHistorySize; 0 disables catch-up).
-func WithHistorySize(n int) ThingOption { return func(c *thingConfig) { c.historySize = max(n, 0) } }
-
-// WithHistoryBytes bounds the payload bytes the notification history holds (default
-// DefaultHistoryBytes); the oldest notifications go first.
-func WithHistoryBytes(n int) ThingOption { return func(c *thingConfig) { c.historyBytes = max(n, 0) } }
+// WithHistory bounds the notifications the Thing keeps for consumers that resume after a
+// reconnect (WTP lastNotificationID, SSE Last-Event-ID): at most size notifications holding
+// at most bytes of payload, the oldest going first (defaults DefaultHistorySize,
+// DefaultHistoryBytes; size 0 disables catch-up, bytes ≤ 0 keeps the default).
+func WithHistory(size, bytes int) ThingOption {
+	return func(c *thingConfig) {
+		c.historySize = max(size, 0)
+		if bytes > 0 {
+			c.historyBytes = bytes
+		}
+	}
+}
 
 // WithActionRetention bounds how many finished asynchronous action instances are kept for
 // queryaction/queryallactions, and for how long after they ended (defaults

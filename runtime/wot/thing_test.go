@@ -283,7 +283,7 @@ func TestActionVisibility(t *testing.T) {
 	for _, shared := range []bool{false, true} {
 		th := newTestThing(t, WithSharedActions(shared))
 		th.HandleAction("flush", func(ctx context.Context, in json.RawMessage) (any, error) {
-			if p := PrincipalFrom(ctx); p != "alice" && p != "" {
+			if p := CallerFrom(ctx).Principal; p != "alice" && p != "" {
 				return nil, fmt.Errorf("handler sees principal %q", p)
 			}
 			return nil, nil
@@ -381,7 +381,7 @@ func TestAuthorizerInThingOperations(t *testing.T) {
 }
 
 func TestSubscribeReplayAndLastWins(t *testing.T) {
-	th := newTestThing(t, WithHistorySize(10))
+	th := newTestThing(t, WithHistory(10, 0))
 	ctx := context.Background()
 	a := &recorder{}
 	if err := th.Subscribe(ctx, a, td.KindProperty, []string{"level"}, "t1", ""); err != nil {

@@ -10,10 +10,6 @@ import (
 // The typed helpers below are what generated code calls: each generated method is one call,
 // so the conversions between Go values and JSON, and the validation, live in one place.
 
-// SupportPackageIsVersion1 is referenced by generated code, so that code generated for a
-// newer runtime fails to compile against this one instead of misbehaving.
-const SupportPackageIsVersion1 = true
-
 // validator is implemented by generated types with constraints.
 type validator interface{ Validate() error }
 

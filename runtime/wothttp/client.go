@@ -41,8 +41,16 @@ func (Binding) Accepts(f *td.Form, u *url.URL, op string) bool {
 		return false
 	}
 	switch f.Subprotocol {
-	case "":
-	case subLongPoll, subSSE:
+	case "", subLongPoll:
+		// Long polling a whole Thing has no defined payload (which affordance changed?):
+		// only an affordance's own form can be long-polled.
+		if thingStreamOp(op) {
+			return false
+		}
+		if f.Subprotocol != "" && !isStreamOp(op) && !isUnstreamOp(op) {
+			return false
+		}
+	case subSSE:
 		if !isStreamOp(op) && !isUnstreamOp(op) {
 			return false
 		}
@@ -54,6 +62,11 @@ func (Binding) Accepts(f *td.Form, u *url.URL, op string) bool {
 	}
 	if _, err := formHeaders(f); err != nil {
 		return false
+	}
+	if f.Subprotocol == subSSE && isEventStream(f.ContentType) {
+		// The SSE Profile's contentType describes the events' data, but real TDs (WebThings
+		// Gateway, Eclipse Ditto) name the stream's own type: their data is JSON.
+		return true
 	}
 	if sendsBody(op) && !isJSON(f.ContentType) {
 		return false
@@ -157,11 +170,11 @@ func (c *client) Do(ctx context.Context, r *wot.Request) (*wot.Response, error) 
 		return nil, transportError(r.Op, target, err)
 	}
 	defer resp.Body.Close()
-	return c.response(r, req, resp)
+	return c.response(r, resp)
 }
 
 // response turns a completed HTTP exchange into the operation's result.
-func (c *client) response(r *wot.Request, req *http.Request, resp *http.Response) (*wot.Response, error) {
+func (c *client) response(r *wot.Request, resp *http.Response) (*wot.Response, error) {
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, errorFromResponse(resp)
 	}
@@ -278,6 +291,12 @@ func (c *client) newRequest(ctx context.Context, f *td.Form, op string, u *url.U
 	if err := c.cfg.Authorize(req, c.td, f); err != nil {
 		return nil, err
 	}
+	for k := range req.Header {
+		if !isToken(k) {
+			// A TD's security scheme can name any header (its "name" is free text).
+			return nil, fmt.Errorf("wothttp: %s: the header name %q (from the TD's security definitions) is not a valid HTTP field name; fix the TD", op, k)
+		}
+	}
 	return req, nil
 }
 
@@ -331,6 +350,11 @@ func (c *client) Close() error {
 	for _, s := range subs {
 		<-s.done
 	}
+	// A transport of this consumer's own (WithTLSConfig builds one) keeps idle connections,
+	// each with its goroutines, until told; the shared default transport is left alone.
+	if tr := c.hc.Transport; tr != nil && tr != http.DefaultTransport {
+		c.hc.CloseIdleConnections()
+	}
 	return nil
 }
 
@@ -381,6 +405,15 @@ func snippet(b []byte) string {
 func isStreamOp(op string) bool {
 	switch op {
 	case td.OpObserveProperty, td.OpObserveAllProperties, td.OpSubscribeEvent, td.OpSubscribeAllEvents:
+		return true
+	}
+	return false
+}
+
+// thingStreamOp reports whether op streams the notifications of a whole Thing.
+func thingStreamOp(op string) bool {
+	switch op {
+	case td.OpObserveAllProperties, td.OpUnobserveAllProperties, td.OpSubscribeAllEvents, td.OpUnsubscribeAllEvents:
 		return true
 	}
 	return false

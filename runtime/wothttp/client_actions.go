@@ -47,9 +47,6 @@ func (c *client) invokeResponse(r *wot.Request, resp *http.Response, reqURL *url
 	}
 	st.ActionID = actionIDOf(st.Href)
 	st.Name = r.Name
-	if st.TimeRequested.IsZero() {
-		st.TimeRequested = time.Now().UTC()
-	}
 	return &wot.Response{Status: st}, nil
 }
 

@@ -9,10 +9,10 @@ import (
 	"testing"
 )
 
-// BenchmarkReadProperty compares a readproperty round trip through the consumed Thing and
+// BenchmarkClientReadProperty compares a readproperty round trip through the consumed Thing and
 // this binding with a plain net/http GET plus encoding/json against the same handler: the
 // overhead of the core and the binding over the bare minimum.
-func BenchmarkReadProperty(b *testing.B) {
+func BenchmarkClientReadProperty(b *testing.B) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"temperature": 21.5, "unit": "celsius"}`)

@@ -30,6 +30,9 @@ func errorFromResponse(resp *http.Response) *wot.Error {
 	e := problemOf(resp.Header.Get("Content-Type"), body)
 	if e == nil {
 		e = &wot.Error{Detail: textDetail(body)}
+	} else {
+		// The Thing's words end up in logs and messages: printable and bounded.
+		e.Title, e.Detail = textDetail([]byte(e.Title)), textDetail([]byte(e.Detail))
 	}
 	if e.Status == 0 {
 		e.Status = resp.StatusCode

@@ -265,15 +265,26 @@ func TestWrongCredentials(t *testing.T) {
 	}
 }
 
-// TestTLS: https forms through WithTLSConfig's client.
+// TestTLS: https forms through WithHTTPClient's and WithTLSConfig's clients; closing the
+// consumer releases the connections of a transport of its own.
 func TestTLS(t *testing.T) {
 	leakCheck(t)
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, 9) }))
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	ct := consume(t, srv.URL, oneTD, wot.WithHTTPClient(srv.Client()))
-	defer ct.Close()
 	if v, err := ct.ReadProperty(ctxT(t), "p"); err != nil || string(v) != "9" {
 		t.Fatalf("read over TLS = %s, %v", v, err)
 	}
-	srv.Client().CloseIdleConnections()
+	ct.Close()
+	tlsCfg := srv.Client().Transport.(*http.Transport).TLSClientConfig
+	ct = consume(t, srv.URL, oneTD, wot.WithTLSConfig(tlsCfg))
+	if v, err := ct.ReadProperty(ctxT(t), "p"); err != nil || string(v) != "9" {
+		t.Fatalf("read over TLS = %s, %v", v, err)
+	}
+	ct.Close()
+	// Without the server's CA: a clear certificate error.
+	ct = consume(t, srv.URL, oneTD)
+	if _, err := ct.ReadProperty(ctxT(t), "p"); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("unknown CA: %v", err)
+	}
 }

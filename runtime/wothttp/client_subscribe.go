@@ -30,9 +30,10 @@ type stream struct {
 // Subscribe starts an observation or event subscription over the form's subprotocol: "sse"
 // (a server-sent event stream) or "longpoll" (repeated GETs the Thing holds until there is
 // a value); a form without a subprotocol is long-polled, as node-wot does. It returns once
-// the Thing accepted the stream (SSE) or the first poll (long poll), or with the Thing's
-// refusal. ctx bounds only that start; the subscription lasts until stop, Close, or a
-// failure reported to sink.
+// the Thing accepted the stream (SSE: its response headers, or sseAcceptWait without an
+// answer; long poll: a HEAD probe that was not refused), or with the Thing's refusal. ctx
+// bounds only that start; the subscription lasts until stop, Close, or a failure reported
+// to sink.
 func (c *client) Subscribe(ctx context.Context, r *wot.Request, sink wot.Sink) (func(context.Context) error, error) {
 	if r == nil || r.Form.Form == nil || sink == nil {
 		return nil, errors.New("wothttp: Subscribe needs a request with its form and a sink")
@@ -61,16 +62,21 @@ func (c *client) Subscribe(ctx context.Context, r *wot.Request, sink wot.Sink) (
 	var run func()
 	switch r.Form.Subprotocol {
 	case subSSE:
-		resp, err := c.openSSE(ctx, s.ctx, r, u, sink.LastID())
+		first, err := c.startSSE(ctx, s, r, u, sink.LastID())
 		if err != nil {
 			c.forget(s)
-			var se *streamError
-			if errors.As(err, &se) {
-				err = se.err
-			}
 			return nil, err
 		}
-		run = func() { c.runSSE(s, r, u, sink, resp) }
+		run = func() {
+			o := <-first
+			if o.err != nil {
+				if s.ctx.Err() == nil {
+					sink.Fail(unwrapStream(o.err))
+				}
+				return
+			}
+			c.runSSE(s, r, u, sink, o.resp)
+		}
 	default:
 		if err := c.probeLongPoll(ctx, r, u); err != nil {
 			c.forget(s)
@@ -138,6 +144,15 @@ func backoff(base time.Duration, n int) time.Duration {
 	}
 	d = min(d, maxBackoff)
 	return d - d/4 + rand.N(d/2+1)
+}
+
+// unwrapStream returns the error a streamError carries.
+func unwrapStream(err error) error {
+	var se *streamError
+	if errors.As(err, &se) {
+		return se.err
+	}
+	return err
 }
 
 // request builds a stream request with a context that lives as long as the subscription.

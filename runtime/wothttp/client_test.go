@@ -225,6 +225,11 @@ func TestAccepts(t *testing.T) {
 		{"bad method", td.Form{ContentType: "application/json", Extra: map[string]json.RawMessage{"htv:methodName": json.RawMessage(`"GE T"`)}}, "http://h/p", "readproperty", false},
 		{"headers", td.Form{ContentType: "application/json", Extra: map[string]json.RawMessage{"htv:headers": hdr}}, "http://h/p", "readproperty", true},
 		{"bad headers", td.Form{ContentType: "application/json", Extra: map[string]json.RawMessage{"htv:headers": json.RawMessage(`[{"htv:fieldValue": "1"}]`)}}, "http://h/p", "readproperty", false},
+		{"sse typed as the stream", td.Form{ContentType: "text/event-stream", Subprotocol: "sse"}, "http://h/p", "observeproperty", true},
+		{"sse with cbor data", td.Form{ContentType: "application/cbor", Subprotocol: "sse"}, "http://h/p", "subscribeevent", false},
+		{"sse observeall", td.Form{ContentType: "application/json", Subprotocol: "sse"}, "http://h/p", "observeallproperties", true},
+		{"longpoll observeall", td.Form{ContentType: "application/json", Subprotocol: "longpoll"}, "http://h/p", "observeallproperties", false},
+		{"plain subscribeall", td.Form{ContentType: "application/json"}, "http://h/p", "subscribeallevents", false},
 		{"no host", td.Form{ContentType: "application/json"}, "http:///p", "readproperty", false},
 	}
 	for _, tc := range cases {
@@ -253,5 +258,61 @@ func TestFormHeadersAndMethod(t *testing.T) {
 	}
 	if got != "POST yes application/json; q=1 d" {
 		t.Errorf("request: %q", got)
+	}
+}
+
+// TestInvokeAnswers: whatever the TD's synchronous flag says, 200, 201 (+ Location) and 204
+// are understood.
+func TestInvokeAnswers(t *testing.T) {
+	leakCheck(t)
+	cases := []struct {
+		name, sync string
+		h          http.HandlerFunc
+		output     string
+		href       string // "" = synchronous result expected
+	}{
+		{"sync true, 201", `"synchronous": true,`, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Location", "/q/1")
+			writeJSON(w, 201, map[string]any{"status": "running"})
+		}, "", "/q/1"},
+		{"absent, 201 with href only in the body", "", func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, 201, map[string]any{"status": "pending", "href": "q/2"})
+		}, "", "/q/2"}, // relative to the request URL /a
+		{"absent, 201 with an absolute Location and no body", "", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Location", "http://"+r.Host+"/elsewhere/3")
+			w.WriteHeader(201)
+		}, "", "/elsewhere/3"},
+		{"absent, 201 used for plain output", "", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 201, 12) }, "12", ""},
+		{"absent, 200", "", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, "out") }, `"out"`, ""},
+		{"sync false, 200", `"synchronous": false,`, func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, 1) }, "1", ""},
+		{"absent, 204", "", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(204) }, "", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newServer(t, tc.h)
+			tdj := strings.Replace(oneTD, `"a": {"forms"`, `"a": {`+tc.sync+` "forms"`, 1)
+			ct := consume(t, srv.URL, tdj)
+			inv, err := ct.InvokeAction(ctxT(t), "a", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.href == "" {
+				if inv.Status != nil || string(inv.Output) != tc.output {
+					t.Errorf("invocation %+v, want output %s", inv, tc.output)
+				}
+				return
+			}
+			if inv.Status == nil || inv.Status.Href != srv.URL+tc.href || inv.Status.ActionID != tc.href[strings.LastIndex(tc.href, "/")+1:] {
+				t.Errorf("invocation %+v, want status at %s", inv.Status, tc.href)
+			}
+		})
+	}
+	// A Location that is not http(s) is refused.
+	srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", "javascript:alert(1)")
+		writeJSON(w, 201, map[string]any{"status": "pending"})
+	}))
+	if _, err := consume(t, srv.URL, oneTD).InvokeAction(ctxT(t), "a", nil); err == nil || !strings.Contains(err.Error(), "not an http(s) URL") {
+		t.Errorf("bad Location: %v", err)
 	}
 }

@@ -4,14 +4,17 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/wotgen/wotgen/runtime/td"
 	"github.com/wotgen/wotgen/runtime/wot"
 )
 
@@ -68,15 +71,18 @@ var (
 
 // runLongPoll is the long-poll loop (WoT HTTP Binding, sequences "observeproperty" and
 // "subscribeevent" with longpoll): each GET is held by the Thing until there is a value,
-// which is delivered, and the next GET goes out at once. An empty answer (204) means "poll
-// again". Network errors and overload statuses are retried with backoff up to
-// maxStreamFails consecutive times; any other refusal ends the subscription.
+// which is delivered, and the next GET goes out at once. A 204 means "poll again", and so
+// does an empty 200 for a property; for an event an empty 200 is an occurrence without data.
+// When the Thing names its notifications (a Last-Event-ID response header, as wotgen servers
+// do), those ids are kept and sent back on the next poll, so the Thing can replay what
+// happened between two polls. Network errors and overload statuses are retried with backoff
+// up to maxStreamFails consecutive times; any other refusal ends the subscription.
 func (c *client) runLongPoll(s *stream, r *wot.Request, u *url.URL, sink wot.Sink) {
 	kind := kindOf(r.Op)
 	fails, empties := 0, 0
 	for {
 		start := time.Now()
-		v, err := c.poll(s.ctx, r, u)
+		a, err := c.poll(s.ctx, r, u, sink.LastID())
 		if s.ctx.Err() != nil {
 			return
 		}
@@ -96,7 +102,7 @@ func (c *client) runLongPoll(s *stream, r *wot.Request, u *url.URL, sink wot.Sin
 			continue
 		}
 		fails = 0
-		if v == nil {
+		if a.empty && (a.noContent || kind != td.KindEvent) {
 			if time.Since(start) >= heldPoll {
 				empties = 0
 				continue
@@ -108,40 +114,58 @@ func (c *client) runLongPoll(s *stream, r *wot.Request, u *url.URL, sink wot.Sin
 			continue
 		}
 		empties = 0
-		n := wot.Notification{
-			ID:    lpPrefix + strconv.FormatUint(lpSeq.Add(1), 10),
-			Kind:  kind,
-			Name:  r.Name,
-			Value: v,
-			Time:  time.Now(),
+		id := a.id
+		if id == "" {
+			id = lpPrefix + strconv.FormatUint(lpSeq.Add(1), 10)
 		}
+		n := wot.Notification{ID: id, Kind: kind, Name: r.Name, Value: a.value, Time: time.Now()}
 		if !sink.Deliver(n) {
 			return
 		}
 	}
 }
 
-// poll performs one long-poll request: the value, nil for an empty answer, or a
-// *streamError.
-func (c *client) poll(ctx context.Context, r *wot.Request, u *url.URL) ([]byte, error) {
+// pollAnswer is what one long-poll request brought.
+type pollAnswer struct {
+	value     json.RawMessage // nil when empty
+	id        string          // the Thing's notification id (Last-Event-ID response header), if any
+	empty     bool            // no body
+	noContent bool            // 204
+}
+
+// poll performs one long-poll request, sending lastID (if any) so the Thing can resume after it.
+func (c *client) poll(ctx context.Context, r *wot.Request, u *url.URL, lastID string) (pollAnswer, error) {
 	req, err := c.streamRequest(ctx, r, u)
 	if err != nil {
-		return nil, &streamError{err: err, fatal: true}
+		return pollAnswer{}, &streamError{err: err, fatal: true}
+	}
+	if lastID != "" && !strings.HasPrefix(lastID, lpPrefix) && validEventID(lastID) {
+		req.Header.Set("Last-Event-ID", lastID)
 	}
 	resp, err := c.sc.Do(req)
 	if err != nil {
-		return nil, &streamError{err: transportError(r.Op, u, err)}
+		return pollAnswer{}, &streamError{err: transportError(r.Op, u, err)}
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, &streamError{err: errorFromResponse(resp), fatal: !transientStatus(resp.StatusCode)}
+		return pollAnswer{}, &streamError{err: errorFromResponse(resp), fatal: !transientStatus(resp.StatusCode)}
 	}
 	v, err := c.readJSON(resp, r.Op)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, &streamError{err: err}
+			return pollAnswer{}, &streamError{err: err}
 		}
-		return nil, &streamError{err: err, fatal: true}
+		return pollAnswer{}, &streamError{err: err, fatal: true}
 	}
-	return v, nil
+	a := pollAnswer{value: v, empty: v == nil, noContent: resp.StatusCode == http.StatusNoContent}
+	if id := resp.Header.Get("Last-Event-ID"); validEventID(id) {
+		a.id = id
+	}
+	return a, nil
+}
+
+// validEventID reports whether id can travel in a header and as an SSE id: bounded, and free
+// of the characters that would end or split a line.
+func validEventID(id string) bool {
+	return id != "" && len(id) <= 256 && !strings.ContainsAny(id, "\r\n\x00")
 }

@@ -17,17 +17,55 @@ import (
 // defaultSSERetry is the reconnection time until the stream sets one with "retry:".
 const defaultSSERetry = time.Second
 
+// sseAcceptWait bounds how long Subscribe waits for an event stream's response headers. A
+// Thing may hold them back until its first event (net/http sends none before the first
+// write or flush); after this wait the subscription counts as accepted, and a refusal that
+// comes later fails it through the sink. A variable so tests can shorten it.
+var sseAcceptWait = 2 * time.Second
+
+// sseOpened is the outcome of connecting an event stream.
+type sseOpened struct {
+	resp *http.Response
+	err  error
+}
+
+// startSSE connects the first event stream of s. It returns once the Thing answered (an
+// error if it refused), or after sseAcceptWait with the answer still to come on the
+// channel; ctx (Subscribe's) ends the wait with an error.
+func (c *client) startSSE(ctx context.Context, s *stream, r *wot.Request, u *url.URL, lastID string) (<-chan sseOpened, error) {
+	ch := make(chan sseOpened, 1)
+	go func() {
+		resp, err := c.openSSE(s.ctx, r, u, lastID)
+		ch <- sseOpened{resp, err}
+	}()
+	t := time.NewTimer(sseAcceptWait)
+	defer t.Stop()
+	select {
+	case o := <-ch:
+		if o.err != nil {
+			return nil, unwrapStream(o.err)
+		}
+		ch <- o
+	case <-t.C:
+	case <-ctx.Done():
+		s.cancel()
+		if o := <-ch; o.resp != nil {
+			o.resp.Body.Close()
+		}
+		return nil, transportError(r.Op, u, ctx.Err())
+	}
+	return ch, nil
+}
+
 // openSSE connects an event stream (HTTP SSE Profile; WHATWG HTML "Server-sent events"):
 // GET with Accept: text/event-stream and, when resuming, Last-Event-ID. The request lives
-// in sctx (the subscription); setup bounds only the wait for the response's headers. A 204,
-// another non-200 status or another Content-Type fails the connection for good (the SSE
-// processing model), except the statuses of an overloaded or restarting Thing.
-func (c *client) openSSE(setup, sctx context.Context, r *wot.Request, u *url.URL, lastID string) (*http.Response, error) {
+// in sctx (the subscription). A 204, another non-200 status or another Content-Type fails
+// the connection for good (the SSE processing model), except the statuses of an overloaded
+// or restarting Thing.
+func (c *client) openSSE(sctx context.Context, r *wot.Request, u *url.URL, lastID string) (*http.Response, error) {
 	rctx, cancel := context.WithCancel(sctx)
-	stopWatch := context.AfterFunc(setup, cancel)
 	req, err := c.streamRequest(rctx, r, u)
 	if err != nil {
-		stopWatch()
 		cancel()
 		return nil, &streamError{err: err, fatal: true}
 	}
@@ -35,19 +73,9 @@ func (c *client) openSSE(setup, sctx context.Context, r *wot.Request, u *url.URL
 		req.Header.Set("Last-Event-ID", lastID)
 	}
 	resp, err := c.sc.Do(req)
-	watching := stopWatch()
 	if err != nil {
 		cancel()
-		if !watching && setup.Err() != nil {
-			err = setup.Err()
-		}
-		return nil, &streamError{err: transportError(r.Op, u, err), fatal: setup.Err() != nil || sctx.Err() != nil}
-	}
-	if !watching {
-		// The setup context ended just as the headers came: give up, as the caller will.
-		resp.Body.Close()
-		cancel()
-		return nil, &streamError{err: transportError(r.Op, u, setup.Err()), fatal: true}
+		return nil, &streamError{err: transportError(r.Op, u, err), fatal: sctx.Err() != nil}
 	}
 	fail := func(err error, fatal bool) (*http.Response, error) {
 		resp.Body.Close()
@@ -83,6 +111,7 @@ func (b *cancelBody) Close() error {
 // backoff and Last-Event-ID, until the subscription is stopped or fails.
 func (c *client) runSSE(s *stream, r *wot.Request, u *url.URL, sink wot.Sink, resp *http.Response) {
 	st := &sseState{lastID: sink.LastID(), retry: defaultSSERetry}
+	st.resumed = st.lastID != "" // a subscription resumed by the core: its first connection replays
 	fails, quiet := 0, 0
 	for {
 		got, err := c.readSSE(s.ctx, r, sink, resp, st)
@@ -104,7 +133,7 @@ func (c *client) runSSE(s *stream, r *wot.Request, u *url.URL, sink wot.Sink, re
 			if !sleepCtx(s.ctx, backoff(st.retry, quiet+fails)) {
 				return
 			}
-			resp, err = c.openSSE(s.ctx, s.ctx, r, u, st.lastID)
+			resp, err = c.openSSE(s.ctx, r, u, st.lastID)
 			if err == nil {
 				fails = 0
 				break
@@ -139,7 +168,7 @@ var errSinkDone = errors.New("subscription ended")
 func (c *client) readSSE(ctx context.Context, r *wot.Request, sink wot.Sink, resp *http.Response, st *sseState) (bool, error) {
 	p := newSSEParser(resp.Body, int(min(c.maxBody, 1<<30)), st.lastID)
 	kind := kindOf(r.Op)
-	thingLevel := r.Op == td.OpObserveAllProperties || r.Op == td.OpSubscribeAllEvents
+	thingLevel := thingStreamOp(r.Op)
 	delivered := false
 	for {
 		ev, err := p.Next()

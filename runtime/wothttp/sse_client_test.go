@@ -342,3 +342,58 @@ func TestCloseEndsStreams(t *testing.T) {
 		t.Errorf("Close took %v", d)
 	}
 }
+
+// TestSSEHeadersHeldBack: a Thing that sends its response headers only with the first event
+// (net/http does, without an explicit flush) is subscribed after sseAcceptWait; a refusal
+// that comes later fails the subscription.
+func TestSSEHeadersHeldBack(t *testing.T) {
+	leakCheck(t)
+	old := sseAcceptWait
+	sseAcceptWait = 50 * time.Millisecond
+	t.Cleanup(func() { sseAcceptWait = old })
+	next := make(chan string) // what the held connection does next
+	srv := newServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case what := <-next:
+			if what == "refuse" {
+				problem(w, 403, "not you")
+				return
+			}
+			eventStream(w, "data: 1\n\n")
+			hold(r)
+		case <-r.Context().Done():
+		}
+	}))
+	ct := consume(t, srv.URL, sseTD)
+	c := newCollector()
+	sub, err := ct.SubscribeEvent(ctxT(t), "alarm", c.fn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next <- "fire"
+	if n := c.wait(t, 1)[0]; string(n.Value) != "1" {
+		t.Errorf("notification %+v", n)
+	}
+	sub.Stop(ctxT(t))
+
+	sub, err = ct.SubscribeEvent(ctxT(t), "alarm", c.fn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next <- "refuse"
+	select {
+	case <-sub.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("a late refusal did not end the subscription")
+	}
+	if wot.StatusOf(sub.Err()) != 403 {
+		t.Errorf("Err = %v, want the 403", sub.Err())
+	}
+	// Subscribe's context ends the wait for headers when it is shorter.
+	sseAcceptWait = time.Minute
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := ct.SubscribeEvent(ctx, "alarm", c.fn); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("err = %v, want the deadline", err)
+	}
+}

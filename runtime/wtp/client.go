@@ -3,6 +3,7 @@ package wtp
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -96,6 +97,9 @@ type client struct {
 // Open connects every distinct endpoint of target.Forms, concurrently, so a wrong address or
 // credentials fail at Consume.
 func (Binding) Open(ctx context.Context, target *wot.Target) (wot.Client, error) {
+	if target.ThingID == "" {
+		return nil, errors.New("wtp: every message names its Thing, but the TD has no id and its URL is unknown; pass wot.WithThingID or the URL the TD came from")
+	}
 	c := &client{
 		target: target,
 		opts:   optionsOf(target.Config),

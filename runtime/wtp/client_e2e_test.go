@@ -116,7 +116,7 @@ func (ls *liveServer) url(path string) string { return "http://" + ls.addr + pat
 // newLiveThing builds a served Thing from testTD with its TD at /<path>.
 func newLiveThing(t testing.TB, id, path string, opts ...ThingOption) *Thing {
 	t.Helper()
-	opts = append([]ThingOption{WithTDPath(path), WithHistorySize(512)}, opts...)
+	opts = append([]ThingOption{WithTDPath(path), WithHistory(512, 0)}, opts...)
 	th, err := NewThing(consumerTD(t, id, "/wtp", ""), opts...)
 	if err != nil {
 		t.Fatal(err)

@@ -314,7 +314,7 @@ func (b *serverBinding) serveWTP(w http.ResponseWriter, r *http.Request, path st
 		return // Accept has written the HTTP error
 	}
 	wc.SetReadLimit(b.cfg.readLimit)
-	c := newConn(b, path, wc, wot.PrincipalFrom(r.Context()), r.RemoteAddr)
+	c := newConn(b, path, wc, wot.CallerFrom(r.Context()).Principal, r.RemoteAddr)
 	upgraded = true
 	if !b.addConn(c) {
 		wc.Close(CloseShutdown, "server shutting down")

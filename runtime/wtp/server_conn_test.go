@@ -218,7 +218,7 @@ func TestAuthentication(t *testing.T) {
 	// The principal reaches handlers.
 	th := newValve(t)
 	got := make(chan string, 1)
-	th.HandleRead("open", func(ctx context.Context) (any, error) { got <- PrincipalFrom(ctx); return true, nil })
+	th.HandleRead("open", func(ctx context.Context) (any, error) { got <- wot.CallerFrom(ctx).Principal; return true, nil })
 	_, hs := serve(t, []*Thing{th}, WithAuthenticator(AnyAuth(BearerAuth("t"), BasicAuth("farmer", "pw"))))
 	c := dial(t, hs, dialOpts{header: http.Header{"Authorization": {"Basic ZmFybWVyOnB3"}}})
 	c.stillWorks()

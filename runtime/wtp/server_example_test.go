@@ -21,7 +21,7 @@ func Example_server() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	valve, err := wot.NewThing(desc, wot.WithHistorySize(500))
+	valve, err := wot.NewThing(desc, wot.WithHistory(500, 0))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -296,7 +296,7 @@ func TestLastNotificationIDReplay(t *testing.T) {
 }
 
 func TestHistoryBounded(t *testing.T) {
-	th := newValve(t, WithHistorySize(3))
+	th := newValve(t, WithHistory(3, 0))
 	_, hs := serve(t, []*Thing{th})
 	a := dial(t, hs)
 	a.ok(OpObserveProperty, func(m *Message) { m.Name = "flowRate" })

@@ -21,7 +21,7 @@ var (
 	WithAuthorizer         = wot.WithAuthorizer
 	WithExternalURL        = wot.WithExternalURL
 	WithOriginPatterns     = wot.WithOriginPatterns
-	WithHistorySize        = wot.WithHistorySize
+	WithHistory            = wot.WithHistory
 	WithActionRetention    = wot.WithActionRetention
 	WithSharedActions      = wot.WithSharedActions
 	WithSynchronousDefault = wot.WithSynchronousDefault
@@ -40,9 +40,7 @@ var (
 	BasicAuth              = wot.BasicAuth
 	APIKeyAuth             = wot.APIKeyAuth
 	AnyAuth                = wot.AnyAuth
-	PrincipalFrom          = wot.PrincipalFrom
 	AuthFromTD             = wot.AuthFromTD
-	AuthFromScheme         = wot.AuthFromScheme
 )
 
 const (

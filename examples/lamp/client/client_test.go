@@ -11,9 +11,10 @@ import (
 )
 
 // TestClientAgainstLamp runs the example client's whole script against the example lamp over a real
-// socket on 127.0.0.1, with and without bearer authentication.
+// socket on 127.0.0.1, over each binding, with and without bearer authentication.
 func TestClientAgainstLamp(t *testing.T) {
-	for _, token := range []string{"", "s3cret"} {
+	for _, c := range []struct{ binding, token string }{{"http", ""}, {"http", "s3cret"}, {"wtp", ""}, {"wtp", "s3cret"}, {"", ""}} {
+		binding, token := c.binding, c.token
 		_, srv, err := device.New(device.Options{Token: token})
 		if err != nil {
 			t.Fatal(err)
@@ -21,10 +22,10 @@ func TestClientAgainstLamp(t *testing.T) {
 		hs := httptest.NewServer(srv)
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		var out bytes.Buffer
-		if err := check(ctx, hs.URL+"/", token, &out); err != nil {
-			t.Errorf("token %q: %v\noutput so far:\n%s", token, err, out.String())
+		if err := check(ctx, hs.URL+"/", token, binding, &out); err != nil {
+			t.Errorf("binding %q, token %q: %v\noutput so far:\n%s", binding, token, err, out.String())
 		}
-		t.Logf("token %q:\n%s", token, out.String())
+		t.Logf("binding %q, token %q:\n%s", binding, token, out.String())
 		cancel()
 		srv.Close()
 		hs.Close()

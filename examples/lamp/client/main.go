@@ -1,8 +1,10 @@
 // Command client consumes any lamp with the TD of examples/lamp through the generated client
 // (package lampwot) and checks that it behaves as the Web Thing Protocol says:
 //
-//	go run ./examples/lamp/client -url http://127.0.0.1:8080/ [-token T]
+//	go run ./examples/lamp/client -url http://127.0.0.1:8080/ [-binding http|wtp] [-token T]
 //
+// The lamp's TD offers every operation over HTTP and over the Web Thing Protocol; -binding makes the
+// client use one of them only (by default the core picks the first form it can use: HTTP).
 // It reads every property, writes, observes level, runs fade and waits for it, cancels a second
 // fade, subscribes to overheated and triggers it, prints what it saw, and exits 0 only if every step
 // behaved.
@@ -18,16 +20,19 @@ import (
 
 	"github.com/wotgen/wotgen/examples/lamp/lampwot"
 	"github.com/wotgen/wotgen/runtime/wot"
+	"github.com/wotgen/wotgen/runtime/wothttp"
+	"github.com/wotgen/wotgen/runtime/wtp"
 )
 
 func main() {
 	url := flag.String("url", "http://127.0.0.1:8080/", "`URL` of the lamp's Thing Description (or its ws:// endpoint)")
-	token := flag.String("token", "", "bearer `token` for the handshake")
+	token := flag.String("token", "", "bearer `token` to authenticate with")
+	binding := flag.String("binding", "", "use only this protocol `binding`: http or wtp (default: any the TD offers)")
 	timeout := flag.Duration("timeout", 30*time.Second, "give up after this long")
 	flag.Parse()
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
-	if err := check(ctx, *url, *token, os.Stdout); err != nil {
+	if err := check(ctx, *url, *token, *binding, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "FAIL:", err)
 		os.Exit(1)
 	}
@@ -35,10 +40,19 @@ func main() {
 }
 
 // check runs every step against the lamp at url and returns the first misbehaviour.
-func check(ctx context.Context, url, token string, w io.Writer) error {
+func check(ctx context.Context, url, token, binding string, w io.Writer) error {
 	var opts []wot.DialOption
 	if token != "" {
 		opts = append(opts, wot.WithBearerToken(token))
+	}
+	switch binding {
+	case "":
+	case "http":
+		opts = append(opts, wot.WithBindings(wothttp.Binding{}))
+	case "wtp":
+		opts = append(opts, wot.WithBindings(wtp.Binding{}))
+	default:
+		return fmt.Errorf("-binding %q: want http or wtp", binding)
 	}
 	c, err := lampwot.Dial(ctx, url, opts...)
 	if err != nil {
