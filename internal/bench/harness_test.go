@@ -194,9 +194,9 @@ func push(tb testing.TB, t target, n int, prepare func()) {
 	notifyPaced(t, n, wait)
 }
 
-// notifyPaced makes n changes, keeping each observer at most 128 notifications behind: a server
-// may drop a consumer that lets its send queue fill (wotgen's holds 256), and an honest consumer
-// keeps up, so the benchmarks measure throughput, not the drop policy.
+// notifyPaced makes n changes, keeping each observer at most 128 notifications behind, so the
+// in-process benchmarks measure steady throughput (the out-of-process wtp-push and wtp-burst
+// measure unpaced bursts).
 func notifyPaced(t target, n int, wait func(int64)) {
 	for i := range n {
 		t.notify(i)

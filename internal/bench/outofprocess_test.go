@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +28,10 @@ import (
 //	WOTGEN_BENCH=1 go test -run TestOutOfProcess -v -timeout 30m ./internal/bench
 //
 // Without WOTGEN_BENCH the test runs every scenario once with tiny counts, to keep the harness
-// working.
+// working. WOTGEN_BENCH_ROUNDS sets the number of rounds (default 3). WOTGEN_BENCH_BEFORE=<path of a wotbench binary built from another commit> adds that
+// build's lamp server as a third server ("before"), driven by this build's driver, for before/after
+// tables from one run. Scenarios a server cannot run (HTTP without an HTTP binding, the burst on
+// the raw server, which has no writeproperty) are reported as n/a.
 
 // oopScenario is one scenario of the report with its operation count.
 type oopScenario struct {
@@ -45,6 +49,7 @@ var oopScenarios = []oopScenario{
 	{"wtp-fanout100", 2000, "rate"},
 	{"wtp-idle", 1000, "value"},
 	{"wtp-allocs", 10000, "value"},
+	{"wtp-burst", 20000, "value"},
 	{"http-sequential", 10000, "rate"},
 	{"http-conns100", 20000, "rate"},
 	{"http-push", 20000, "rate"},
@@ -60,7 +65,11 @@ type benchServer struct {
 
 func startBenchServer(t *testing.T, bin, kind string) *benchServer {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", kind)
+	serveKind := kind
+	if kind == "before" {
+		bin, serveKind = os.Getenv("WOTGEN_BENCH_BEFORE"), "lamp"
+	}
+	cmd := exec.Command(bin, "serve", serveKind)
 	stdin, _ := cmd.StdinPipe()
 	out, _ := cmd.StdoutPipe()
 	cmd.Stderr = os.Stderr
@@ -137,12 +146,24 @@ type oopResult struct {
 	Rate     float64
 	Value    float64
 	Unit     string
+	Extra    map[string]float64
 }
 
-func (s *benchServer) drive(t *testing.T, bin string, sc oopScenario, n int) (oopResult, error) {
+// applies reports whether the server s can run scenario sc.
+func (s *benchServer) applies(sc oopScenario) bool {
+	switch {
+	case strings.HasPrefix(sc.name, "http-"):
+		return slices.Contains(s.args, "-http") && slices.Contains(s.args, "-sse")
+	case sc.name == "wtp-burst":
+		return s.kind != "raw"
+	}
+	return true
+}
+
+func (s *benchServer) drive(t *testing.T, bin string, sc oopScenario, n int, full bool) (oopResult, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	args := append([]string{"drive", "-scenario", sc.name, "-n", fmt.Sprint(n)}, s.args...)
+	args := append([]string{"drive", "-scenario", sc.name, "-n", fmt.Sprint(n), fmt.Sprintf("-wait-drop=%v", full)}, s.args...)
 	out, err := exec.CommandContext(ctx, bin, args...).Output()
 	if err != nil {
 		if ee, ok := err.(*exec.ExitError); ok {
@@ -176,16 +197,26 @@ func TestOutOfProcess(t *testing.T) {
 	rounds := 1
 	if full {
 		rounds = 3
+		if n, err := strconv.Atoi(os.Getenv("WOTGEN_BENCH_ROUNDS")); err == nil && n > 0 {
+			rounds = n
+		}
 	}
 	kinds := []string{"raw", "lamp"}
+	if os.Getenv("WOTGEN_BENCH_BEFORE") != "" {
+		kinds = append(kinds, "before")
+	}
 	results := map[string]map[string][]oopResult{} // scenario → kind → rounds
+	failures := map[string]map[string]string{}     // scenario → kind → the last error
 	for round := range rounds {
-		order := kinds
+		// Each scenario runs on every server back to back, the order alternating between
+		// rounds: the machine's load drifts over minutes, so comparing servers measured
+		// seconds apart keeps the drift out of the ratios.
+		order := slices.Clone(kinds)
 		if round%2 == 1 {
-			order = []string{"lamp", "raw"}
+			slices.Reverse(order)
 		}
-		for _, kind := range order {
-			for _, sc := range oopScenarios {
+		for _, sc := range oopScenarios {
+			for _, kind := range order {
 				n := sc.n
 				if !full {
 					n = min(n, 200)
@@ -195,9 +226,21 @@ func TestOutOfProcess(t *testing.T) {
 				}
 				// A fresh server per scenario: no scenario inherits another's connections or heap.
 				s := startBenchServer(t, bin, kind)
-				r, err := s.drive(t, bin, sc, n)
+				if !s.applies(sc) {
+					s.stop()
+					continue
+				}
+				r, err := s.drive(t, bin, sc, n, full)
 				s.stop()
 				if err != nil {
+					if kind == "before" {
+						// The older build may fail a scenario (the burst): that is a result.
+						if failures[sc.name] == nil {
+							failures[sc.name] = map[string]string{}
+						}
+						failures[sc.name][kind] = err.Error()
+						continue
+					}
 					t.Errorf("%v", err)
 					continue
 				}
@@ -212,18 +255,83 @@ func TestOutOfProcess(t *testing.T) {
 		return
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "| scenario | raw | generated lamp | ratio |\n|---|---|---|---|\n")
+	load, _ := os.ReadFile("/proc/loadavg")
+	fmt.Fprintf(&b, "load average at the end: %s\n", strings.TrimSpace(string(load)))
+	before := slices.Contains(kinds, "before")
+	if before {
+		fmt.Fprintf(&b, "| scenario | raw | generated lamp | lamp/raw | lamp before | before/raw |\n|---|---|---|---|---|---|\n")
+	} else {
+		fmt.Fprintf(&b, "| scenario | raw | generated lamp | lamp/raw |\n|---|---|---|---|\n")
+	}
 	for _, sc := range oopScenarios {
-		raw, gen := medianOf(results[sc.name]["raw"], sc.better), medianOf(results[sc.name]["lamp"], sc.better)
-		switch sc.better {
-		case "rate":
-			fmt.Fprintf(&b, "| %s | %.0f ops/s | %.0f ops/s | **%.2f×** |\n", sc.name, raw, gen, gen/raw)
-		default:
-			unit := results[sc.name]["lamp"][0].Unit
-			fmt.Fprintf(&b, "| %s | %.1f %s | %.1f %s | %.2f× |\n", sc.name, raw, unit, gen, unit, gen/raw)
+		raw := results[sc.name]["raw"]
+		cells := []string{sc.name, cell(raw, sc, "")}
+		for _, kind := range kinds[1:] {
+			rs := results[sc.name][kind]
+			if len(rs) == 0 && failures[sc.name][kind] != "" {
+				cells = append(cells, "failed: "+oneLine(failures[sc.name][kind]), "—")
+				continue
+			}
+			cells = append(cells, cell(rs, sc, ""), ratio(rs, raw, sc))
 		}
+		fmt.Fprintf(&b, "| %s |\n", strings.Join(cells, " | "))
+	}
+	// The burst's further figures (generated servers only).
+	for _, kind := range kinds[1:] {
+		rs := results["wtp-burst"][kind]
+		if len(rs) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "wtp-burst %s: B received all changes in %s; the observer that reads nothing dropped after %s; server RSS growth %s\n",
+			kind, cell(rs, oopScenario{better: "value"}, ""), cell(rs, oopScenario{better: "value"}, "a_dropped_s"), cell(rs, oopScenario{better: "value"}, "rss_growth_mib"))
 	}
 	t.Logf("medians of %d alternating rounds:\n%s", rounds, b.String())
+}
+
+// cell formats the median of the results (of the Extra figure key, when set); n/a when none.
+func cell(rs []oopResult, sc oopScenario, key string) string {
+	if len(rs) == 0 {
+		return "n/a"
+	}
+	if key != "" {
+		var xs []float64
+		for _, r := range rs {
+			xs = append(xs, r.Extra[key])
+		}
+		slices.Sort(xs)
+		unit := map[string]string{"a_dropped_s": "s", "rss_growth_mib": "MiB"}[key]
+		return fmt.Sprintf("%.1f %s", xs[len(xs)/2], unit)
+	}
+	m := medianOf(rs, sc.better)
+	if sc.better == "rate" {
+		return fmt.Sprintf("%.0f ops/s", m)
+	}
+	return fmt.Sprintf("%.2f %s", m, rs[0].Unit)
+}
+
+// oneLine keeps an error message to one table cell: its last line (the driver's own message),
+// without the scenario and server names repeated.
+func oneLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	s = lines[len(lines)-1]
+	if i := strings.LastIndex(s, ": after "); i >= 0 {
+		s = s[i+2:]
+	} else if i := strings.Index(s, "wotbench: "); i >= 0 {
+		s = s[i+len("wotbench: "):]
+	}
+	return strings.ReplaceAll(s, "|", "/")
+}
+
+// ratio is the generated server's median over the raw one's, "—" when either is missing.
+func ratio(rs, raw []oopResult, sc oopScenario) string {
+	if len(rs) == 0 || len(raw) == 0 {
+		return "—"
+	}
+	r := medianOf(rs, sc.better) / medianOf(raw, sc.better)
+	if sc.better == "rate" {
+		return fmt.Sprintf("**%.2f×**", r)
+	}
+	return fmt.Sprintf("%.2f×", r)
 }
 
 // medianOf is the median of the measured number (rate or value) over rounds; 0 when none.

@@ -8,9 +8,9 @@ import (
 
 // Defaults of the server's safety limits. Each is configurable with a ServerOption.
 const (
-	DefaultReadLimit      = 1 << 20 // bytes per message
-	DefaultSendQueue      = 256     // queued outgoing messages per connection
-	DefaultRateLimit      = 100_000 // messages per second per connection (spec §7)
+	DefaultReadLimit      = 1 << 20  // bytes per message
+	DefaultSendBuffer     = 16 << 20 // bytes of queued outgoing messages per connection
+	DefaultRateLimit      = 100_000  // messages per second per connection (spec §7)
 	DefaultRateBurst      = 100_000
 	DefaultMalformedLimit = 100 // consecutive malformed frames before closing (spec §7)
 	DefaultPingInterval   = 30 * time.Second
@@ -24,8 +24,8 @@ const (
 
 // Close codes the server uses. They are part of the documented behaviour.
 const (
-	// CloseSlowConsumer closes a connection whose send queue is full: the consumer does not
-	// read fast enough. 1013 "Try Again Later" tells it to reconnect (and catch up with
+	// CloseSlowConsumer closes a connection whose consumer does not keep up: its queue
+	// exceeds WithSendBuffer, or it took nothing for WithWriteTimeout. 1013 "Try Again Later" tells it to reconnect (and catch up with
 	// lastNotificationID) rather than to give up.
 	CloseSlowConsumer = websocket.StatusTryAgainLater
 	// CloseRateLimited closes a connection that stayed over its rate limit (1008).

@@ -13,6 +13,14 @@ import (
 // largest per-request cost.
 func decodeWireFast(b []byte, w *wireMessage) bool {
 	d := fastDecoder{b: b}
+	if !d.object(w) {
+		return false
+	}
+	d.strings(w)
+	return true
+}
+
+func (d *fastDecoder) object(w *wireMessage) bool {
 	d.space()
 	if !d.consume('{') {
 		return false
@@ -49,6 +57,68 @@ func decodeWireFast(b []byte, w *wireMessage) bool {
 type fastDecoder struct {
 	b []byte
 	i int
+	// The string members, copied out of b together by strings: one allocation for the
+	// message's IDs and names rather than one each.
+	strs [9]pendingString
+	n    int
+}
+
+// pendingString is a string member found in b. It names its member by key rather than by
+// pointer, which would make the wireMessage escape to the heap.
+type pendingString struct {
+	key        string // a constant: one of member's keys
+	start, end int
+}
+
+// strings sets the pending string members of w from one copy of their bytes.
+func (d *fastDecoder) strings(w *wireMessage) {
+	var stack [512]byte
+	buf := stack[:0]
+	for _, p := range d.strs[:d.n] {
+		buf = append(buf, d.b[p.start:p.end]...)
+	}
+	all := string(buf)
+	at := 0
+	for _, p := range d.strs[:d.n] {
+		l := p.end - p.start
+		*stringMember(w, p.key) = all[at : at+l]
+		at += l
+	}
+}
+
+// stringKey returns key as the constant string of its member, without allocating.
+func stringKey(key []byte) string {
+	for _, k := range [...]string{"thingID", "messageID", "correlationID", "name", "actionID", "lastNotificationID", "timestamp"} {
+		if string(key) == k {
+			return k
+		}
+	}
+	return ""
+}
+
+// stringMember returns where the string member key goes (nil for other keys).
+func stringMember(w *wireMessage, key string) *string {
+	switch key {
+	case "thingID":
+		return &w.ThingID
+	case "messageID":
+		return &w.MessageID
+	case "messageType":
+		return &w.MessageType
+	case "operation":
+		return &w.Operation
+	case "correlationID":
+		return &w.CorrelationID
+	case "name":
+		return &w.Name
+	case "actionID":
+		return &w.ActionID
+	case "lastNotificationID":
+		return &w.LastNotificationID
+	case "timestamp":
+		return &w.Timestamp
+	}
+	return nil
 }
 
 func (d *fastDecoder) space() {
@@ -168,28 +238,7 @@ func (d *fastDecoder) skipValue(depth int) bool {
 
 // member decodes one member into w; unknown keys and wrong kinds report false.
 func (d *fastDecoder) member(key []byte, w *wireMessage) bool {
-	var s *string
-	switch string(key) {
-	case "thingID":
-		s = &w.ThingID
-	case "messageID":
-		s = &w.MessageID
-	case "messageType":
-		s = &w.MessageType
-	case "operation":
-		s = &w.Operation
-	case "correlationID":
-		s = &w.CorrelationID
-	case "name":
-		s = &w.Name
-	case "actionID":
-		s = &w.ActionID
-	case "lastNotificationID":
-		s = &w.LastNotificationID
-	case "timestamp":
-		s = &w.Timestamp
-	}
-	if s != nil {
+	if s := stringMember(w, string(key)); s != nil {
 		v, ok := d.plainString()
 		if !ok {
 			return false
@@ -197,8 +246,21 @@ func (d *fastDecoder) member(key []byte, w *wireMessage) bool {
 		switch string(key) {
 		case "messageType", "operation":
 			*s = internWord(v)
-		default:
-			*s = string(v)
+			return true
+		}
+		// A repeated member replaces the earlier one: one entry per member.
+		k := stringKey(key)
+		i := 0
+		for i < d.n && d.strs[i].key != k {
+			i++
+		}
+		if i == len(d.strs) {
+			return false // cannot happen: there are fewer string members
+		}
+		start := d.i - 1 - len(v) // v ends just before the closing quote
+		d.strs[i] = pendingString{key: k, start: start, end: start + len(v)}
+		if i == d.n {
+			d.n++
 		}
 		return true
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/wotgen/wotgen/runtime/wot"
+	"github.com/wotgen/wotgen/runtime/wtp/internal/wsconn"
 )
 
 func init() {
@@ -40,9 +41,11 @@ func init() {
 //   - 1008 (CloseRateLimited) when still over the rate limit after 5 s of 503 answers;
 //   - 1008 when a ping goes unanswered for the ping interval;
 //   - 1009 (CloseTooBig) for a message over the read limit;
-//   - 1013 (CloseSlowConsumer) when the send queue is full: the consumer reads too slowly.
-//     It never delays the Thing or other consumers; it may reconnect and catch up with
-//     lastNotificationID.
+//   - 1013 (CloseSlowConsumer) when the consumer does not keep up: what waits to be sent to
+//     it exceeds WithSendBuffer, or it has taken nothing for WithWriteTimeout while messages
+//     waited. A consumer that keeps reading is never dropped for a burst it is behind on;
+//     one that stops reading never delays the Thing or other consumers. It may reconnect
+//     and catch up with lastNotificationID.
 type serverBinding struct {
 	srv *wot.Server
 	cfg serverConfig
@@ -55,6 +58,7 @@ type serverBinding struct {
 	closed    bool
 
 	wg    sync.WaitGroup // one per WebSocket connection being served
+	wd    watchdog       // of handler calls running on connections' readers
 	stats counters
 }
 
@@ -63,7 +67,7 @@ type serverConfig struct {
 	rate         float64
 	burst        int
 	rateGrace    time.Duration
-	sendQueue    int
+	sendBuffer   int
 	ping         time.Duration
 	malformed    int
 	writeTimeout time.Duration
@@ -75,7 +79,7 @@ type serverConfig struct {
 type (
 	readLimitKey    struct{}
 	rateLimitKey    struct{}
-	sendQueueKey    struct{}
+	sendBufferKey   struct{}
 	pingKey         struct{}
 	malformedKey    struct{}
 	writeTimeoutKey struct{}
@@ -100,10 +104,14 @@ func WithRateLimit(perSec float64, burst int) wot.ServerOption {
 	return wot.ServerSetting(rateLimitKey{}, rateSetting{perSec, burst})
 }
 
-// WithSendQueue sets how many outgoing messages may wait per connection (default
-// DefaultSendQueue). A consumer that lets its queue fill up is closed with
-// CloseSlowConsumer (1013), so it never delays the Thing or other consumers.
-func WithSendQueue(n int) wot.ServerOption { return wot.ServerSetting(sendQueueKey{}, n) }
+// WithSendBuffer sets how many bytes of outgoing messages (as encoded, estimated) may wait
+// per connection (default DefaultSendBuffer, 16 MiB). A consumer whose queue would exceed
+// it is closed with CloseSlowConsumer (1013) and its queue freed, so it never delays the
+// Thing or other consumers nor holds more memory than this. Size it for the largest burst
+// a healthy consumer may fall behind on; WithWriteTimeout catches consumers that stop
+// reading long before a generous buffer fills. One message is always accepted, however
+// large.
+func WithSendBuffer(bytes int) wot.ServerOption { return wot.ServerSetting(sendBufferKey{}, bytes) }
 
 // WithPingInterval sets how often idle connections are pinged (default
 // DefaultPingInterval; 0 disables pings). A connection that does not answer a ping within
@@ -114,8 +122,12 @@ func WithPingInterval(d time.Duration) wot.ServerOption { return wot.ServerSetti
 // close a connection with 1007 (default DefaultMalformedLimit; 0 never closes).
 func WithMalformedLimit(n int) wot.ServerOption { return wot.ServerSetting(malformedKey{}, n) }
 
-// WithWriteTimeout bounds each write to a connection (default DefaultWriteTimeout); a
-// consumer that does not take a message within it is disconnected.
+// WithWriteTimeout bounds how long a connection may go without taking any of the messages
+// written to it (default DefaultWriteTimeout): a consumer that reads nothing for that long
+// while messages wait (between half of it and all of it: the deadline is renewed once half is
+// left) is closed with CloseSlowConsumer (1013). It measures progress, not
+// speed: writes are batches of at most 64 KiB, so a consumer that keeps reading, however
+// far behind, completes one well within it.
 func WithWriteTimeout(d time.Duration) wot.ServerOption {
 	return wot.ServerSetting(writeTimeoutKey{}, d)
 }
@@ -137,7 +149,7 @@ func (b *serverBinding) Start(s *wot.Server) error {
 	}
 	cfg := serverConfig{
 		readLimit: DefaultReadLimit, rate: DefaultRateLimit, burst: DefaultRateBurst, rateGrace: DefaultRateLimitGrace,
-		sendQueue: DefaultSendQueue, ping: DefaultPingInterval, malformed: DefaultMalformedLimit,
+		sendBuffer: DefaultSendBuffer, ping: DefaultPingInterval, malformed: DefaultMalformedLimit,
 		writeTimeout: DefaultWriteTimeout, maxInFlight: DefaultMaxInFlight,
 	}
 	setting(s, readLimitKey{}, &cfg.readLimit)
@@ -145,14 +157,14 @@ func (b *serverBinding) Start(s *wot.Server) error {
 	if setting(s, rateLimitKey{}, &rs) {
 		cfg.rate, cfg.burst = rs.perSec, rs.burst
 	}
-	setting(s, sendQueueKey{}, &cfg.sendQueue)
+	setting(s, sendBufferKey{}, &cfg.sendBuffer)
 	setting(s, pingKey{}, &cfg.ping)
 	setting(s, malformedKey{}, &cfg.malformed)
 	setting(s, writeTimeoutKey{}, &cfg.writeTimeout)
 	setting(s, maxInFlightKey{}, &cfg.maxInFlight)
 	setting(s, maxConnsKey{}, &cfg.maxConns)
 	setting(s, rateGraceKey{}, &cfg.rateGrace)
-	cfg.sendQueue = max(cfg.sendQueue, 1)
+	cfg.sendBuffer = max(cfg.sendBuffer, 1)
 	cfg.maxInFlight = max(cfg.maxInFlight, 1)
 	if cfg.writeTimeout <= 0 {
 		cfg.writeTimeout = DefaultWriteTimeout
@@ -293,36 +305,29 @@ func (b *serverBinding) serveWTP(w http.ResponseWriter, r *http.Request, path st
 		}
 	}()
 
-	hw := &hijackWriter{ResponseWriter: w}
-	var rw http.ResponseWriter = hw
-	if !canHijack(w) {
-		rw = w // let Accept report it as before
-	}
-	ws, err := websocket.Accept(rw, r, &websocket.AcceptOptions{
+	wc, err := wsconn.Accept(w, r, &websocket.AcceptOptions{
 		Subprotocols:   []string{Subprotocol},
 		OriginPatterns: b.srv.OriginPatterns(),
-	})
+	}, b.cfg.writeTimeout)
 	if err != nil {
 		b.srv.Logger().Debug("wtp: WebSocket handshake failed", "remote", r.RemoteAddr, "err", err)
 		return // Accept has written the HTTP error
 	}
-	ws.SetReadLimit(b.cfg.readLimit)
-	c := newConn(b, path, ws, wot.CallerFrom(r.Context()).Principal, r.RemoteAddr)
-	c.nc, c.cork, c.br = hw.nc, hw.cork, hw.br
+	wc.SetReadLimit(b.cfg.readLimit)
+	c := newConn(b, path, wc, wot.CallerFrom(r.Context()).Principal, r.RemoteAddr)
 	upgraded = true
 	if !b.addConn(c) {
-		ws.Close(CloseShutdown, "server shutting down")
+		wc.Close(CloseShutdown, "server shutting down")
 		return
 	}
 	// Serve on a fresh goroutine and let the HTTP handler return: net/http then drops what it
 	// holds for the request (its write buffers, the parsed request, the handler's grown
 	// stack), which an idle connection would otherwise keep for life.
 	b.wg.Add(1)
-	go func() {
-		defer b.wg.Done()
-		defer b.removeConn(c)
-		c.serve()
-	}()
+	go c.serve(func() {
+		b.removeConn(c)
+		b.wg.Done()
+	})
 }
 
 func (b *serverBinding) addConn(c *conn) bool {
@@ -381,7 +386,8 @@ func (b *serverBinding) beginClose() []*conn {
 
 func (b *serverBinding) wait(ctx context.Context, conns []*conn) error {
 	done := make(chan struct{})
-	go func() { b.wg.Wait(); close(done) }()
+	// The watchdog stops within idle ticks of the last connection's last call.
+	go func() { b.wg.Wait(); b.wd.wg.Wait(); close(done) }()
 	select {
 	case <-done:
 		return nil
@@ -401,7 +407,7 @@ type Stats struct {
 	MessagesOut          uint64         // messages written
 	Notifications        uint64         // notifications queued (one per connection per change)
 	Errors               map[int]uint64 // error responses sent, by problem status
-	DroppedSlowConsumers uint64         // connections closed because their send queue was full
+	DroppedSlowConsumers uint64         // connections closed with 1013: over the send buffer, or no progress
 	RateLimited          uint64         // requests refused with 503 by the rate limiter
 	AuthFailures         uint64         // requests the Server's Authenticator refused (all bindings)
 }

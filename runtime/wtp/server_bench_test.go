@@ -36,7 +36,7 @@ func BenchmarkReadPropertyRoundTrip(b *testing.B) {
 // BenchmarkFanout: each property change delivered to 100 observers.
 func BenchmarkFanout(b *testing.B) {
 	th := newValve(b)
-	_, hs := serve(b, []*Thing{th}, WithSendQueue(1<<16))
+	_, hs := serve(b, []*Thing{th}, WithSendBuffer(64<<20))
 	const k = 100
 	var got atomic.Int64
 	var wg sync.WaitGroup

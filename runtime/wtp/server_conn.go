@@ -1,84 +1,67 @@
 package wtp
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
-	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
 	"github.com/wotgen/wotgen/runtime/td"
 	"github.com/wotgen/wotgen/runtime/wot"
+	"github.com/wotgen/wotgen/runtime/wtp/internal/wsconn"
 )
 
-// conn is one WebSocket connection.
+// conn is one WebSocket connection; the transport under it is wsconn's.
 //
-// Goroutines: the reader (started by serverBinding.serveWTP, so that the HTTP handler returns and
-// net/http frees its per-request state) decodes and dispatches; a writer exists only while there
-// is something to send; a ping runs from a timer; and requests that call user handlers get one
-// goroutine each. An idle connection therefore costs one goroutine.
+// Goroutines: the reader (started by serverBinding.serveWTP, so that the HTTP handler returns
+// and net/http frees its per-request state) decodes and dispatches; a writer exists only while
+// there is something to send; pings run from a timer. Requests that call user handlers run on
+// the reader too; one still running after handoffAfter keeps its goroutine, and a new reader
+// takes over the connection (see run). An idle connection therefore costs one goroutine.
 //
-// Everything sent goes through a bounded queue, so producers (above all the Thing's
-// notifications, queued under its lock) never block. Responses to requests handled inline
-// are written by the reader itself once the request is done, saving a goroutine hand-off
-// on the request/response path.
+// Everything sent goes through a queue bounded in bytes (WithSendBuffer), so producers (above
+// all the Thing's notifications, queued under its lock) never block; a consumer that stops
+// taking what is written is found by the write deadline (WithWriteTimeout). Either way it is
+// closed with 1013 and its queue dropped, while one that keeps reading is never dropped.
+// Responses to requests handled on the reader are written by the reader itself once the
+// request is done, saving a goroutine hand-off on the request/response path.
 type conn struct {
 	b         *serverBinding
 	path      string // the endpoint's URL path
-	ws        *websocket.Conn
-	log       *slog.Logger
+	wc        *wsconn.Conn
+	remote    string // the peer's address, for logs
 	principal string
 
 	ctx    context.Context // cancelled when the connection starts closing
 	cancel context.CancelFunc
 	hctx   context.Context // ctx + the caller (principal, this connection), for the Thing's operations
 
-	// nc is the hijacked TCP connection under ws. Reads and writes pass ws a context that is
-	// never done (a cancellable one costs the library an AfterFunc registration, three
-	// allocations, per frame); write timeouts are deadlines on nc, and cutting the connection
-	// closes nc. nil only in tests that build a conn by hand.
-	nc net.Conn
-	// cork lets the writer send a batch of queued messages in one system call; nil when
-	// the connection's writes are not ours to buffer.
-	cork *corkWriter
-	// br is the library's read buffer (ours, see hijackWriter): a request already waiting
-	// in it lets the reader answer it before flushing, so pipelined responses go out in
-	// batches. Read only by the reader goroutine; nil when unknown.
-	br *bufio.Reader
-	// inWrite is set while a write runs; writeAborted once a stalled consumer is dropped:
-	// a write in progress is then cut, later writes fail at once.
-	inWrite      atomic.Bool
-	writeAborted atomic.Bool
-
 	closeOnce   sync.Once
 	closeCode   websocket.StatusCode
 	closeReason string
 
 	qmu        sync.Mutex
-	items      []outItem // queued, oldest first
-	spare      []outItem // the writer's batch buffer, reused
+	items      []outItem // queued, oldest first, from items[head]
+	head       int       // items before head are written or being written
+	queued     int       // estimated encoded bytes of the items not yet written (batch included)
 	writing    bool      // a writer (goroutine or the reader) owns the write side
 	readerBusy bool      // the reader is handling a request and will flush after it
 	closed     bool      // no more queuing: the connection is closing
 	aborted    bool      // drop what is queued instead of flushing it before the close
 	idle       sync.Cond // signalled (L = qmu) when writing becomes false
 
-	pingMu      sync.Mutex
-	pingTimer   *time.Timer
-	pingStopped bool
-	pingWG      sync.WaitGroup
+	wg       sync.WaitGroup // writer goroutines, the close handshake, handed-off handler calls
+	inflight chan struct{}  // handler-call semaphore, made by the first call
+	done     func()         // called once the connection is closed and its goroutines ended
 
-	w writer // owned by whoever holds writing
-
-	wg       sync.WaitGroup // writer goroutines, the close handshake, handler calls
-	inflight chan struct{}  // handler-call semaphore
+	// Handler calls run on the reader; the binding's watchdog hands reading over to a new
+	// goroutine when one runs long (see run). Guarded by hmu.
+	hmu       sync.Mutex
+	inHandler *readerTurn // the reader's turn while it runs a handler; nil otherwise
+	callTick  uint64      // the watchdog's tick when the latest call started
+	watched   bool        // in the watchdog's list
 
 	// subMu orders notifications against the responses of subscribe requests: a
 	// subscription's notifications (its catch-up replay above all) are held until its
@@ -86,8 +69,7 @@ type conn struct {
 	subMu sync.Mutex
 
 	// reader-only state
-	rbuf      bytes.Buffer
-	things    map[*wot.Thing]struct{} // Things this connection subscribed to
+	things    map[*wot.Thing]struct{} // Things this connection subscribed to; nil until one
 	limiter   tokenBucket
 	malformed int
 }
@@ -99,6 +81,8 @@ type outItem struct {
 
 	note *wot.Notification
 	sub  *subTag
+
+	size int // estimated encoded bytes (see estimate)
 }
 
 // subTag is the tag of a subscription in the Thing's table: what its notifications carry.
@@ -109,13 +93,11 @@ type subTag struct {
 	held     []*wot.Notification // notifications waiting for that response
 }
 
-func newConn(b *serverBinding, path string, ws *websocket.Conn, principal, remote string) *conn {
+func newConn(b *serverBinding, path string, wc *wsconn.Conn, principal, remote string) *conn {
 	c := &conn{
-		b: b, path: path, ws: ws, principal: principal,
-		log:      b.srv.Logger().With("remote", remote),
-		inflight: make(chan struct{}, b.cfg.maxInFlight),
-		things:   map[*wot.Thing]struct{}{},
-		limiter:  newTokenBucket(b.cfg.rate, b.cfg.burst, b.cfg.rateGrace, time.Now()),
+		b: b, path: path, wc: wc, principal: principal,
+		remote:  remote,
+		limiter: newTokenBucket(b.cfg.rate, b.cfg.burst, b.cfg.rateGrace, time.Now()),
 	}
 	c.idle.L = &c.qmu
 	c.ctx, c.cancel = context.WithCancel(context.Background())
@@ -125,26 +107,55 @@ func newConn(b *serverBinding, path string, ws *websocket.Conn, principal, remot
 	return c
 }
 
-// serve runs the connection until it is closed and all its goroutines have ended.
-func (c *conn) serve() {
-	c.log.Debug("wtp: connection open")
-	c.schedulePing()
-	c.readLoop()
+// logAt logs with the connection's remote address; a logger made once per connection with
+// With would cost every connection its memory for life.
+func (c *conn) logAt(level slog.Level, msg string, args ...any) {
+	l := c.b.srv.Logger()
+	if !l.Enabled(context.Background(), level) {
+		return
+	}
+	l.Log(context.Background(), level, msg, append([]any{"remote", c.remote}, args...)...)
+}
+
+// serve runs the connection until it is closed and all its goroutines have ended, then
+// calls done. It returns early when a handler call keeps this goroutine (see run).
+func (c *conn) serve(done func()) {
+	c.logAt(slog.LevelDebug, "wtp: connection open")
+	c.done = done
+	c.wc.KeepAlive(c.b.cfg.ping, func(err error) {
+		if c.closeWith(websocket.StatusPolicyViolation, "ping timeout", true) {
+			c.logAt(slog.LevelDebug, "wtp: ping failed", "err", err)
+		}
+	})
+	c.readOn(&readerTurn{})
+}
+
+// readOn reads until the connection ends, then cleans up; or returns as soon as another
+// goroutine took over reading.
+func (c *conn) readOn(turn *readerTurn) {
+	if c.readLoop(turn) {
+		return
+	}
+	c.finish()
+}
+
+// finish closes the connection once reading ended and waits for its goroutines.
+func (c *conn) finish() {
+	defer c.done()
 	c.closeWith(websocket.StatusNormalClosure, "", false)
-	c.stopPing()
+	c.wc.StopKeepAlive()
 	c.wg.Wait()
-	c.w.stop()
-	c.abortWrite()
-	c.cancelRead()
+	c.wc.Abort()
+	c.wc.Cut()
 	for t := range c.things {
 		t.Forget(c)
 	}
-	c.log.Debug("wtp: connection closed", "code", c.closeCode, "reason", c.closeReason)
+	c.logAt(slog.LevelDebug, "wtp: connection closed", "code", c.closeCode, "reason", c.closeReason)
 }
 
 // closeWith starts closing the connection with the given close code; only the first call
-// counts and it reports whether it was first. abort also interrupts a write in progress
-// (for stalled consumers). It never blocks, so it is safe under Thing.mu.
+// counts and it reports whether it was first. abort also drops what is queued and interrupts
+// a write in progress (for stalled consumers). It never blocks, so it is safe under Thing.mu.
 func (c *conn) closeWith(code websocket.StatusCode, reason string, abort bool) bool {
 	first := false
 	c.closeOnce.Do(func() {
@@ -160,32 +171,14 @@ func (c *conn) closeWith(code websocket.StatusCode, reason string, abort bool) b
 	if abort {
 		c.qmu.Lock()
 		c.aborted = true
-		c.items = nil
+		c.items, c.head, c.queued = nil, 0, 0
 		c.qmu.Unlock()
-		c.abortWrite()
+		c.wc.Abort()
 		// A stalled peer may never take the close frame: give the handshake a moment,
 		// then cut the connection rather than hold it for the library's 10 s of timeouts.
-		time.AfterFunc(abortedCloseGrace, c.cancelRead)
+		time.AfterFunc(abortedCloseGrace, c.wc.Cut)
 	}
 	return first
-}
-
-// abortWrite interrupts a write in progress (its peer may never take it) by cutting the
-// connection, and makes later writes fail at once.
-func (c *conn) abortWrite() {
-	c.writeAborted.Store(true)
-	if c.inWrite.Load() {
-		c.cancelRead()
-	}
-}
-
-// cancelRead cuts the connection without a close handshake.
-func (c *conn) cancelRead() {
-	if c.nc != nil {
-		c.nc.Close()
-	} else {
-		c.ws.CloseNow()
-	}
 }
 
 // abortedCloseGrace bounds the close handshake of an aborted connection.
@@ -200,7 +193,7 @@ func (c *conn) closeSocket() {
 	for c.writing {
 		c.idle.Wait()
 	}
-	flush := !c.aborted && len(c.items) > 0
+	flush := !c.aborted && c.pending()
 	if flush {
 		c.writing = true
 	}
@@ -208,42 +201,38 @@ func (c *conn) closeSocket() {
 	if flush {
 		c.drain(false)
 	}
-	c.ws.Close(c.closeCode, c.closeReason)
-}
-
-// stopWriting gives up the write side; qmu must be held.
-func (c *conn) stopWriting() {
-	c.writing = false
-	c.idle.Broadcast()
+	c.wc.Close(c.closeCode, c.closeReason)
 }
 
 // hardClose cuts the connection without a close handshake.
 func (c *conn) hardClose() {
 	c.closeWith(CloseShutdown, "server closed", true)
-	c.cancelRead()
+	c.wc.Cut()
 }
 
 func (c *conn) isClosing() bool { return c.ctx.Err() != nil }
 
-func (c *conn) readLoop() {
+// readLoop reads and handles requests until the connection ends (false) or, during a
+// handler call, another goroutine took over reading (true).
+func (c *conn) readLoop(turn *readerTurn) (handedOff bool) {
 	deferred := 0
 	defer func() {
-		if deferred > 0 {
+		if deferred > 0 && !handedOff {
 			c.setReaderBusy(false)
 		}
 	}()
 	for {
-		data, text, err := c.read()
+		data, text, err := c.wc.Read() // decoding copies what it keeps
 		if err != nil {
 			var ce websocket.CloseError
 			switch {
 			case errors.Is(err, websocket.ErrMessageTooBig):
 				c.closeWith(CloseTooBig, "message too big", false)
-				c.log.Debug("wtp: message over the read limit", "limit", c.b.cfg.readLimit)
+				c.logAt(slog.LevelDebug, "wtp: message over the read limit", "limit", c.b.cfg.readLimit)
 			case errors.As(err, &ce):
 				c.closeWith(ce.Code, "", false) // the peer closed
 			}
-			return
+			return false
 		}
 		c.b.stats.messagesIn.Add(1)
 		if c.isClosing() {
@@ -254,7 +243,10 @@ func (c *conn) readLoop() {
 			continue
 		}
 		c.setReaderBusy(true)
-		c.handle(data)
+		c.handle(data, turn)
+		if turn.handedOff { // read under hmu by run, which returned
+			return true
+		}
 		// Flush now unless another whole request is already buffered (pipelining): then its
 		// response joins the same write, up to a bound so a long stream of requests cannot
 		// hold responses back or fill the queue.
@@ -268,68 +260,13 @@ func (c *conn) readLoop() {
 // maxDeferredFlush bounds how many requests the reader answers before it flushes.
 const maxDeferredFlush = 32
 
-// requestBuffered reports whether a whole client frame is already in the read buffer.
+// requestBuffered reports whether a whole request is already in the read buffer.
 func (c *conn) requestBuffered() bool {
-	if c.br == nil {
-		return false
-	}
 	// Once closing, the close handshake (closeSocket) reads the buffer too; it starts only
 	// after closed is set under qmu, so holding qmu with closed unset excludes it.
 	c.qmu.Lock()
 	defer c.qmu.Unlock()
-	if c.closed {
-		return false
-	}
-	n := c.br.Buffered()
-	if n < 2 {
-		return false
-	}
-	h, _ := c.br.Peek(2)
-	// Only a final text frame is a request the reader returns to at once. A control frame
-	// (ping, pong, close) is handled inside the library, after which the reader would block
-	// for the next request with these responses still held back.
-	if h[0] != 0x80|byte(websocket.MessageText) {
-		return false
-	}
-	size, hdr := int(h[1]&0x7f), 2
-	switch size {
-	case 126:
-		hdr = 4
-	case 127:
-		return false // a huge frame: no point waiting for it with responses held
-	}
-	if h[1]&0x80 != 0 {
-		hdr += 4 // the client's mask key
-	}
-	if size == 126 {
-		if n < 4 {
-			return false
-		}
-		l, _ := c.br.Peek(4)
-		size = int(l[2])<<8 | int(l[3])
-	}
-	return n >= hdr+size
-}
-
-// read returns the next message in a buffer reused across messages (decoding copies what
-// it keeps); text is false for a binary message.
-func (c *conn) read() (data []byte, text bool, err error) {
-	typ, r, err := c.ws.Reader(context.Background())
-	if err != nil {
-		return nil, false, err
-	}
-	if typ != websocket.MessageText {
-		_, err := io.Copy(io.Discard, r)
-		return nil, false, err
-	}
-	if c.rbuf.Cap() > 64<<10 {
-		c.rbuf = bytes.Buffer{} // do not keep one huge message's buffer for the connection's life
-	}
-	c.rbuf.Reset()
-	if _, err := c.rbuf.ReadFrom(r); err != nil {
-		return nil, false, err
-	}
-	return c.rbuf.Bytes(), true, nil
+	return !c.closed && c.wc.RequestBuffered()
 }
 
 // setReaderBusy marks the reader as handling a request. While busy, queued messages wait
@@ -338,7 +275,7 @@ func (c *conn) read() (data []byte, text bool, err error) {
 func (c *conn) setReaderBusy(busy bool) {
 	c.qmu.Lock()
 	c.readerBusy = busy
-	claim := !busy && !c.writing && !c.aborted && len(c.items) > 0
+	claim := !busy && !c.writing && !c.aborted && c.pending()
 	if claim {
 		c.writing = true
 	}
@@ -346,200 +283,6 @@ func (c *conn) setReaderBusy(busy bool) {
 	if claim {
 		c.drain(true)
 	}
-}
-
-// queue adds a message to the send queue without blocking. A full queue means the consumer
-// does not keep up: it is dropped (CloseSlowConsumer) so it cannot delay anyone else.
-func (c *conn) queue(it outItem) {
-	c.qmu.Lock()
-	if c.closed {
-		c.qmu.Unlock()
-		return
-	}
-	if len(c.items) >= c.b.cfg.sendQueue {
-		c.qmu.Unlock()
-		if c.closeWith(CloseSlowConsumer, "send queue full: the consumer reads too slowly", true) {
-			c.b.stats.dropped.Add(1)
-			c.log.Warn("wtp: dropping a slow consumer", "queue", c.b.cfg.sendQueue)
-		}
-		return
-	}
-	c.items = append(c.items, it)
-	start := !c.writing && !c.readerBusy
-	if start {
-		c.writing = true
-		c.wg.Add(1) // under qmu and before closed is set, so never after serve's Wait
-	}
-	c.qmu.Unlock()
-	if start {
-		go func() {
-			defer c.wg.Done()
-			c.drain(false)
-		}()
-	}
-}
-
-// drain writes queued messages until the queue is empty. Only the owner of c.writing calls
-// it. The reader (inline) writes one batch at most and hands the rest to a writer
-// goroutine, so a stream of notifications cannot keep it from reading requests.
-func (c *conn) drain(inline bool) {
-	// c.w belongs to the owner of c.writing: release the buffer before giving that up.
-	w := &c.w
-	w.buf = encodeBufs.Get().(*[]byte)
-	for first := true; ; first = false {
-		c.qmu.Lock()
-		if c.aborted || len(c.items) == 0 {
-			w.releaseBuf()
-			c.clearDeadline(w)
-			c.stopWriting()
-			c.qmu.Unlock()
-			return
-		}
-		if inline && !first {
-			w.releaseBuf()
-			c.clearDeadline(w)
-			c.wg.Add(1) // inline means we are serve's own goroutine: it has not reached Wait
-			c.qmu.Unlock()
-			go func() {
-				defer c.wg.Done()
-				c.drain(false)
-			}()
-			return
-		}
-		batch := c.items
-		c.items = c.spare[:0]
-		c.qmu.Unlock()
-
-		corked := len(batch) > 1 && c.cork != nil
-		if corked {
-			c.cork.hold()
-		}
-		ok := true
-		for i := range batch {
-			if ok = c.write(w, &batch[i]); !ok {
-				break
-			}
-		}
-		if corked {
-			c.inWrite.Store(true)
-			err := c.cork.release()
-			c.inWrite.Store(false)
-			if err != nil && ok {
-				ok = false
-				if c.closeWith(websocket.StatusAbnormalClosure, "write failed", true) {
-					c.log.Debug("wtp: write failed", "err", err)
-				}
-			}
-		}
-		if !ok {
-			c.qmu.Lock()
-			w.releaseBuf()
-			c.clearDeadline(w)
-			c.stopWriting()
-			c.qmu.Unlock()
-			return
-		}
-		clear(batch)
-		c.qmu.Lock()
-		c.spare = batch[:0]
-		if cap(c.spare) > 4*c.b.cfg.sendQueue {
-			c.spare = nil
-		}
-		c.qmu.Unlock()
-	}
-}
-
-// writer is the write side's state, used by whoever owns c.writing: an encode buffer
-// (pooled, since an idle connection needs none), a reused notification, and the time the
-// write deadline on the connection must be renewed, so writes cost one deadline update per
-// half timeout rather than one each. Every write still gets at least half the write timeout;
-// the deadline is cleared when the writer stops, so the library's own writes (pongs, the
-// close frame) are not cut by a deadline long past.
-type writer struct {
-	buf     *[]byte // from encodeBufs
-	note    Message
-	renewAt time.Time
-}
-
-// deadline renews the write deadline on nc when it runs low.
-func (c *conn) deadline(w *writer) {
-	if c.nc == nil {
-		return
-	}
-	if now := time.Now(); w.renewAt.IsZero() || now.After(w.renewAt) {
-		c.nc.SetWriteDeadline(now.Add(c.b.cfg.writeTimeout))
-		w.renewAt = now.Add(c.b.cfg.writeTimeout / 2)
-	}
-}
-
-// clearDeadline removes the write deadline when the writer stops.
-func (c *conn) clearDeadline(w *writer) {
-	if c.nc != nil && !w.renewAt.IsZero() && !c.writeAborted.Load() {
-		c.nc.SetWriteDeadline(time.Time{})
-	}
-	w.renewAt = time.Time{}
-}
-
-func (w *writer) releaseBuf() {
-	if w.buf != nil {
-		encodeBufs.Put(w.buf)
-		w.buf = nil
-	}
-}
-
-func (w *writer) stop() {
-	w.releaseBuf()
-}
-
-var errWriteAborted = errors.New("write aborted: the consumer was dropped")
-
-// encodeBufs recycles encode buffers between drains: a writer goroutine lives only as long
-// as its queue is non-empty, so it cannot keep one itself.
-var encodeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
-
-// write encodes and sends one message; false means the connection is unusable.
-func (c *conn) write(w *writer, it *outItem) bool {
-	m := it.msg
-	if m == nil {
-		it.fillNotification(&w.note)
-		m = &w.note
-	}
-	buf, err := AppendMessage((*w.buf)[:0], m)
-	if err != nil {
-		// Only a value the Thing produced can get here; the request still deserves an answer.
-		c.log.Error("wtp: cannot encode a message", "err", err)
-		if m.MessageType != MessageTypeResponse || m.Error != nil {
-			return true
-		}
-		m = &Message{ThingID: m.ThingID, MessageID: NewUUID(), MessageType: MessageTypeResponse,
-			Operation: m.Operation, Name: m.Name, CorrelationID: m.CorrelationID,
-			Error: wot.Internal("the Thing produced a value that cannot be encoded as JSON"), Timestamp: time.Now()}
-		if buf, err = AppendMessage(buf[:0], m); err != nil {
-			return true
-		}
-		c.b.stats.countError(500)
-	}
-	if cap(buf) <= 64<<10 {
-		*w.buf = buf // reuse, but do not keep one huge message's buffer around
-	}
-	c.deadline(w)
-	c.inWrite.Store(true)
-	if c.writeAborted.Load() {
-		c.inWrite.Store(false)
-		err = errWriteAborted
-	} else {
-		err = c.ws.Write(context.Background(), websocket.MessageText, buf)
-		c.inWrite.Store(false)
-	}
-	if err != nil {
-		// The library has closed the connection; the reader will see it end.
-		if c.closeWith(websocket.StatusAbnormalClosure, "write failed", true) {
-			c.log.Debug("wtp: write failed", "err", err)
-		}
-		return false
-	}
-	c.b.stats.messagesOut.Add(1)
-	return true
 }
 
 // Notify queues a notification of one of the connection's subscriptions (tag is its
@@ -587,168 +330,4 @@ func (it *outItem) fillNotification(m *Message) {
 	} else {
 		m.Value = n.Value
 	}
-}
-
-// goHandle runs f (a request that calls user handlers) in its own goroutine, at most
-// maxInFlight at once per connection, so a slow handler does not stall the reader.
-func (c *conn) goHandle(f func(ctx context.Context)) {
-	select {
-	case c.inflight <- struct{}{}:
-	default:
-		// About to wait for a slot: let queued messages go out meanwhile.
-		c.setReaderBusy(false)
-		select {
-		case c.inflight <- struct{}{}:
-		case <-c.ctx.Done():
-			return
-		}
-	}
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		defer func() { <-c.inflight }()
-		f(c.hctx)
-	}()
-}
-
-// schedulePing arms the keep-alive timer. Pings run from a timer rather than a goroutine of
-// their own, so idle connections stay cheap.
-func (c *conn) schedulePing() {
-	every := c.b.cfg.ping
-	if every <= 0 {
-		return
-	}
-	c.pingMu.Lock()
-	defer c.pingMu.Unlock()
-	if !c.pingStopped {
-		c.pingTimer = time.AfterFunc(every, c.ping)
-	}
-}
-
-func (c *conn) ping() {
-	c.pingMu.Lock()
-	if c.pingStopped {
-		c.pingMu.Unlock()
-		return
-	}
-	c.pingWG.Add(1) // under pingMu, so never after stopPing's Wait began
-	c.pingMu.Unlock()
-	defer c.pingWG.Done()
-
-	// Not derived from c.ctx: cancelling a Ping cuts the connection, which would pre-empt a
-	// graceful close.
-	ctx, cancel := context.WithTimeout(context.Background(), c.b.cfg.ping)
-	err := c.ws.Ping(ctx)
-	cancel()
-	if err != nil {
-		if c.closeWith(websocket.StatusPolicyViolation, "ping timeout", true) {
-			c.log.Debug("wtp: ping failed", "err", err)
-		}
-		return
-	}
-	c.schedulePing()
-}
-
-func (c *conn) stopPing() {
-	c.pingMu.Lock()
-	c.pingStopped = true
-	if c.pingTimer != nil {
-		c.pingTimer.Stop()
-	}
-	c.pingMu.Unlock()
-	c.pingWG.Wait()
-}
-
-// hijackWriter records the connection websocket.Accept hijacks, so the conn can set write
-// deadlines on it and cut it.
-type hijackWriter struct {
-	http.ResponseWriter
-	nc   net.Conn
-	cork *corkWriter
-	br   *bufio.Reader
-}
-
-func (h *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	nc, rw, err := http.NewResponseController(h.ResponseWriter).Hijack()
-	if err != nil {
-		return nc, rw, err
-	}
-	h.nc = nc
-	// net/http hands over its 4 KiB read and write buffers, which the library keeps for the
-	// connection's life: smaller ones save idle memory. Messages are small (a response or
-	// notification is a few hundred bytes) and bigger reads and writes bypass the buffers.
-	if rw.Reader.Buffered() == 0 && rw.Writer.Buffered() == 0 {
-		h.cork = &corkWriter{nc: nc}
-		h.br = bufio.NewReaderSize(nc, connReadBuffer)
-		rw = bufio.NewReadWriter(h.br, bufio.NewWriterSize(h.cork, connWriteBuffer))
-	}
-	return nc, rw, nil
-}
-
-// Per-connection buffer sizes (see hijackWriter.Hijack).
-const (
-	connReadBuffer  = 2048
-	connWriteBuffer = 1024
-)
-
-// canHijack reports whether w, or a ResponseWriter it wraps, supports hijacking.
-func canHijack(w http.ResponseWriter) bool {
-	for {
-		switch t := w.(type) {
-		case http.Hijacker:
-			return true
-		case interface{ Unwrap() http.ResponseWriter }:
-			w = t.Unwrap()
-		default:
-			return false
-		}
-	}
-}
-
-// corkWriter sits under the library's write buffer. The library flushes every message; while
-// held, the flushed bytes collect here instead, and release sends them in one write. The
-// writer holds it around a batch of queued messages, so a burst of notifications costs one
-// system call rather than one each. Frames the library writes meanwhile (a pong) keep their
-// order in the stream.
-type corkWriter struct {
-	mu   sync.Mutex
-	nc   net.Conn
-	held bool
-	buf  *[]byte // from corkBufs while held
-}
-
-var corkBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
-
-func (w *corkWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.held {
-		*w.buf = append(*w.buf, p...)
-		return len(p), nil
-	}
-	return w.nc.Write(p)
-}
-
-func (w *corkWriter) hold() {
-	w.mu.Lock()
-	w.held = true
-	w.buf = corkBufs.Get().(*[]byte)
-	w.mu.Unlock()
-}
-
-// release sends what collected while held.
-func (w *corkWriter) release() error {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.held = false
-	var err error
-	if len(*w.buf) > 0 {
-		_, err = w.nc.Write(*w.buf)
-	}
-	if cap(*w.buf) <= 256<<10 { // do not pool one huge burst's buffer
-		*w.buf = (*w.buf)[:0]
-		corkBufs.Put(w.buf)
-	}
-	w.buf = nil
-	return err
 }

@@ -270,7 +270,7 @@ func TestPingKeepAlive(t *testing.T) {
 // messages instead of megabytes.
 func TestStalledReaderDropped(t *testing.T) {
 	th := newValve(t)
-	s := NewServer(WithSendQueue(8))
+	s := NewServer(WithSendBuffer(8 * 16 << 10))
 	s.AddThing(th)
 	hs := httptest.NewUnstartedServer(s)
 	hs.Listener = smallBufferListener{hs.Listener}
@@ -423,35 +423,6 @@ func TestCloseCutsConnections(t *testing.T) {
 	}
 }
 
-func TestWriterDeadlineRenewal(t *testing.T) {
-	nc := &deadlineConn{}
-	c := &conn{b: &serverBinding{cfg: serverConfig{writeTimeout: 40 * time.Millisecond}}, nc: nc}
-	w := writer{buf: encodeBufs.Get().(*[]byte)}
-	defer w.stop()
-	c.deadline(&w)
-	c.deadline(&w)
-	if len(nc.set) != 1 || nc.set[0].IsZero() {
-		t.Fatalf("deadlines set: %v, want one (renewed too early)", nc.set)
-	}
-	time.Sleep(25 * time.Millisecond)
-	c.deadline(&w)
-	if len(nc.set) != 2 || !nc.set[1].After(nc.set[0]) || w.buf == nil {
-		t.Fatalf("deadline not renewed after half its time, or the buffer was lost: %v", nc.set)
-	}
-	c.clearDeadline(&w)
-	if len(nc.set) != 3 || !nc.set[2].IsZero() {
-		t.Fatalf("deadline not cleared when the writer stops: %v", nc.set)
-	}
-}
-
-// deadlineConn records write deadlines.
-type deadlineConn struct {
-	net.Conn
-	set []time.Time
-}
-
-func (d *deadlineConn) SetWriteDeadline(t time.Time) error { d.set = append(d.set, t); return nil }
-
 func TestMaxConnections(t *testing.T) {
 	_, hs := serve(t, []*Thing{newValve(t)}, WithMaxConnections(1))
 	c := dial(t, hs)
@@ -469,4 +440,58 @@ func TestMaxConnections(t *testing.T) {
 		}
 		return err == nil
 	})
+}
+
+// Slow versus stalled: a burst of 20,000 changes. Consumer B reads everything as fast as it
+// can but falls thousands of messages behind; it must get every change, in order, once.
+// Consumer A reads nothing; it is dropped with 1013 for making no progress, and the
+// producer never waits for either. (A message-count queue dropped B here.) A has a small
+// receive buffer so that it stalls after a few kilobytes rather than megabytes of kernel
+// buffers; B has the usual ones (tiny windows slow loopback TCP to a crawl).
+func TestBurstKeepsReaderDropsStalled(t *testing.T) {
+	th := newValve(t)
+	s := NewServer(WithWriteTimeout(time.Second))
+	s.AddThing(th)
+	hs := httptest.NewServer(s)
+	t.Cleanup(func() { s.Close(); hs.Close() })
+
+	b := dial(t, hs)
+	b.ok(OpObserveProperty, func(m *Message) { m.Name = "flowRate" })
+	a := dial(t, hs, dialOpts{noReader: true, smallBuffer: true})
+	a.send(a.request(OpObserveProperty, func(m *Message) { m.Name = "flowRate" }))
+	waitFor(t, "both observers", func() bool { return ServerStats(s).MessagesOut >= 2 })
+
+	const n = 20000
+	got := make(chan error, 1)
+	go func() {
+		for i := range n {
+			select {
+			case m := <-b.msgs:
+				if m.MessageType != MessageTypeNotification || string(m.Value) != fmt.Sprint(i) {
+					got <- fmt.Errorf("change %d: got %s %s", i, m.MessageType, m.Value)
+					return
+				}
+			case <-time.After(10 * time.Second):
+				got <- fmt.Errorf("change %d of %d: nothing for 10 s (stats %+v)", i, n, ServerStats(s))
+				return
+			}
+		}
+		got <- nil
+	}()
+	var slowest time.Duration
+	for i := range n {
+		start := time.Now()
+		th.SetProperty("flowRate", i)
+		slowest = max(slowest, time.Since(start))
+	}
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+	if slowest > time.Second {
+		t.Errorf("SetProperty blocked for %v", slowest)
+	}
+	waitFor(t, "the stalled consumer to be dropped", func() bool { return ServerStats(s).DroppedSlowConsumers == 1 })
+	b.expectNone(50 * time.Millisecond) // nothing duplicated
+	b.stillWorks()
+	waitFor(t, "one connection left", func() bool { return ServerStats(s).Connections == 1 })
 }

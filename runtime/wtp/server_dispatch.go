@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -14,7 +15,7 @@ import (
 
 // handle processes one text frame: rate limit, decoding, the envelope checks of the WTP
 // error handling rules in order (presence before lookups), then the operation.
-func (c *conn) handle(data []byte) {
+func (c *conn) handle(data []byte, turn *readerTurn) {
 	m, derr := DecodeMessage(data)
 	if derr == nil && !utf8.Valid(data) {
 		// Stored and echoed, invalid UTF-8 would make later text frames invalid and browser
@@ -61,9 +62,9 @@ func (c *conn) handle(data []byte) {
 		return
 	}
 	if m.CorrelationID != "" && !isUUID(m.CorrelationID) {
-		c.log.Debug("wtp: correlationID is not a UUID; echoing it anyway", "correlationID", m.CorrelationID)
+		c.logAt(slog.LevelDebug, "wtp: correlationID is not a UUID; echoing it anyway", "correlationID", m.CorrelationID)
 	}
-	c.dispatch(t, info, m)
+	c.dispatch(turn, t, info, m)
 }
 
 func detailOf(err error) string { return strings.TrimPrefix(err.Error(), "wtp: ") }
@@ -83,29 +84,29 @@ func missingMembers(m *Message) string {
 // dispatch checks what is specific to WTP (the members the operation needs, and that the
 // TD's WTP forms offer it), then performs it with the Thing's operation, which checks
 // authorization and what the TD allows.
-func (c *conn) dispatch(t *wot.Thing, info *thingInfo, m *Message) {
+func (c *conn) dispatch(turn *readerTurn, t *wot.Thing, info *thingInfo, m *Message) {
 	if e := checkRequest(c.hctx, t, info, m); e != nil {
 		c.replyError(m, e)
 		return
 	}
 	switch m.Operation {
 	case OpReadProperty:
-		c.run(t.HasHandler(m.Operation, m.Name), func(ctx context.Context) {
+		c.run(turn, t.HasHandler(m.Operation, m.Name), func(ctx context.Context) {
 			v, err := t.ReadProperty(ctx, m.Name)
 			c.answer(t, m, err, &Message{Name: m.Name, Value: v})
 		})
 	case OpWriteProperty:
-		c.run(t.HasHandler(m.Operation, m.Name), func(ctx context.Context) {
+		c.run(turn, t.HasHandler(m.Operation, m.Name), func(ctx context.Context) {
 			v, err := t.WriteProperty(ctx, m.Name, m.Value)
 			c.answer(t, m, err, &Message{Name: m.Name, Value: v})
 		})
 	case OpReadAllProperties, OpReadMultipleProperties:
-		c.run(t.HasHandler(m.Operation, ""), func(ctx context.Context) {
+		c.run(turn, t.HasHandler(m.Operation, ""), func(ctx context.Context) {
 			values, err := t.ReadProperties(ctx, m.Names)
 			c.answerValues(t, m, err, values)
 		})
 	case OpWriteAllProperties, OpWriteMultipleProperties:
-		c.run(t.HasHandler(m.Operation, ""), func(ctx context.Context) {
+		c.run(turn, t.HasHandler(m.Operation, ""), func(ctx context.Context) {
 			values, err := t.WriteProperties(ctx, m.Values)
 			c.answerValues(t, m, err, values)
 		})
@@ -124,7 +125,7 @@ func (c *conn) dispatch(t *wot.Thing, info *thingInfo, m *Message) {
 		}
 		c.reply(t, m, resp)
 	case OpInvokeAction:
-		c.run(t.HasHandler(m.Operation, m.Name), func(ctx context.Context) {
+		c.run(turn, t.HasHandler(m.Operation, m.Name), func(ctx context.Context) {
 			inv, err := t.InvokeAction(ctx, m.Name, m.Input)
 			if err != nil {
 				c.fail(m, err)
@@ -230,16 +231,6 @@ func offers(ops opSet, op string) bool {
 	return ops.has(op) || (op != observeOf(op) && ops.has(observeOf(op)))
 }
 
-// run calls f inline when it only touches the store, or in a handler goroutine when it
-// calls user code that may block.
-func (c *conn) run(usesHandlers bool, f func(ctx context.Context)) {
-	if usesHandlers {
-		c.goHandle(f)
-		return
-	}
-	f(c.hctx)
-}
-
 // answer replies with resp, or with the problem for err.
 func (c *conn) answer(t *wot.Thing, req *Message, err error, resp *Message) {
 	if err != nil {
@@ -270,6 +261,9 @@ func (c *conn) subscribe(t *wot.Thing, m *Message) {
 	if err := t.Subscribe(c.hctx, c, kind, names, st, m.LastNotificationID); err != nil {
 		c.fail(m, err)
 		return
+	}
+	if c.things == nil {
+		c.things = map[*wot.Thing]struct{}{}
 	}
 	c.things[t] = struct{}{}
 	resp := &Message{}

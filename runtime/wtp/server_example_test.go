@@ -40,7 +40,7 @@ func Example_server() {
 	}()
 
 	// Every registered binding serves it: WTP at the endpoints its forms name.
-	srv := wot.NewServer(wot.WithAuthenticator(wot.BearerAuth("s3cret")), wtp.WithSendQueue(512))
+	srv := wot.NewServer(wot.WithAuthenticator(wot.BearerAuth("s3cret")), wtp.WithSendBuffer(4<<20))
 	if err := srv.AddThing(valve); err != nil {
 		log.Fatal(err)
 	}

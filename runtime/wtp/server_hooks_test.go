@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -203,4 +204,76 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// Handler calls run on the connection's reader until they take long: a handler that blocks
+// (here until released) must not hold up later requests on its connection, handler-backed
+// or not, nor other connections; its answer still arrives when it returns. A quick handler
+// is answered in order with the requests around it.
+func TestSlowHandlerDoesNotBlockItsConnection(t *testing.T) {
+	th := newValve(t)
+	s, hs := serve(t, []*Thing{th})
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	th.HandleAction("selfTest", func(ctx context.Context, in json.RawMessage) (any, error) {
+		once.Do(func() { close(entered) })
+		<-release
+		return true, nil
+	})
+	th.HandleRead("flowRate", func(ctx context.Context) (any, error) { return 2.5, nil })
+	c := dial(t, hs)
+	slow := c.request(OpInvokeAction, func(m *Message) { m.Name = "selfTest" })
+	c.send(slow)
+	<-entered
+	// The same connection: a handler-backed read, a stored property and a subscription.
+	for range 3 {
+		rd := c.request(OpReadProperty, func(m *Message) { m.Name = "flowRate" })
+		c.send(rd)
+		if m := c.recv(); m.CorrelationID != rd.CorrelationID || string(m.Value) != "2.5" {
+			t.Fatalf("read behind a blocked handler: %+v", m)
+		}
+	}
+	c.ok(OpObserveProperty, func(m *Message) { m.Name = "open" })
+	th.SetProperty("open", true)
+	if m := c.recv(); m.MessageType != MessageTypeNotification {
+		t.Fatalf("want the notification, got %+v", m)
+	}
+	dial(t, hs).stillWorks() // another connection
+	close(release)
+	checkResponse(t, slow, c.recv())
+	// Back on the common path: quick handlers answered in order, no goroutine left behind.
+	var reqs []*Message
+	for range 20 {
+		rd := c.request(OpReadProperty, func(m *Message) { m.Name = "flowRate" })
+		reqs = append(reqs, rd)
+		c.send(rd)
+	}
+	for _, rd := range reqs {
+		checkResponse(t, rd, c.recv())
+	}
+	if n := ServerStats(s).Connections; n != 2 {
+		t.Fatalf("%d connections", n)
+	}
+}
+
+// A handler that keeps the CPU busy (rather than blocking) is handed off the same way.
+func TestBusyHandlerDoesNotBlockItsConnection(t *testing.T) {
+	th := newValve(t)
+	_, hs := serve(t, []*Thing{th})
+	var stop atomic.Bool
+	entered := make(chan struct{})
+	var once sync.Once
+	th.HandleAction("selfTest", func(ctx context.Context, in json.RawMessage) (any, error) {
+		once.Do(func() { close(entered) })
+		for !stop.Load() {
+		}
+		return true, nil
+	})
+	c := dial(t, hs)
+	slow := c.request(OpInvokeAction, func(m *Message) { m.Name = "selfTest" })
+	c.send(slow)
+	<-entered
+	c.stillWorks()
+	stop.Store(true)
+	checkResponse(t, slow, c.recv())
 }

@@ -128,12 +128,12 @@ func TestSoak(t *testing.T) {
 					err = s2.Stop(octx)
 				}
 			case 5:
-				var inv *Invocation
+				var inv *wot.Invocation
 				if inv, err = c.InvokeAction(octx, "selfTest", nil); err == nil && string(inv.Output) != "true" {
 					err = fmt.Errorf("selfTest output %s", inv.Output)
 				}
 			case 6, 7:
-				var inv *Invocation
+				var inv *wot.Invocation
 				if inv, err = c.InvokeAction(octx, "flush", map[string]int{"seconds": 1}); err == nil {
 					var out struct{ Litres float64 }
 					if out, err = wot.NewAction[struct{ Litres float64 }](c, inv).Wait(octx); err == nil && out.Litres != 1.5 {
@@ -143,7 +143,7 @@ func TestSoak(t *testing.T) {
 			case 8:
 				_, err = c.QueryAllActions(octx)
 			case 9:
-				_, err = c.ReadMultipleProperties(octx, "open", "targetFlow")
+				_, err = c.ReadMultipleProperties(octx, []string{"open", "targetFlow"})
 			}
 			ocancel()
 			if err != nil && ctx.Err() == nil {

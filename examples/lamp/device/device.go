@@ -40,6 +40,8 @@ type Options struct {
 	Token string
 	// Logger receives the server's logs; nil discards them.
 	Logger *slog.Logger
+	// ServerOptions are added to the server's options (say the WTP binding's limits).
+	ServerOptions []wot.ServerOption
 }
 
 // New returns the lamp and the server that exposes it (TD at "/" and /.well-known/wot, WTP
@@ -65,6 +67,7 @@ func New(o Options) (*Lamp, *wot.Server, error) {
 	} else {
 		sopts = append(sopts, wot.WithLogger(slog.New(slog.DiscardHandler)))
 	}
+	sopts = append(sopts, o.ServerOptions...)
 	thing, err := lampwot.NewThingFrom(desc, l, wot.WithTDPath("/"))
 	if err != nil {
 		return nil, nil, err

@@ -21,12 +21,15 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/wotgen/wotgen/internal/bench/burst"
 )
 
 // driver holds the flags of one drive run.
 type driver struct {
 	base, wtpURL, thing, httpURL, sseURL string
 	n                                    int
+	waitDrop                             bool
 	hc                                   *http.Client
 }
 
@@ -38,6 +41,9 @@ type result struct {
 	Rate     float64 `json:"rate,omitempty"`  // operations per second
 	Value    float64 `json:"value,omitempty"` // bytes per connection, allocations per operation
 	Unit     string  `json:"unit,omitempty"`  // of Value
+	// Extra holds further figures of a scenario (wtp-burst: how long until the stalled
+	// observer was dropped, the server's RSS growth).
+	Extra map[string]float64 `json:"extra,omitempty"`
 }
 
 var scenarios = map[string]func(*driver) (result, error){
@@ -48,6 +54,7 @@ var scenarios = map[string]func(*driver) (result, error){
 	"wtp-fanout100":   func(d *driver) (result, error) { return d.wtpPush(100) },
 	"wtp-idle":        (*driver).wtpIdle,
 	"wtp-allocs":      (*driver).wtpAllocs,
+	"wtp-burst":       (*driver).wtpBurst,
 	"http-sequential": (*driver).httpSequential,
 	"http-conns100":   (*driver).httpConns100,
 	"http-push":       (*driver).httpPush,
@@ -63,6 +70,7 @@ func drive(args []string) error {
 	fs.StringVar(&d.httpURL, "http", "", "URL of GET level over HTTP")
 	fs.StringVar(&d.sseURL, "sse", "", "URL of the SSE stream of level")
 	fs.IntVar(&d.n, "n", 10000, "operations")
+	fs.BoolVar(&d.waitDrop, "wait-drop", true, "wtp-burst: wait until the server drops the observer that reads nothing (a small burst fits in socket buffers and never stalls it)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -261,16 +269,76 @@ func (d *driver) notify() error {
 	return nil
 }
 
-// mem returns the server's heap and stacks in use and its allocation count.
-func (d *driver) mem() (inuse, mallocs uint64, err error) {
+// memStats is the server's /bench/mem: heap and stacks in use after a GC, the allocation count,
+// the resident set size and its peak, and how many slow consumers it dropped.
+type memStats struct{ Inuse, Mallocs, RSS, HWM, Dropped, Changes, Hash uint64 }
+
+func (d *driver) memStats() (memStats, error) {
+	var m memStats
 	resp, err := d.hc.Get(d.base + "/bench/mem")
 	if err != nil {
-		return 0, 0, err
+		return m, err
 	}
 	defer resp.Body.Close()
-	var m struct{ Inuse, Mallocs uint64 }
 	err = json.NewDecoder(resp.Body).Decode(&m)
+	return m, err
+}
+
+// mem returns the server's heap and stacks in use and its allocation count.
+func (d *driver) mem() (inuse, mallocs uint64, err error) {
+	m, err := d.memStats()
 	return m.Inuse, m.Mallocs, err
+}
+
+// wtpBurst: one connection writes level n times with 256 writes in flight; observer B reads
+// every change as fast as it can, observer A reads nothing. Value is how long B took to receive
+// all n changes (it must receive each, in order); Extra has how long until the server dropped A
+// and how much the server's resident memory grew (peak RSS over RSS before).
+func (d *driver) wtpBurst() (result, error) {
+	// Ask the server to record the Thing's changes (an older build may not offer it).
+	if resp, err := d.hc.Post(d.base+"/bench/record", "", nil); err == nil {
+		resp.Body.Close()
+	}
+	before, err := d.memStats()
+	if err != nil {
+		return result{}, err
+	}
+	res, err := burst.Run(burst.Config{URL: d.wtpURL, ThingID: d.thing, Property: "level", N: d.n, InFlight: 256,
+		Value: func(i int) int { return i % 100 }, Sentinel: 100, Timeout: 2 * time.Minute})
+	if res != nil && res.A != nil {
+		defer res.A.Close()
+	}
+	if err != nil {
+		return result{}, err
+	}
+	// B must have received exactly the changes the Thing notified, in its order.
+	thing, err := d.memStats()
+	if err != nil {
+		return result{}, err
+	}
+	if thing.Changes != 0 && (uint64(len(res.Values)) != thing.Changes-before.Changes || burst.Hash(res.Values) != thing.Hash) {
+		return result{}, fmt.Errorf("observer B received %d changes, the Thing notified %d (or in another order)", len(res.Values), thing.Changes-before.Changes)
+	}
+	start := time.Now()
+	deadline := start.Add(60 * time.Second)
+	var after memStats
+	for d.waitDrop {
+		if after, err = d.memStats(); err != nil {
+			return result{}, err
+		}
+		if after.Dropped > before.Dropped {
+			break
+		}
+		if time.Now().After(deadline) {
+			return result{}, fmt.Errorf("observer B received all %d changes in %v, but the observer that reads nothing was not dropped within 60 s", d.n, res.Elapsed)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return result{Seconds: res.Elapsed.Seconds(), Value: res.Elapsed.Seconds(), Unit: "s",
+		Extra: map[string]float64{
+			"a_dropped_s":    res.Elapsed.Seconds() + time.Since(start).Seconds(),
+			"rss_growth_mib": float64(int64(after.HWM)-int64(before.RSS)) / (1 << 20),
+		}}, nil
 }
 
 // wtpIdle opens n idle WebSocket connections (bare TCP after the handshake) and reports the

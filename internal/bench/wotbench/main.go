@@ -8,7 +8,8 @@
 // github.com/coder/websocket and encoding/json (at /wtp), plus a plain net/http JSON handler (GET
 // /properties/level) and a plain Server-Sent Events stream (GET /events/level). "lamp" is the
 // generated server of examples/lamp (package lampwot) with its device behind it. Both add
-// POST /bench/notify?n=N (change "level" N times as fast as possible, notifying observers) and
+// POST /bench/notify?n=N (change "level" N times as fast as possible, notifying observers),
+// POST /bench/record (lamp: record the changes of "level" the Thing notifies, for wtp-burst) and
 // GET /bench/mem (heap and stacks in use after a GC, and the allocation count). The driver is
 // internal/bench's TestOutOfProcess.
 package main

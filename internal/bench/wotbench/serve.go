@@ -13,6 +13,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,6 +21,10 @@ import (
 
 	"github.com/wotgen/wotgen/examples/lamp/device"
 	"github.com/wotgen/wotgen/examples/lamp/lampwot"
+	"github.com/wotgen/wotgen/internal/bench/burst"
+	"github.com/wotgen/wotgen/runtime/td"
+	"github.com/wotgen/wotgen/runtime/wot"
+	"github.com/wotgen/wotgen/runtime/wtp"
 )
 
 // benchThingID is the raw server's thingID.
@@ -28,6 +33,7 @@ const benchThingID = "urn:wotgen:bench"
 func serve(kind string) error {
 	mux := http.NewServeMux()
 	var notify func(v int)
+	dropped := func() uint64 { return 0 }
 	switch kind {
 	case "raw":
 		r := &rawServer{observers: map[*websocket.Conn]string{}, streams: map[chan []byte]struct{}{}}
@@ -42,6 +48,14 @@ func serve(kind string) error {
 		}
 		mux.Handle("/", srv)
 		notify = func(v int) { lamp.Exposed().NotifyLevel(lampwot.Level(v % 101)) }
+		dropped = func() uint64 { return wtp.ServerStats(srv).DroppedSlowConsumers }
+		// Only the burst records the changes (a subscriber of its own would cost the other
+		// scenarios).
+		mux.HandleFunc("POST /bench/record", func(w http.ResponseWriter, r *http.Request) {
+			if err := lamp.Exposed().Exposed().Subscribe(context.Background(), levels, td.KindProperty, []string{"level"}, nil, ""); err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+			}
+		})
 	default:
 		return fmt.Errorf("unknown server %q; want raw or lamp", kind)
 	}
@@ -56,7 +70,9 @@ func serve(kind string) error {
 		runtime.GC()
 		var m runtime.MemStats
 		runtime.ReadMemStats(&m)
-		json.NewEncoder(w).Encode(map[string]uint64{"inuse": m.HeapInuse + m.StackInuse, "mallocs": m.Mallocs})
+		rss, hwm := procMemory()
+		json.NewEncoder(w).Encode(map[string]uint64{"inuse": m.HeapInuse + m.StackInuse, "mallocs": m.Mallocs,
+			"rss": rss, "hwm": hwm, "dropped": dropped(), "changes": levels.count(), "hash": levels.hash()})
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -69,6 +85,55 @@ func serve(kind string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	return hs.Shutdown(ctx)
+}
+
+// levels records the changes of the lamp's level as the Thing notifies them (in its order), for
+// checking what the burst's observer received.
+var levels = &levelRecord{}
+
+type levelRecord struct {
+	mu     sync.Mutex
+	values []int
+}
+
+func (r *levelRecord) Notify(n *wot.Notification, _ any) {
+	var v int
+	json.Unmarshal(n.Value, &v)
+	r.mu.Lock()
+	r.values = append(r.values, v)
+	r.mu.Unlock()
+}
+
+func (r *levelRecord) count() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return uint64(len(r.values))
+}
+
+// hash is the digest of every change since start. The burst's driver compares it with what its
+// observer received; it starts from a fresh server.
+func (r *levelRecord) hash() uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return burst.Hash(r.values)
+}
+
+// procMemory returns the process's resident set size and its peak, in bytes (0 where /proc is
+// not available).
+func procMemory() (rss, hwm uint64) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, 0
+	}
+	for line := range strings.Lines(string(b)) {
+		var kb uint64
+		if _, err := fmt.Sscanf(line, "VmRSS: %d kB", &kb); err == nil {
+			rss = kb << 10
+		} else if _, err := fmt.Sscanf(line, "VmHWM: %d kB", &kb); err == nil {
+			hwm = kb << 10
+		}
+	}
+	return rss, hwm
 }
 
 // rawMessage is the baseline's envelope: plain structs through encoding/json, as a hand-written
@@ -153,9 +218,10 @@ func (r *rawServer) serveLevel(w http.ResponseWriter, _ *http.Request) {
 	json.NewEncoder(w).Encode(v)
 }
 
-// serveSSE streams every change of level; a stream that falls 4,096 events behind is closed.
+// serveSSE streams every change of level; a stream that falls 65,536 events behind is closed
+// (more than a scenario's burst: the baseline must not fail its own benchmark).
 func (r *rawServer) serveSSE(w http.ResponseWriter, req *http.Request) {
-	ch := make(chan []byte, 4096)
+	ch := make(chan []byte, 1<<16)
 	r.mu.Lock()
 	r.streams[ch] = struct{}{}
 	r.mu.Unlock()
