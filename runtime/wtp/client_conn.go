@@ -262,7 +262,7 @@ func (c *clientConn) keepAlive(s *session, every time.Duration) {
 			return
 		case <-t.C:
 		}
-		ctx, cancel := context.WithTimeout(s.ctx, min(every, defaultWriteTimeout))
+		ctx, cancel := context.WithTimeout(s.ctx, min(every, defaultClientWriteTimeout))
 		err := s.ws.Ping(ctx)
 		cancel()
 		if err != nil && s.ctx.Err() == nil {
@@ -434,7 +434,7 @@ func (c *clientConn) roundTrip(ctx context.Context, m *Message) (*Message, error
 	// connection when a write's context ends, and ctx belongs to one request only.
 	werr := make(chan error, 1)
 	go func() {
-		wctx, cancel := context.WithTimeout(s.ctx, defaultWriteTimeout)
+		wctx, cancel := context.WithTimeout(s.ctx, defaultClientWriteTimeout)
 		defer cancel()
 		werr <- s.ws.Write(wctx, websocket.MessageText, frame)
 	}()

@@ -9,12 +9,12 @@ import (
 // Consumer defaults. A consumer talking to a healthy Thing never meets them, while a dead or
 // hostile peer is detected within seconds to minutes.
 const (
-	defaultDialTimeout    = 15 * time.Second
-	defaultWriteTimeout   = 10 * time.Second
-	defaultPingInterval   = 30 * time.Second
-	defaultMsgLimit       = 4 << 20 // one WTP message; readallproperties/queryallactions can be large
-	closeHandshakeTimeout = time.Second
-	unsubscribeOnClose    = 2 * time.Second
+	defaultDialTimeout        = 15 * time.Second
+	defaultClientWriteTimeout = 10 * time.Second
+	defaultClientPingInterval = 30 * time.Second
+	defaultClientMessageLimit = 4 << 20 // one WTP message; readallproperties/queryallactions can be large
+	closeHandshakeTimeout     = time.Second
+	unsubscribeOnClose        = 2 * time.Second
 )
 
 // settingKey names the WTP consumer options stored in a wot.Config (wot.DialSetting).
@@ -38,7 +38,7 @@ type clientOptions struct {
 }
 
 func optionsOf(cfg *wot.Config) *clientOptions {
-	o := &clientOptions{dialTimeout: defaultDialTimeout, pingInterval: defaultPingInterval, readLimit: defaultMsgLimit}
+	o := &clientOptions{dialTimeout: defaultDialTimeout, pingInterval: defaultClientPingInterval, readLimit: defaultClientMessageLimit}
 	if v, ok := cfg.Setting(setReconnect).(ReconnectPolicy); ok {
 		o.reconnect = v
 	}

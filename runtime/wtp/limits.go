@@ -10,15 +10,15 @@ import (
 const (
 	DefaultReadLimit      = 1 << 20  // bytes per message
 	DefaultSendBuffer     = 16 << 20 // bytes of queued outgoing messages per connection
-	DefaultRateLimit      = 100_000  // messages per second per connection (spec §7)
+	DefaultRateLimit      = 100_000  // messages per second per connection (https://w3c.github.io/web-thing-protocol/#error-response)
 	DefaultRateBurst      = 100_000
-	DefaultMalformedLimit = 100 // consecutive malformed frames before closing (spec §7)
+	DefaultMalformedLimit = 100 // consecutive malformed frames before closing (https://w3c.github.io/web-thing-protocol/#error-response)
 	DefaultPingInterval   = 30 * time.Second
 	DefaultWriteTimeout   = 10 * time.Second
 	DefaultMaxInFlight    = 64 // concurrent handler calls per connection
 
 	// DefaultRateLimitGrace is how long a connection may stay over its rate limit (answered
-	// with 503s) before it is closed with 1008 (spec §7).
+	// with 503s) before it is closed with 1008 (https://w3c.github.io/web-thing-protocol/#error-response).
 	DefaultRateLimitGrace = 5 * time.Second
 )
 

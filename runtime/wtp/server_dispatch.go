@@ -164,7 +164,7 @@ func checkRequest(ctx context.Context, t *wot.Thing, info *thingInfo, m *Message
 		case (op == OpReadProperty || op == OpObserveProperty) && info.writeOnly[m.Name], op == OpWriteProperty && info.readOnly[m.Name]:
 			return nil // the Thing explains it (write-only, read-only)
 		case !offers(ops, op):
-			return notOffered("property", m.Name, op)
+			return notOffered(td.KindProperty, m.Name, op)
 		}
 	case OpSubscribeEvent, OpUnsubscribeEvent:
 		if m.Name == "" {
@@ -175,7 +175,7 @@ func checkRequest(ctx context.Context, t *wot.Thing, info *thingInfo, m *Message
 			return wot.NotFound("Thing %s has no event %q", t.ID(), m.Name)
 		}
 		if !offers(ops, op) {
-			return notOffered("event", m.Name, op)
+			return notOffered(td.KindEvent, m.Name, op)
 		}
 	case OpInvokeAction:
 		if m.Name == "" {
@@ -186,7 +186,7 @@ func checkRequest(ctx context.Context, t *wot.Thing, info *thingInfo, m *Message
 			return wot.NotFound("Thing %s has no action %q", t.ID(), m.Name)
 		}
 		if !ops.has(op) {
-			return notOffered("action", m.Name, op)
+			return notOffered(td.KindAction, m.Name, op)
 		}
 	case OpQueryAction, OpCancelAction:
 		if m.ActionID == "" {
@@ -195,7 +195,7 @@ func checkRequest(ctx context.Context, t *wot.Thing, info *thingInfo, m *Message
 		// The instance's action decides what is offered; an unknown or invisible instance
 		// is the Thing's 404.
 		if name := t.ActionOf(ctx, m.ActionID); name != "" && !info.actions[name].has(op) {
-			return notOffered("action", name, op)
+			return notOffered(td.KindAction, name, op)
 		}
 	case OpReadMultipleProperties:
 		if m.Names == nil {
@@ -350,7 +350,7 @@ func (c *conn) fail(req *Message, err error) {
 	c.replyError(req, wot.ProblemOf(err))
 }
 
-func notOffered(kind, name, op string) *wot.Error {
+func notOffered(kind td.Kind, name, op string) *wot.Error {
 	return wot.BadRequest("%s %q does not offer %s over the Web Thing Protocol (no form with subprotocol %q lists it)", kind, name, op, Subprotocol)
 }
 
