@@ -1,16 +1,20 @@
 // Package wtp implements the W3C Web Thing Protocol (WTP, a WebSocket sub-protocol) on
 // github.com/coder/websocket.
 //
-// The codec (Message, DecodeMessage, AppendMessage) is pure and
-// fuzzable. It accepts the deviations of the draft's own examples (listed at DecodeMessage)
-// and sends exactly what the draft's tables describe: fresh UUIDv4 messageIDs for responses, one messageID per
-// notified change or event shared by every connection and the history, correlationIDs
-// echoed verbatim, RFC 3339 UTC timestamps with milliseconds.
+// It is a protocol binding of runtime/wot: importing it (generated code does, for effect)
+// registers both sides with the core.
 //
-// The server side is a wot.ServerBinding, registered in init: every wot.Server serves its
-// Things over WTP at the endpoints their TDs' WTP forms name (or at /wtp, with forms added
-// to the served TD, when a TD has none); options such as WithReadLimit configure it. The
-// consumer side (Consume, Dial, ConsumedThing) talks to any WTP Thing.
+// The codec (Message, DecodeMessage, AppendMessage) is pure and fuzzable. It accepts the
+// deviations of the draft's own examples (listed at DecodeMessage) and sends exactly what the
+// draft's tables describe: fresh UUIDv4 messageIDs for responses, one messageID per notified
+// change or event shared by every connection and the history, correlationIDs echoed verbatim,
+// RFC 3339 UTC timestamps with milliseconds.
+//
+// The server side is a wot.ServerBinding: every wot.Server serves its Things over WTP at the
+// endpoints their TDs' WTP forms name (or at /wtp, with forms added to the served TD, when a
+// TD has none); options such as WithReadLimit and WithSendBuffer configure it. The consumer
+// side is Binding, which wot.Dial and wot.Consume use for forms with the WTP subprotocol: one
+// pooled WebSocket per endpoint and credentials, reconnect with catch-up (WithReconnect).
 package wtp
 
 import (
@@ -25,10 +29,6 @@ import (
 
 	"github.com/wotgen/wotgen/runtime/wot"
 )
-
-// SupportPackageIsVersion1 is referenced by generated code (const _ = wtp.SupportPackageIsVersion1)
-// so that generated code and runtime that do not match fail at compile time.
-const SupportPackageIsVersion1 = true
 
 // Subprotocol is the WebSocket sub-protocol name negotiated in the handshake.
 const Subprotocol = "webthingprotocol"
