@@ -10,15 +10,25 @@ func TestRenderEveryTemplate(t *testing.T) {
 		"Module": "example.com/lamp", "Pkg": "lampwot", "TDFile": "lamp.td.json", "Replace": "/src/wotgen",
 		"Command": "lamp", "Title": "Lamp", "GoVersion": "1.26.0", "Version": "v1.2.3",
 		"Props": []any{}, "Actions": []any{}, "Events": []any{}, "Observed": nil,
+		"Secrets": nil, "SecretUsage": "", "Bearer": false, "Basic": false, "APIKey": false,
+		"TestBearerToken": "", "TestBasicUser": "", "TestBasicPass": "", "TestAPIKey": "",
 	}
-	for _, name := range Names {
-		b, err := Render(name, data)
-		if err != nil {
-			t.Errorf("%s: %v", name, err)
-			continue
-		}
-		if len(b) == 0 {
-			t.Errorf("%s rendered nothing", name)
+	secured := map[string]any{}
+	for k, v := range data {
+		secured[k] = v
+	}
+	secured["Secrets"] = []map[string]string{{"Name": "bearer_sc", "Scheme": "bearer", "Format": "the token", "Env": "WOTGEN_SECRET_BEARER_SC", "Test": "t0ken"}}
+	secured["SecretUsage"], secured["Bearer"], secured["TestBearerToken"] = "`NAME=VALUE`", true, "t0ken"
+	for _, d := range []map[string]any{data, secured} {
+		for _, name := range Names {
+			b, err := Render(name, d)
+			if err != nil {
+				t.Errorf("%s (secrets %v): %v", name, d["Secrets"], err)
+				continue
+			}
+			if len(b) == 0 {
+				t.Errorf("%s rendered nothing", name)
+			}
 		}
 	}
 	b, _ := Render("go.mod.tmpl", data)
