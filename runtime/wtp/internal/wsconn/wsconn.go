@@ -173,8 +173,12 @@ func (c *Conn) Hold() bool {
 	return true
 }
 
-// Release sends the batch started by Hold in one write.
+// Release sends the batch started by Hold in one write. Without batching (Hold reported
+// false) there is nothing to send.
 func (c *Conn) Release() error {
+	if c.cork == nil {
+		return nil
+	}
 	c.deadline()
 	c.inWrite.Store(true)
 	defer c.inWrite.Store(false)
