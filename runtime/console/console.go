@@ -9,7 +9,7 @@
 //
 // Put it in front of a Thing server with one call:
 //
-//	hs := wtp.NewHTTPServer(addr, console.With(srv)) // /console/ → console, the rest → srv
+//	err := wot.ListenAndServe(ctx, addr, console.With(srv)) // /console/ → console, the rest → srv
 //
 // or add it to your own mux with Mount. The package is a plain http.Handler over embedded files
 // and depends on no protocol package.
