@@ -3,6 +3,7 @@ package wot
 import (
 	"context"
 	"encoding/json"
+	"github.com/wotgen/wotgen/runtime/internal/uuid"
 	"slices"
 	"time"
 
@@ -135,7 +136,7 @@ func (s *actionStore) statuses(names []string, now time.Time, o *Caller, shared 
 func (t *Thing) startAction(a *action, h ActionHandler, input json.RawMessage, owner Caller) (ActionStatus, *Error) {
 	ctx, cancel := context.WithCancel(t.actx)
 	ctx = WithCaller(ctx, Caller{Principal: owner.Principal})
-	r := &actionRecord{id: newUUID(), name: a.name, state: ActionPending, cancel: cancel, owner: owner}
+	r := &actionRecord{id: uuid.New(), name: a.name, state: ActionPending, cancel: cancel, owner: owner}
 
 	t.mu.Lock()
 	if t.actx.Err() != nil {

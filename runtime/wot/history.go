@@ -2,6 +2,7 @@ package wot
 
 import (
 	"encoding/json"
+	"github.com/wotgen/wotgen/runtime/internal/uuid"
 	"time"
 
 	"github.com/wotgen/wotgen/runtime/td"
@@ -37,7 +38,7 @@ func newHistory(size, maxBytes int) history {
 // increasing positions, which per-subscriber delivery tracking relies on.
 func (h *history) add(kind td.Kind, name string, payload json.RawMessage, ts time.Time) *note {
 	h.last++
-	n := &note{seq: h.last, n: Notification{ID: newUUID(), Kind: kind, Name: name, Value: payload, Time: ts}}
+	n := &note{seq: h.last, n: Notification{ID: uuid.New(), Kind: kind, Name: name, Value: payload, Time: ts}}
 	if h.size == 0 {
 		return n
 	}

@@ -3,6 +3,7 @@ package wot
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/wotgen/wotgen/runtime/internal/uuid"
 	"testing"
 	"time"
 
@@ -19,7 +20,7 @@ func TestHistory(t *testing.T) {
 	var ids []string
 	for i := 1; i <= 5; i++ {
 		n := h.add(td.KindProperty, "p", json.RawMessage(fmt.Sprint(i)), time.Now())
-		if n.seq != uint64(i) || !isUUID(n.n.ID) {
+		if n.seq != uint64(i) || !uuid.Valid(n.n.ID) {
 			t.Fatalf("note %+v", n)
 		}
 		ids = append(ids, n.n.ID)

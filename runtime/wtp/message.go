@@ -30,6 +30,9 @@ import (
 	"github.com/wotgen/wotgen/runtime/wot"
 )
 
+// hexDigits spells bytes in hexadecimal for the string escapes the encoder writes.
+const hexDigits = "0123456789abcdef"
+
 // Subprotocol is the WebSocket sub-protocol name negotiated in the handshake.
 const Subprotocol = "webthingprotocol"
 

@@ -1,4 +1,6 @@
-package wot
+// Package uuid makes random (version 4, RFC 9562) UUIDs cheaply enough for the per-message
+// paths of the runtime, and recognises the canonical form.
+package uuid
 
 import (
 	"crypto/rand"
@@ -6,7 +8,7 @@ import (
 )
 
 // uuidBatch is how many UUIDs one crypto/rand read covers; reading in batches keeps
-// newUUID cheap on the per-message hot path.
+// New cheap on the per-message hot path.
 const uuidBatch = 256
 
 var uuidPool = sync.Pool{New: func() any { return new(uuidSource) }}
@@ -18,8 +20,8 @@ type uuidSource struct {
 	off int
 }
 
-// newUUID returns a random (version 4, RFC 9562) UUID in its canonical 36-character form.
-func newUUID() string {
+// New returns a random (version 4, RFC 9562) UUID in its canonical 36-character form.
+func New() string {
 	s := uuidPool.Get().(*uuidSource)
 	if s.off == 0 || s.off >= len(s.buf) {
 		rand.Read(s.buf[:]) // never returns an error (crypto/rand, Go 1.24+)
@@ -51,4 +53,25 @@ func formatUUID(u [16]byte) string {
 		j += 2
 	}
 	return string(out[:])
+}
+
+// Valid reports whether s has the canonical 8-4-4-4-12 hexadecimal form (any version).
+func Valid(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < 36; i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -1,4 +1,4 @@
-package wtp
+package uuid
 
 import (
 	"sync"
@@ -12,8 +12,8 @@ func TestNewUUID(t *testing.T) {
 	for range 4 {
 		wg.Go(func() {
 			for range 1000 {
-				u := NewUUID()
-				if !isUUID(u) || u[14] != '4' || !(u[19] == '8' || u[19] == '9' || u[19] == 'a' || u[19] == 'b') {
+				u := New()
+				if !Valid(u) || u[14] != '4' || !(u[19] == '8' || u[19] == '9' || u[19] == 'a' || u[19] == 'b') {
 					t.Errorf("%q is not a canonical UUIDv4", u)
 				}
 				mu.Lock()
@@ -35,14 +35,14 @@ func TestIsUUID(t *testing.T) {
 		"aed5b912bbcb-4b2a-a7fc-88863a0fc7bd-": false,
 		"not-a-uuid":                           false,
 	} {
-		if isUUID(s) != want {
-			t.Errorf("isUUID(%q) != %v", s, want)
+		if Valid(s) != want {
+			t.Errorf("Valid(%q) != %v", s, want)
 		}
 	}
 }
 
 func BenchmarkNewUUID(b *testing.B) {
 	for b.Loop() {
-		_ = NewUUID()
+		_ = New()
 	}
 }
