@@ -240,10 +240,8 @@ func (p *profileServer) sse(match func(sseMsg) bool) http.HandlerFunc {
 			problem(w, 406, "ask for text/event-stream")
 			return
 		}
-		w.Header().Set("Content-Type", "text/event-stream")
-		w.WriteHeader(200)
-		rc := http.NewResponseController(w)
-		rc.Flush()
+		// Where the stream starts is fixed before the headers go out: once the client has
+		// them it may write, and those changes must reach this stream.
 		p.mu.Lock()
 		next := len(p.history) // a new stream gets what comes next
 		if last := r.Header.Get("Last-Event-ID"); last != "" {
@@ -255,6 +253,10 @@ func (p *profileServer) sse(match func(sseMsg) bool) http.HandlerFunc {
 			}
 		}
 		p.mu.Unlock()
+		w.Header().Set("Content-Type", "text/event-stream")
+		w.WriteHeader(200)
+		rc := http.NewResponseController(w)
+		rc.Flush()
 		for {
 			p.mu.Lock()
 			pending := p.history[next:]
