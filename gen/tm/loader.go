@@ -224,18 +224,14 @@ func redactURL(s string) string {
 	if err != nil {
 		return s
 	}
-	frag := ""
-	if u.Fragment != "" {
-		frag = "#" + u.Fragment
-	}
 	if u.Scheme == "file" {
+		frag := ""
+		if u.Fragment != "" {
+			frag = "#" + u.Fragment
+		}
 		return filepath.FromSlash(u.Path) + frag
 	}
-	u.User = nil
-	if u.RawQuery != "" {
-		u.RawQuery = "REDACTED"
-	}
-	return u.String()
+	return td.RedactURL(u)
 }
 
 // Documents returns the documents loaded so far (successfully), sorted by URL: after Resolve, the

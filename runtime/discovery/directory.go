@@ -105,7 +105,7 @@ func NewDirectory(baseURL string, opts ...DirectoryOption) (*Directory, error) {
 			return fmt.Errorf("more than %d redirects", d.redirs)
 		}
 		if req.URL.Scheme != "http" && req.URL.Scheme != "https" || via[0].URL.Scheme == "https" && req.URL.Scheme == "http" {
-			return fmt.Errorf("redirect to %s refused", redactURL(req.URL))
+			return fmt.Errorf("redirect to %s refused", td.RedactURL(req.URL))
 		}
 		return nil
 	}
@@ -277,7 +277,7 @@ func (d *Directory) send(ctx context.Context, method, ref, contentType string, b
 		if errors.As(err, &ue) { // its URL may carry a query secret; redactURL prints it without
 			err = ue.Err
 		}
-		return nil, fmt.Errorf("discovery: %s %s: %w", method, redactURL(req.URL), err)
+		return nil, fmt.Errorf("discovery: %s %s: %w", method, td.RedactURL(req.URL), err)
 	}
 	for _, s := range ok {
 		if resp.StatusCode == s {
@@ -301,10 +301,10 @@ func (d *Directory) readAll(resp *http.Response) ([]byte, error) {
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, d.maxBody+1))
 	if err != nil {
-		return nil, fmt.Errorf("discovery: read %s: %w", redactURL(resp.Request.URL), err)
+		return nil, fmt.Errorf("discovery: read %s: %w", td.RedactURL(resp.Request.URL), err)
 	}
 	if int64(len(data)) > d.maxBody {
-		return nil, fmt.Errorf("discovery: response of %s: %w: more than %d bytes", redactURL(resp.Request.URL), td.ErrTooLarge, d.maxBody)
+		return nil, fmt.Errorf("discovery: response of %s: %w: more than %d bytes", td.RedactURL(resp.Request.URL), td.ErrTooLarge, d.maxBody)
 	}
 	return data, nil
 }
@@ -470,7 +470,7 @@ func (d *Directory) Page(ctx context.Context, ref string, pageSize int) (ListPag
 	if ct := resp.Header.Get("Content-Type"); ct != "" {
 		if mt, _, err := mime.ParseMediaType(ct); err == nil && !strings.HasSuffix(mt, "json") {
 			drain(resp)
-			return ListPage{}, fmt.Errorf("discovery: directory listing %s: Content-Type %s, want JSON", redactURL(resp.Request.URL), mt)
+			return ListPage{}, fmt.Errorf("discovery: directory listing %s: Content-Type %s, want JSON", td.RedactURL(resp.Request.URL), mt)
 		}
 	}
 	next := nextLink(resp.Header.Values("Link"))
@@ -482,7 +482,7 @@ func (d *Directory) Page(ctx context.Context, ref string, pageSize int) (ListPag
 	switch {
 	case len(trimmed) > 0 && trimmed[0] == '[':
 		if err := json.Unmarshal(trimmed, &page.Things); err != nil {
-			return ListPage{}, fmt.Errorf("discovery: directory listing %s: not a JSON array of TDs: %w", redactURL(resp.Request.URL), err)
+			return ListPage{}, fmt.Errorf("discovery: directory listing %s: not a JSON array of TDs: %w", td.RedactURL(resp.Request.URL), err)
 		}
 	case len(trimmed) > 0 && trimmed[0] == '{':
 		// format=collection pages are ThingCollection objects with members.
@@ -491,20 +491,20 @@ func (d *Directory) Page(ctx context.Context, ref string, pageSize int) (ListPag
 			Next    string            `json:"next"`
 		}
 		if err := json.Unmarshal(trimmed, &c); err != nil || c.Members == nil {
-			return ListPage{}, fmt.Errorf("discovery: directory listing %s: a JSON object without members, want a JSON array of TDs", redactURL(resp.Request.URL))
+			return ListPage{}, fmt.Errorf("discovery: directory listing %s: a JSON object without members, want a JSON array of TDs", td.RedactURL(resp.Request.URL))
 		}
 		page.Things = c.Members
 		if next == "" {
 			next = c.Next
 		}
 	default:
-		return ListPage{}, fmt.Errorf("discovery: directory listing %s: not JSON (starts with %q), want a JSON array of TDs", redactURL(resp.Request.URL), clip(string(trimmed[:min(len(trimmed), 20)])))
+		return ListPage{}, fmt.Errorf("discovery: directory listing %s: not JSON (starts with %q), want a JSON array of TDs", td.RedactURL(resp.Request.URL), clip(string(trimmed[:min(len(trimmed), 20)])))
 	}
 	if next != "" {
 		// Resolve against the URL that answered, as RFC 8288 links are.
 		u, err := resp.Request.URL.Parse(next)
 		if err != nil {
-			return ListPage{}, fmt.Errorf("discovery: directory listing %s: bad next link %q: %v", redactURL(resp.Request.URL), clip(next), err)
+			return ListPage{}, fmt.Errorf("discovery: directory listing %s: bad next link %q: %v", td.RedactURL(resp.Request.URL), clip(next), err)
 		}
 		next = u.String()
 	}
@@ -566,7 +566,7 @@ func (d *Directory) List(ctx context.Context, pageSize int) iter.Seq2[*td.Thing,
 		visited := map[string]bool{}
 		for n := 0; ; n++ {
 			if n == maxPages {
-				yield(nil, fmt.Errorf("discovery: directory %s: more than %d pages; stopped", redactURL(d.things), maxPages))
+				yield(nil, fmt.Errorf("discovery: directory %s: more than %d pages; stopped", td.RedactURL(d.things), maxPages))
 				return
 			}
 			page, err := d.Page(ctx, ref, pageSize)
@@ -591,10 +591,10 @@ func (d *Directory) List(ctx context.Context, pageSize int) iter.Seq2[*td.Thing,
 			next, _ := url.Parse(page.Next)
 			switch {
 			case next.Scheme != cur.Scheme || next.Host != cur.Host:
-				yield(nil, fmt.Errorf("discovery: directory listing %s: the next link leads to another origin (%s); not followed", redactURL(cur), redactURL(next)))
+				yield(nil, fmt.Errorf("discovery: directory listing %s: the next link leads to another origin (%s); not followed", td.RedactURL(cur), td.RedactURL(next)))
 				return
 			case visited[page.Next]:
-				yield(nil, fmt.Errorf("discovery: directory %s: the next link loops back to %s", redactURL(d.things), redactURL(next)))
+				yield(nil, fmt.Errorf("discovery: directory %s: the next link loops back to %s", td.RedactURL(d.things), td.RedactURL(next)))
 				return
 			}
 			ref = page.Next
@@ -607,7 +607,7 @@ func redactPage(raw string) string {
 	if err != nil {
 		return "(bad URL)"
 	}
-	return redactURL(u)
+	return td.RedactURL(u)
 }
 
 // Search runs an RFC 9535 JSONPath query (GET /search/jsonpath,
@@ -824,7 +824,7 @@ func (s *DirectoryEvents) connect() (*http.Response, error) {
 	}
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "text/event-stream" {
 		resp.Body.Close()
-		return nil, fmt.Errorf("discovery: %s answered %q, not text/event-stream", redactURL(resp.Request.URL), mt)
+		return nil, fmt.Errorf("discovery: %s answered %q, not text/event-stream", td.RedactURL(resp.Request.URL), mt)
 	}
 	return resp, nil
 }

@@ -310,12 +310,12 @@ func (r *Registration) fetch(ctx context.Context) (map[string]json.RawMessage, [
 	}
 	var doc map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &doc); err != nil || doc == nil {
-		return nil, nil, fmt.Errorf("discovery: the Thing's TD at %s is not a JSON object", redactURL(final))
+		return nil, nil, fmt.Errorf("discovery: the Thing's TD at %s is not a JSON object", td.RedactURL(final))
 	}
 	if v, ok := doc["id"]; ok {
 		var id string
 		if json.Unmarshal(v, &id) != nil || id == "" {
-			return nil, nil, fmt.Errorf("discovery: the Thing's TD at %s has an id that is not a non-empty string", redactURL(final))
+			return nil, nil, fmt.Errorf("discovery: the Thing's TD at %s has an id that is not a non-empty string", td.RedactURL(final))
 		}
 	}
 	// Without base, relative hrefs resolve against the document's URL

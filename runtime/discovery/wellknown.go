@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strings"
 
 	"github.com/wotgen/wotgen/runtime/td"
 )
@@ -47,7 +46,7 @@ func FetchTDs(ctx context.Context, rawURL string, o td.FetchOptions) ([]*td.Thin
 	}
 	things, err := ParseTDs(body)
 	if err != nil {
-		return things, final, fmt.Errorf("discovery: %s: %w", redactURL(final), err)
+		return things, final, fmt.Errorf("discovery: %s: %w", td.RedactURL(final), err)
 	}
 	return things, final, nil
 }
@@ -132,17 +131,4 @@ func IsDirectory(t *td.Thing) bool {
 		}
 	}
 	return false
-}
-
-// redactURL drops credentials and the query (it may carry a key) from a URL for messages.
-func redactURL(u *url.URL) string {
-	if u == nil {
-		return ""
-	}
-	c := *u
-	c.User = nil
-	if c.RawQuery != "" {
-		c.RawQuery = "REDACTED"
-	}
-	return strings.TrimSuffix(c.String(), "?")
 }

@@ -80,7 +80,7 @@ func Fetch(ctx context.Context, rawURL string, o FetchOptions) ([]byte, *url.URL
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return nil, nil, fmt.Errorf("fetch %s: %w", redact(u), err)
+		return nil, nil, fmt.Errorf("fetch %s: %w", RedactURL(u), err)
 	}
 	for k, vs := range o.Header {
 		for _, v := range vs {
@@ -90,21 +90,21 @@ func Fetch(ctx context.Context, rawURL string, o FetchOptions) ([]byte, *url.URL
 	req.Header.Set("Accept", "application/td+json, application/json;q=0.9, */*;q=0.1")
 	resp, err := client.Do(req)
 	if err != nil {
-		return nil, nil, fmt.Errorf("fetch %s: %w", redact(u), scrubURLError(err))
+		return nil, nil, fmt.Errorf("fetch %s: %w", RedactURL(u), scrubURLError(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
-		return nil, nil, fmt.Errorf("fetch %s: HTTP %s: the TD itself needs credentials; pass them as request headers", redact(u), resp.Status)
+		return nil, nil, fmt.Errorf("fetch %s: HTTP %s: the TD itself needs credentials; pass them as request headers", RedactURL(u), resp.Status)
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, nil, fmt.Errorf("fetch %s: HTTP %s", redact(u), resp.Status)
+		return nil, nil, fmt.Errorf("fetch %s: HTTP %s", RedactURL(u), resp.Status)
 	}
 	if resp.ContentLength > o.MaxSize {
-		return nil, nil, fmt.Errorf("fetch %s: %w: %d bytes, limit %d", redact(u), ErrTooLarge, resp.ContentLength, o.MaxSize)
+		return nil, nil, fmt.Errorf("fetch %s: %w: %d bytes, limit %d", RedactURL(u), ErrTooLarge, resp.ContentLength, o.MaxSize)
 	}
 	body, err := readLimited(resp.Body, o.MaxSize)
 	if err != nil {
-		return nil, nil, fmt.Errorf("fetch %s: %w", redact(u), err)
+		return nil, nil, fmt.Errorf("fetch %s: %w", RedactURL(u), err)
 	}
 	return body, resp.Request.URL, nil
 }
@@ -146,17 +146,22 @@ func readLimited(r io.Reader, max int64) ([]byte, error) {
 	return body, nil
 }
 
-// redact removes credentials and the query (which may carry an API key) from a URL for messages.
-func redact(u *url.URL) string {
+// RedactURL renders u for error messages and logs: without user info, and with a query (where
+// API keys travel) shown as "?REDACTED". A nil u is "<no URL>".
+func RedactURL(u *url.URL) string {
+	if u == nil {
+		return "<no URL>"
+	}
 	c := *u
 	c.User = nil
+	c.ForceQuery = false
 	if c.RawQuery != "" {
 		c.RawQuery = "REDACTED"
 	}
 	return c.String()
 }
 
-// scrubURLError keeps the cause of a *url.Error but drops its copy of the URL, which redact
+// scrubURLError keeps the cause of a *url.Error but drops its copy of the URL, which RedactURL
 // already printed without secrets.
 func scrubURLError(err error) error {
 	var ue *url.Error

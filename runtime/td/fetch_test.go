@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -95,5 +96,24 @@ func TestReadSource(t *testing.T) {
 	}
 	if _, _, err := ReadSource(context.Background(), dir, FetchOptions{}); err == nil || !strings.Contains(err.Error(), "directory") {
 		t.Errorf("directory: %v", err)
+	}
+}
+
+func TestRedactURL(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"https://user:pw@thing.example/td?api_key=s3cret#frag", "https://thing.example/td?REDACTED#frag"},
+		{"ws://thing.example:8080/things/lamp?", "ws://thing.example:8080/things/lamp"},
+		{"http://thing.example/td", "http://thing.example/td"},
+	} {
+		u, err := url.Parse(c.in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := RedactURL(u); got != c.want {
+			t.Errorf("RedactURL(%q) = %q, want %q", c.in, got, c.want)
+		}
+	}
+	if got := RedactURL(nil); got != "<no URL>" {
+		t.Errorf("RedactURL(nil) = %q", got)
 	}
 }

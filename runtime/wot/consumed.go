@@ -83,7 +83,7 @@ func Dial(ctx context.Context, rawURL string, opts ...DialOption) (*ConsumedThin
 			return consume(ctx, t, nil, cfg, true)
 		}
 	}
-	return nil, fmt.Errorf("wot: Dial %s: want the http(s) URL of a TD, or a URL one of the bindings claims (registered: %s; a ws:// WTP endpoint needs runtime/wtp imported)", redact(u), listOr(names, "none"))
+	return nil, fmt.Errorf("wot: Dial %s: want the http(s) URL of a TD, or a URL one of the bindings claims (registered: %s; a ws:// WTP endpoint needs runtime/wtp imported)", td.RedactURL(u), listOr(names, "none"))
 }
 
 // Consume consumes the Thing described by t. docURL is where t came from ("" if unknown):
@@ -507,14 +507,4 @@ func (c *ConsumedThing) callReq(ctx context.Context, op, name string, cc *callCo
 	}
 	resp, err := c.do(ctx, r, req)
 	return req, resp, err
-}
-
-// redact drops user info, query and fragment from a URL for messages.
-func redact(u *url.URL) string {
-	r := *u
-	r.User = nil
-	r.RawQuery = ""
-	r.ForceQuery = false
-	r.Fragment = ""
-	return r.String()
 }

@@ -450,7 +450,7 @@ func (c *ConsumedThing) hrefRoute(op string, st *ActionStatus) (route, error) {
 			return route{b: b, form: Form{Form: f, URL: u}}, nil
 		}
 	}
-	return route{}, fmt.Errorf("wot: %s: no binding accepts the status URL %s of the action instance for %s", c.thingID, redact(u), op)
+	return route{}, fmt.Errorf("wot: %s: no binding accepts the status URL %s of the action instance for %s", c.thingID, td.RedactURL(u), op)
 }
 
 // QueryAllActions returns the status of every action instance the Thing keeps, per action

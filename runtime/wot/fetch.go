@@ -60,7 +60,7 @@ func fetchTD(ctx context.Context, rawURL string, cfg *Config) (*td.Thing, *url.U
 	}
 	t, err := td.Parse(body)
 	if err != nil {
-		return nil, nil, fmt.Errorf("wot: the document at %s is not a valid TD: %w", redact(final), err)
+		return nil, nil, fmt.Errorf("wot: the document at %s is not a valid TD: %w", td.RedactURL(final), err)
 	}
 	return t, final, nil
 }

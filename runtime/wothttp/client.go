@@ -309,7 +309,7 @@ func (c *client) readJSON(resp *http.Response, op string) (json.RawMessage, erro
 	}
 	data, err := readBounded(resp.Body, c.maxBody)
 	if err != nil {
-		return nil, fmt.Errorf("wothttp: %s: reading the answer from %s: %w", op, redact(resp.Request.URL), err)
+		return nil, fmt.Errorf("wothttp: %s: reading the answer from %s: %w", op, td.RedactURL(resp.Request.URL), err)
 	}
 	data = bytes.TrimSpace(data)
 	if len(data) == 0 {
@@ -371,25 +371,15 @@ func (c *client) isClosed() bool {
 func transportError(op string, u *url.URL, err error) error {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("wothttp: %s %s: no answer before the deadline: %w", op, redact(u), err)
+		return fmt.Errorf("wothttp: %s %s: no answer before the deadline: %w", op, td.RedactURL(u), err)
 	case errors.Is(err, context.Canceled):
-		return fmt.Errorf("wothttp: %s %s: %w", op, redact(u), err)
+		return fmt.Errorf("wothttp: %s %s: %w", op, td.RedactURL(u), err)
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) && ue.Err != nil {
 		err = ue.Err
 	}
-	return fmt.Errorf("wothttp: %s %s: %w", op, redact(u), err)
-}
-
-// redact returns u without its query (where apikeys travel) and user info, for messages.
-func redact(u *url.URL) string {
-	if u == nil {
-		return "<no URL>"
-	}
-	c := *u
-	c.User, c.RawQuery, c.ForceQuery = nil, "", false
-	return c.String()
+	return fmt.Errorf("wothttp: %s %s: %w", op, td.RedactURL(u), err)
 }
 
 // snippet returns the start of a body for an error message.

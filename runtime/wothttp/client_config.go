@@ -59,11 +59,11 @@ func (c *client) checkRedirect(next func(*http.Request, []*http.Request) error) 
 	return func(req *http.Request, via []*http.Request) error {
 		for _, v := range via {
 			if sameURL(v.URL, req.URL) {
-				return fmt.Errorf("redirect loop: %s redirects back to itself (through %d hops); fix the Thing's redirects", redact(req.URL), len(via))
+				return fmt.Errorf("redirect loop: %s redirects back to itself (through %d hops); fix the Thing's redirects", td.RedactURL(req.URL), len(via))
 			}
 		}
 		if len(via) >= maxRedirects {
-			return fmt.Errorf("stopped after %d redirects (last to %s)", maxRedirects, redact(req.URL))
+			return fmt.Errorf("stopped after %d redirects (last to %s)", maxRedirects, td.RedactURL(req.URL))
 		}
 		if origin(req.URL) != origin(via[0].URL) {
 			for _, h := range c.secret {

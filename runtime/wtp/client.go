@@ -51,7 +51,7 @@ func (Binding) DialURL(ctx context.Context, u *url.URL, cfg *wot.Config) (*td.Th
 		return nil, nil
 	}
 	if cfg.ThingID == "" {
-		return nil, fmt.Errorf("wtp: Dial %s: a ws:// or wss:// endpoint needs wot.WithThingID (every message names its Thing); or Dial the TD's http(s) URL", redact(u))
+		return nil, fmt.Errorf("wtp: Dial %s: a ws:// or wss:// endpoint needs wot.WithThingID (every message names its Thing); or Dial the TD's http(s) URL", td.RedactURL(u))
 	}
 	e := *u
 	e.Scheme = s
@@ -182,7 +182,7 @@ func (c *client) endpointOf(u *url.URL, f *td.Form) (*remoteEndpoint, bool) {
 	form := &td.Form{Security: append(td.StringList(nil), sec...)}
 	ep := &remoteEndpoint{spec: &connSpec{
 		target:  &target,
-		display: redact(&target),
+		display: td.RedactURL(&target),
 		cfg:     cfg,
 		opts:    c.opts,
 		auth: func() (*handshake, error) {

@@ -72,15 +72,6 @@ func normalizeURL(u *url.URL) string {
 	return n.String()
 }
 
-func redact(u *url.URL) string {
-	r := *u
-	r.User = nil
-	r.RawQuery = ""
-	r.ForceQuery = false
-	r.Fragment = ""
-	return r.String()
-}
-
 func (s *connSpec) key(h *handshake) (poolKey, error) {
 	hc, err := s.cfg.HTTPClient()
 	if err != nil {
