@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,18 +15,17 @@ import (
 	"sync"
 	"time"
 
-	"github.com/coder/websocket"
-
 	"github.com/wotgen/wotgen/examples/lamp/device"
 	"github.com/wotgen/wotgen/examples/lamp/lampwot"
 	"github.com/wotgen/wotgen/internal/bench/burst"
+	"github.com/wotgen/wotgen/internal/bench/rawthing"
 	"github.com/wotgen/wotgen/runtime/td"
 	"github.com/wotgen/wotgen/runtime/wot"
 	"github.com/wotgen/wotgen/runtime/wtp"
 )
 
 // benchThingID is the raw server's thingID.
-const benchThingID = "urn:wotgen:bench"
+const benchThingID = rawthing.ThingID
 
 func serve(kind string) error {
 	mux := http.NewServeMux()
@@ -36,11 +33,9 @@ func serve(kind string) error {
 	dropped := func() uint64 { return 0 }
 	switch kind {
 	case "raw":
-		r := &rawServer{observers: map[*websocket.Conn]string{}, streams: map[chan []byte]struct{}{}}
-		mux.HandleFunc("/wtp", r.serveWTP)
-		mux.HandleFunc("GET /properties/level", r.serveLevel)
-		mux.HandleFunc("GET /events/level", r.serveSSE)
-		notify = r.notify
+		r := rawthing.New()
+		mux.Handle("/", r.Handler())
+		notify = r.Notify
 	case "lamp":
 		lamp, srv, err := device.New(device.Options{Logger: slog.New(slog.DiscardHandler)})
 		if err != nil {
@@ -134,156 +129,4 @@ func procMemory() (rss, hwm uint64) {
 		}
 	}
 	return rss, hwm
-}
-
-// rawMessage is the baseline's envelope: plain structs through encoding/json, as a hand-written
-// server would do it.
-type rawMessage struct {
-	ThingID       string          `json:"thingID"`
-	MessageID     string          `json:"messageID"`
-	MessageType   string          `json:"messageType"`
-	Operation     string          `json:"operation"`
-	Name          string          `json:"name,omitempty"`
-	Value         json.RawMessage `json:"value,omitempty"`
-	Timestamp     string          `json:"timestamp,omitempty"`
-	CorrelationID string          `json:"correlationID,omitempty"`
-}
-
-func rawUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = b[6]&0x0f | 0x40
-	b[8] = b[8]&0x3f | 0x80
-	h := hex.EncodeToString(b[:])
-	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
-}
-
-func rawNow() string { return time.Now().UTC().Format("2006-01-02T15:04:05.000Z07:00") }
-
-// rawServer is the baseline: one property "level", readproperty and observeproperty over WTP,
-// GET over HTTP, and an SSE stream of its changes.
-type rawServer struct {
-	mu        sync.Mutex
-	level     int
-	observers map[*websocket.Conn]string // conn → correlationID
-	streams   map[chan []byte]struct{}
-}
-
-func (r *rawServer) serveWTP(w http.ResponseWriter, req *http.Request) {
-	c, err := websocket.Accept(w, req, &websocket.AcceptOptions{Subprotocols: []string{"webthingprotocol"}})
-	if err != nil {
-		return
-	}
-	defer c.CloseNow()
-	c.SetReadLimit(1 << 20)
-	ctx := context.Background()
-	defer func() {
-		r.mu.Lock()
-		delete(r.observers, c)
-		r.mu.Unlock()
-	}()
-	for {
-		_, data, err := c.Read(ctx)
-		if err != nil {
-			return
-		}
-		var m rawMessage
-		if err := json.Unmarshal(data, &m); err != nil {
-			continue
-		}
-		resp := rawMessage{ThingID: m.ThingID, MessageID: rawUUID(), MessageType: "response",
-			Operation: m.Operation, Name: m.Name, CorrelationID: m.CorrelationID, Timestamp: rawNow()}
-		switch m.Operation {
-		case "readproperty":
-			r.mu.Lock()
-			resp.Value, _ = json.Marshal(r.level)
-			r.mu.Unlock()
-		case "observeproperty":
-			r.mu.Lock()
-			r.observers[c] = m.CorrelationID
-			r.mu.Unlock()
-		}
-		out, _ := json.Marshal(resp)
-		if err := c.Write(ctx, websocket.MessageText, out); err != nil {
-			return
-		}
-	}
-}
-
-func (r *rawServer) serveLevel(w http.ResponseWriter, _ *http.Request) {
-	r.mu.Lock()
-	v := r.level
-	r.mu.Unlock()
-	w.Header().Set("Content-Type", "application/json")
-	json.NewEncoder(w).Encode(v)
-}
-
-// serveSSE streams every change of level; a stream that falls 65,536 events behind is closed
-// (more than a scenario's burst: the baseline must not fail its own benchmark).
-func (r *rawServer) serveSSE(w http.ResponseWriter, req *http.Request) {
-	ch := make(chan []byte, 1<<16)
-	r.mu.Lock()
-	r.streams[ch] = struct{}{}
-	r.mu.Unlock()
-	defer func() {
-		r.mu.Lock()
-		delete(r.streams, ch)
-		r.mu.Unlock()
-	}()
-	w.Header().Set("Content-Type", "text/event-stream")
-	w.WriteHeader(http.StatusOK)
-	rc := http.NewResponseController(w)
-	rc.Flush()
-	for {
-		select {
-		case <-req.Context().Done():
-			return
-		case ev, ok := <-ch:
-			if !ok {
-				return
-			}
-			w.Write(ev)
-			for more := true; more; {
-				select {
-				case ev, ok := <-ch:
-					if !ok {
-						return
-					}
-					w.Write(ev)
-				default:
-					more = false
-				}
-			}
-			if rc.Flush() != nil {
-				return
-			}
-		}
-	}
-}
-
-// notify sets the level and writes one notification to every observer, in turn.
-func (r *rawServer) notify(v int) {
-	r.mu.Lock()
-	r.level = v
-	obs := make(map[*websocket.Conn]string, len(r.observers))
-	for c, cid := range r.observers {
-		obs[c] = cid
-	}
-	val, _ := json.Marshal(v)
-	id := rawUUID()
-	ev := fmt.Appendf(nil, "event: level\ndata: %s\nid: %s\n\n", val, id)
-	for ch := range r.streams {
-		select {
-		case ch <- ev:
-		default:
-			delete(r.streams, ch)
-			close(ch)
-		}
-	}
-	r.mu.Unlock()
-	for c, cid := range obs {
-		out, _ := json.Marshal(rawMessage{ThingID: benchThingID, MessageID: id, MessageType: "notification",
-			Operation: "observeproperty", Name: "level", Value: val, Timestamp: rawNow(), CorrelationID: cid})
-		c.Write(context.Background(), websocket.MessageText, out)
-	}
 }
