@@ -252,13 +252,26 @@ func (h *hijackWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	h.nc = nc
 	// net/http hands over its 4 KiB read and write buffers, which the library keeps for the
-	// connection's life: smaller ones save idle memory. Only when they hold nothing yet, or
-	// bytes would be lost.
-	if rw.Reader.Buffered() == 0 && rw.Writer.Buffered() == 0 {
-		h.cork = &corkWriter{nc: nc}
-		h.br = bufio.NewReaderSize(nc, readBuffer)
-		rw = bufio.NewReadWriter(h.br, bufio.NewWriterSize(h.cork, writeBuffer))
+	// connection's life: smaller ones save idle memory. The write buffer is new and empty. The
+	// read buffer often is not: net/http sends the 101 before the hijack, and a client that
+	// writes as soon as it has it (most do) has its first bytes read ahead by net/http. Those
+	// move into the new buffer, buffered there as they were, for the library takes the
+	// buffered bytes and reads the TCP connection after them.
+	if rw.Writer.Buffered() != 0 {
+		return nc, rw, nil
 	}
+	br := bufio.NewReaderSize(nc, readBuffer)
+	if n := rw.Reader.Buffered(); n > 0 {
+		ahead, _ := rw.Reader.Peek(n)
+		ahead = bytes.Clone(ahead)
+		br = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(ahead), nc), max(readBuffer, n))
+		if _, err := br.Peek(n); err != nil { // from the bytes.Reader: cannot fail
+			return nc, rw, nil
+		}
+	}
+	h.cork = &corkWriter{nc: nc}
+	h.br = br
+	rw = bufio.NewReadWriter(h.br, bufio.NewWriterSize(h.cork, writeBuffer))
 	return nc, rw, nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -197,9 +198,9 @@ func TestEchoAndBatch(t *testing.T) {
 				return
 			}
 			msg := string(data)
-			// Batching needs net/http's buffers empty at the hijack; when they are not, writes
-			// go out one by one and Release is a no-op: the echo must be the same either way.
-			c.Hold()
+			if !c.Hold() {
+				t.Error("no batching on a hijacked connection")
+			}
 			for i := range 3 {
 				c.Write([]byte(msg + string(rune('0'+i))))
 			}
@@ -223,6 +224,72 @@ func TestEchoAndBatch(t *testing.T) {
 	_, _, err := ws.Read(ctx)
 	if websocket.CloseStatus(err) != websocket.StatusUnsupportedData {
 		t.Fatalf("want the server's close 1003, got %v", err)
+	}
+}
+
+// A client that sends its first frames with the handshake, before the 101 (as a client that
+// writes the moment it has the 101 may, when net/http reads ahead): the bytes net/http read
+// ahead are delivered in order, and the connection still gets the small buffers and batching.
+func TestFramesReadAheadAtHijack(t *testing.T) {
+	type got struct {
+		msgs []string
+		hold bool
+	}
+	result := make(chan got, 1)
+	hs := serve(t, 5*time.Second, func(c *Conn) {
+		var g got
+		for range 3 {
+			data, _, err := c.Read()
+			if err != nil {
+				t.Errorf("read: %v", err)
+				break
+			}
+			g.msgs = append(g.msgs, string(data))
+		}
+		g.hold = c.Hold()
+		c.Write([]byte("ok"))
+		c.Release()
+		c.EndWrites()
+		result <- g
+	})
+	nc, err := net.Dial("tcp", strings.TrimPrefix(hs.URL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	req := "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	out := []byte(req)
+	// The third message is longer than the small read buffer, so it spans what was read
+	// ahead and what comes from the socket.
+	third := strings.Repeat("z", 3000)
+	for _, m := range []string{"first", "second", third} {
+		out = append(out, frame(0x1, true, []byte(m))...)
+	}
+	if _, err := nc.Write(out); err != nil {
+		t.Fatal(err)
+	}
+	nc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(nc)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("handshake: %v %v", resp, err)
+	}
+	var g got
+	select {
+	case g = <-result:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the server did not read the three messages")
+	}
+	if len(g.msgs) != 3 || g.msgs[0] != "first" || g.msgs[1] != "second" || g.msgs[2] != third {
+		t.Errorf("messages = %.20q, want first, second and the long one", g.msgs)
+	}
+	if !g.hold {
+		t.Error("no batching on a connection whose first bytes net/http read ahead")
+	}
+	hdr := make([]byte, 4)
+	if _, err := io.ReadFull(br, hdr); err != nil || string(hdr[2:]) != "ok" {
+		t.Errorf("reply = %q %v, want a frame with ok", hdr, err)
 	}
 }
 
