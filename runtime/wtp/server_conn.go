@@ -18,8 +18,8 @@ import (
 // Goroutines: the reader (started by serverBinding.serveWTP, so that the HTTP handler returns
 // and net/http frees its per-request state) decodes and dispatches; a writer exists only while
 // there is something to send; pings run from a timer. Requests that call user handlers run on
-// the reader too; one still running after handoffAfter keeps its goroutine, and a new reader
-// takes over the connection (see run). An idle connection therefore costs one goroutine.
+// the reader too; one still running at the watchdog's second tick keeps its goroutine, and a
+// new reader takes over the connection (see run). An idle connection therefore costs one goroutine.
 //
 // Everything sent goes through a queue bounded in bytes (WithSendBuffer), so producers (above
 // all the Thing's notifications, queued under its lock) never block; a consumer that stops
