@@ -28,7 +28,8 @@ import (
 //	WOTGEN_BENCH=1 go test -run TestOutOfProcess -v -timeout 30m ./internal/bench
 //
 // Without WOTGEN_BENCH the test runs every scenario once with tiny counts, to keep the harness
-// working. WOTGEN_BENCH_ROUNDS sets the number of rounds (default 3). WOTGEN_BENCH_BEFORE=<path of a wotbench binary built from another commit> adds that
+// working. WOTGEN_BENCH_ROUNDS sets the number of rounds (default 3); WOTGEN_BENCH_SCENARIOS
+// (comma-separated names, e.g. wtp-sequential,http-push) runs only those scenarios. WOTGEN_BENCH_BEFORE=<path of a wotbench binary built from another commit> adds that
 // build's lamp server as a third server ("before"), driven by this build's driver, for before/after
 // tables from one run. Scenarios a server cannot run (HTTP without an HTTP binding, the burst on
 // the raw server, which has no writeproperty) are reported as n/a.
@@ -205,6 +206,14 @@ func TestOutOfProcess(t *testing.T) {
 	if os.Getenv("WOTGEN_BENCH_BEFORE") != "" {
 		kinds = append(kinds, "before")
 	}
+	scenarios := oopScenarios
+	if only := os.Getenv("WOTGEN_BENCH_SCENARIOS"); only != "" {
+		names := strings.Split(only, ",")
+		scenarios = slices.DeleteFunc(slices.Clone(oopScenarios), func(sc oopScenario) bool { return !slices.Contains(names, sc.name) })
+		if len(scenarios) == 0 {
+			t.Fatalf("WOTGEN_BENCH_SCENARIOS=%q names no scenario; the scenarios are %v", only, scenarioNames())
+		}
+	}
 	results := map[string]map[string][]oopResult{} // scenario → kind → rounds
 	failures := map[string]map[string]string{}     // scenario → kind → the last error
 	for round := range rounds {
@@ -215,7 +224,7 @@ func TestOutOfProcess(t *testing.T) {
 		if round%2 == 1 {
 			slices.Reverse(order)
 		}
-		for _, sc := range oopScenarios {
+		for _, sc := range scenarios {
 			for _, kind := range order {
 				n := sc.n
 				if !full {
@@ -263,7 +272,7 @@ func TestOutOfProcess(t *testing.T) {
 	} else {
 		fmt.Fprintf(&b, "| scenario | raw | generated lamp | lamp/raw |\n|---|---|---|---|\n")
 	}
-	for _, sc := range oopScenarios {
+	for _, sc := range scenarios {
 		raw := results[sc.name]["raw"]
 		cells := []string{sc.name, cell(raw, sc, "")}
 		for _, kind := range kinds[1:] {
@@ -286,6 +295,14 @@ func TestOutOfProcess(t *testing.T) {
 			kind, cell(rs, oopScenario{better: "value"}, ""), cell(rs, oopScenario{better: "value"}, "a_dropped_s"), cell(rs, oopScenario{better: "value"}, "rss_growth_mib"))
 	}
 	t.Logf("medians of %d alternating rounds:\n%s", rounds, b.String())
+}
+
+func scenarioNames() []string {
+	var names []string
+	for _, sc := range oopScenarios {
+		names = append(names, sc.name)
+	}
+	return names
 }
 
 // cell formats the median of the results (of the Extra figure key, when set); n/a when none.
