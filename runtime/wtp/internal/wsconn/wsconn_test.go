@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/coder/websocket"
@@ -125,27 +126,30 @@ type deadlineConn struct {
 
 func (d *deadlineConn) SetWriteDeadline(t time.Time) error { d.set = append(d.set, t); return nil }
 
+// In a synctest bubble, so the half timeout passes exactly when the test says.
 func TestWriteDeadlineRenewal(t *testing.T) {
-	nc := &deadlineConn{}
-	c := &Conn{nc: nc, timeout: 40 * time.Millisecond}
-	c.deadline()
-	c.deadline()
-	if len(nc.set) != 1 || nc.set[0].IsZero() {
-		t.Fatalf("deadlines set: %v, want one (renewed too early)", nc.set)
-	}
-	time.Sleep(25 * time.Millisecond) // past half the timeout
-	c.deadline()
-	if len(nc.set) != 2 || !nc.set[1].After(nc.set[0]) {
-		t.Fatalf("deadline not renewed after half its time: %v", nc.set)
-	}
-	c.EndWrites()
-	if len(nc.set) != 3 || !nc.set[2].IsZero() {
-		t.Fatalf("deadline not cleared when the writer stops: %v", nc.set)
-	}
-	c.EndWrites()
-	if len(nc.set) != 3 {
-		t.Fatalf("cleared twice: %v", nc.set)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		nc := &deadlineConn{}
+		c := &Conn{nc: nc, timeout: 40 * time.Millisecond}
+		c.deadline()
+		c.deadline()
+		if len(nc.set) != 1 || nc.set[0].IsZero() {
+			t.Fatalf("deadlines set: %v, want one (renewed too early)", nc.set)
+		}
+		time.Sleep(25 * time.Millisecond) // past half the timeout
+		c.deadline()
+		if len(nc.set) != 2 || !nc.set[1].After(nc.set[0]) {
+			t.Fatalf("deadline not renewed after half its time: %v", nc.set)
+		}
+		c.EndWrites()
+		if len(nc.set) != 3 || !nc.set[2].IsZero() {
+			t.Fatalf("deadline not cleared when the writer stops: %v", nc.set)
+		}
+		c.EndWrites()
+		if len(nc.set) != 3 {
+			t.Fatalf("cleared twice: %v", nc.set)
+		}
+	})
 }
 
 // serve accepts one connection with Accept and hands it to f on the server's goroutine.
@@ -378,19 +382,21 @@ func (d *deadlineWriter) Write(p []byte) (int, error) { return len(p), nil }
 // Every write through the cork (the library's pongs included) has at least half the timeout
 // left, the deadline moves once per half timeout, and it is never cleared.
 func TestCorkRenewsDeadline(t *testing.T) {
-	nc := &deadlineWriter{}
-	w := &corkWriter{nc: nc, timeout: 40 * time.Millisecond}
-	w.Write([]byte("a"))
-	w.Write([]byte("b"))
-	w.hold()
-	w.Write([]byte("c"))
-	w.release()
-	if len(nc.set) != 1 || nc.set[0].IsZero() {
-		t.Fatalf("deadlines set: %v, want one", nc.set)
-	}
-	time.Sleep(25 * time.Millisecond) // past half the timeout
-	w.Write([]byte("d"))
-	if len(nc.set) != 2 || !nc.set[1].After(nc.set[0]) {
-		t.Fatalf("deadline not renewed after half its time: %v", nc.set)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		nc := &deadlineWriter{}
+		w := &corkWriter{nc: nc, timeout: 40 * time.Millisecond}
+		w.Write([]byte("a"))
+		w.Write([]byte("b"))
+		w.hold()
+		w.Write([]byte("c"))
+		w.release()
+		if len(nc.set) != 1 || nc.set[0].IsZero() {
+			t.Fatalf("deadlines set: %v, want one", nc.set)
+		}
+		time.Sleep(25 * time.Millisecond) // past half the timeout
+		w.Write([]byte("d"))
+		if len(nc.set) != 2 || !nc.set[1].After(nc.set[0]) {
+			t.Fatalf("deadline not renewed after half its time: %v", nc.set)
+		}
+	})
 }
