@@ -46,12 +46,12 @@ type ServerBinding interface {
 	// Start is called once when the Server is created (before any request), with the server
 	// to look Things up in and its configuration (ServerSetting values, logger).
 	Start(s *Server) error
-	// AddForms adds the binding's forms for t to d, the TD being served (a copy); base is
-	// the server's external URL (http or https, no trailing slash). The binding rewrites the
-	// hrefs of the forms of its own protocol that d already has (the TD's author placed
-	// them) to its endpoints, and appends forms for what else it serves; it never removes or
-	// reorders forms. Appended hrefs are absolute or relative to base + "/"; the Server
-	// makes every href absolute afterwards.
+	// AddForms adds the binding's forms for t to d, the TD being served (a copy, its hrefs
+	// already absolute); base is the server's external URL (http or https, no trailing
+	// slash). The binding points the forms of its own protocol that d already has (the TD's
+	// author placed them) at its endpoints, or drops them for forms of its own, and appends
+	// forms for what else it serves; it leaves other protocols' forms alone. Hrefs it writes
+	// are absolute or relative to base + "/"; the Server makes every href absolute afterwards.
 	AddForms(d *td.Thing, t *Thing, base *url.URL)
 	// Serve handles r if it is the binding's (returns false, having written nothing, when it
 	// is not). r's context carries the authenticated principal (CallerFrom); the binding

@@ -42,27 +42,15 @@ func (s *Server) servedTD(t *Thing, r *http.Request) *td.Thing {
 	d := t.desc.Clone()
 	orig := t.desc
 
-	// Bindings only append forms; the first n of each list came from the TD and resolve
-	// against its own base.
-	counts := formCounts(d)
+	// The TD's own forms resolve against its base; a binding may then drop, rewrite or add
+	// forms, and what it adds relative resolves against the served TD's new base.
+	resolveForms(d, orig, &docURL)
 	for _, b := range s.bindings {
 		b.AddForms(d, t, base)
 	}
 	newBase := *base
 	newBase.Path = base.Path + "/"
-	added := &td.Thing{Base: newBase.String()} // a binding's own forms are relative to the new base
-	i := 0
-	eachFormList(d, func(forms []td.Form) {
-		n := counts[i]
-		i++
-		for j := range forms {
-			against := orig
-			if j >= n {
-				against = added
-			}
-			forms[j].Href = absoluteHref(against, forms[j].Href, &docURL)
-		}
-	})
+	resolveForms(d, &td.Thing{Base: newBase.String()}, &docURL)
 	for i := range d.Links {
 		d.Links[i].Href = absoluteHref(orig, d.Links[i].Href, &docURL)
 	}
@@ -95,10 +83,14 @@ func eachFormList(d *td.Thing, fn func([]td.Form)) {
 	}
 }
 
-func formCounts(d *td.Thing) []int {
-	var counts []int
-	eachFormList(d, func(forms []td.Form) { counts = append(counts, len(forms)) })
-	return counts
+// resolveForms makes every form href of d absolute, resolved against against's base and
+// docURL; absolute hrefs stay as they are.
+func resolveForms(d, against *td.Thing, docURL *url.URL) {
+	eachFormList(d, func(forms []td.Form) {
+		for j := range forms {
+			forms[j].Href = absoluteHref(against, forms[j].Href, docURL)
+		}
+	})
 }
 
 // serveTD answers GET on a TD path (thing != nil) or /.well-known/wot: the single Thing's

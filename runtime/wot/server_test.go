@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -23,6 +24,7 @@ import (
 type fakeServerBinding struct {
 	name, prefix string
 	srv          *Server
+	replace      bool // drop the TD's forms of "our protocol" rather than rewrite them
 
 	mu       sync.Mutex
 	served   []string // paths it saw, with the principal: "path principal"
@@ -49,6 +51,9 @@ func (f *fakeServerBinding) AddForms(d *td.Thing, t *Thing, base *url.URL) {
 		p := d.Properties[n]
 		// Rewrite the forms of "our protocol" the TD already has, add one of our own
 		// (relative to base + "/").
+		if f.replace {
+			p.Forms = slices.DeleteFunc(p.Forms, func(fm td.Form) bool { return fm.Subprotocol == f.name })
+		}
 		for i := range p.Forms {
 			if p.Forms[i].Subprotocol == f.name {
 				p.Forms[i].Href = base.String() + f.prefix + "existing"
@@ -154,6 +159,22 @@ func TestServedTDWithTwoBindings(t *testing.T) {
 	if d.Links[0].Href != "http://old.example/manual.pdf" {
 		t.Errorf("link %q", d.Links[0].Href)
 	}
+	// A binding that drops the TD's forms of its protocol: the TD's other forms still resolve
+	// against the TD's base, the bindings' own against the server's.
+	b.replace = true
+	_, body = get(t, hs.URL+"/things/lamp", nil)
+	if d, err = td.Parse([]byte(body)); err != nil {
+		t.Fatal(err)
+	}
+	hrefs = nil
+	for _, f := range d.Properties["on"].Forms {
+		hrefs = append(hrefs, f.Href)
+	}
+	want = []string{"http://old.example/lamp/on", hs.URL + "/a/props/on{?unit}", hs.URL + "/b/props/on{?unit}"}
+	if strings.Join(hrefs, " ") != strings.Join(want, " ") {
+		t.Errorf("forms with a replacing binding\n got %v\nwant %v", hrefs, want)
+	}
+	b.replace = false
 	// HEAD has no body; other methods are refused.
 	req, _ := http.NewRequest("HEAD", hs.URL+"/.well-known/wot", nil)
 	if r, err := http.DefaultClient.Do(req); err != nil || r.StatusCode != 200 || r.ContentLength > 0 {

@@ -257,7 +257,10 @@ func TestPingKeepAlive(t *testing.T) {
 	alive := dial(t, hs)                          // reads, so it answers pings
 	dead := dial(t, hs, dialOpts{noReader: true}) // never reads: pings go unanswered
 	// The server cuts the dead connection once a ping goes unanswered; by then the live one has
-	// answered pings of the same rounds and must still work.
+	// answered pings of the same rounds and must still work. The client's dial returns on the
+	// 101, which may be before the server counts the connection: count both first, or the
+	// test could read the dead connection (and so answer its pings) before it was cut.
+	waitFor(t, "both connections", func() bool { return ServerStats(s).ConnectionsTotal >= 2 })
 	deadline := time.Now().Add(5 * time.Second)
 	for ServerStats(s).Connections > 1 {
 		if time.Now().After(deadline) {
