@@ -41,9 +41,10 @@ type watchdog struct {
 
 // run calls f with the connection's context. When f calls user code (usesHandlers), it takes
 // one of the connection's WithMaxInFlight slots and runs on the reader, so the common quick
-// handler costs no goroutine hand-off; if it is still running after 1 to 2 ms, the watchdog
-// starts a new reader and this goroutine stays with the handler (turn.handedOff), so a slow
-// handler never holds up other requests, its connection's or anyone else's.
+// handler costs no goroutine hand-off; if it is still running at the watchdog's second tick,
+// the watchdog starts a new reader and this goroutine stays with the handler
+// (turn.handedOff), so a slow handler never holds up other requests, its connection's or
+// anyone else's.
 func (c *conn) run(turn *readerTurn, usesHandlers bool, f func(ctx context.Context)) {
 	if !usesHandlers {
 		f(c.hctx)
