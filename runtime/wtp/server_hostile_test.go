@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"math/rand/v2"
 	"testing"
-	"time"
 
 	"github.com/wotgen/wotgen/runtime/td"
 )
@@ -62,7 +61,7 @@ func TestHostileRequestsAlwaysAnswered(t *testing.T) {
 	// Subscriptions made by the junk may now deliver; only responses may be pending.
 	c.ok(OpUnobserveAllProperties, nil)
 	c.ok(OpUnsubscribeAllEvents, nil)
-	c.expectNone(50 * time.Millisecond)
+	c.expectNone()
 	c.stillWorks()
 	if st := ServerStats(s); st.Connections != 1 {
 		t.Fatalf("connections %d", st.Connections)
