@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -16,12 +17,13 @@ func init() {
 	register(command{name: "discover", summary: "find Things on the local network (DNS-SD), at URLs and in Thing Description Directories", run: runDiscover})
 }
 
-const discoverSynopsis = `[-mdns] [-dir URL]... [-query JSONPATH] [-timeout D] [-format text|json] [URL...]
+const discoverSynopsis = `[-mdns] [-dir URL]... [-token T] [-query JSONPATH] [-timeout D] [-format text|json] [URL...]
 
 Each URL is a TD's URL, or a host (http://HOST:PORT) whose /.well-known/wot is fetched; a URL may
 serve a JSON array of TDs. -mdns browses the local link for _wot._tcp services (WoT Discovery,
-https://www.w3.org/TR/wot-discovery/#introduction-dns-sd-sec). -dir lists a Thing Description Directory (its /things, page by page). Directories found
-through -mdns or a URL are listed too. Each Thing is printed once (by id) with its title, id, the
+https://www.w3.org/TR/wot-discovery/#introduction-dns-sd-sec). -dir lists a Thing Description
+Directory (its /things, page by page); -token is the bearer token for the directories given with
+-dir, and only for them. Directories found through -mdns or a URL are listed too. Each Thing is printed once (by id) with its title, id, the
 URL its TD can be fetched from, and how it was found.
 
 Exit status: 0 when at least one Thing was found and every URL and directory given could be read
@@ -45,6 +47,7 @@ func runDiscover(ctx context.Context, args []string, s stdio) int {
 		dirs = append(dirs, v)
 		return nil
 	})
+	token := fs.String("token", "", "bearer `token` for the directories given with -dir, for those whose reads need one (default $WOTGEN_DISCOVER_TOKEN, which keeps it out of process lists); never sent elsewhere")
 	query := fs.String("query", "", "JSONPath (RFC 9535) `query` for the directories, selecting whole TDs, e.g. $[?(@.title=='Lamp')]")
 	timeout := fs.Duration("timeout", 3*time.Second, "how long to look (DNS-SD answers keep coming; URLs and directories also stop at this)")
 	format := fs.String("format", "text", "output `format`: text (a table) or json (an array)")
@@ -71,7 +74,22 @@ func runDiscover(ctx context.Context, args []string, s stdio) int {
 		}
 	}
 
-	f := discovery.Filter{MDNS: *mdns, URLs: fs.Args(), Directories: dirs, Query: *query, Timeout: *timeout}
+	if *token == "" {
+		*token = os.Getenv("WOTGEN_DISCOVER_TOKEN")
+	}
+	f := discovery.Filter{MDNS: *mdns, URLs: fs.Args(), Query: *query, Timeout: *timeout}
+	if *token == "" {
+		f.Directories = dirs
+	} else {
+		for _, u := range dirs {
+			d, err := discovery.NewDirectory(u, discovery.WithDirectoryBearerToken(*token))
+			if err != nil {
+				fmt.Fprintf(s.err, "wotgen discover: -dir: %v\n", err)
+				return exitUsage
+			}
+			f.DirectoryClients = append(f.DirectoryClients, d)
+		}
+	}
 	var found []discovered
 	failed := false
 	for r, err := range discovery.Discover(ctx, f) {

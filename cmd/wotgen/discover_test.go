@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -100,6 +101,49 @@ func TestDiscoverCommand(t *testing.T) {
 		if code != c.code || !strings.Contains(errOut, c.msg) {
 			t.Errorf("discover %q: exit %d, stderr %q; want %d and %q", c.args, code, errOut, c.code, c.msg)
 		}
+	}
+}
+
+// A directory whose reads need a bearer token: -token (or $WOTGEN_DISCOVER_TOKEN) reaches it,
+// and only it: a TD URL given on the same command line never sees the token.
+func TestDiscoverDirectoryToken(t *testing.T) {
+	lamp, err := os.ReadFile(filepath.Join("..", "..", "examples", "lamp", "lamp.td.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer s3cret" {
+			w.Header().Set("WWW-Authenticate", "Bearer")
+			http.Error(w, "token needed", http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "application/ld+json")
+		fmt.Fprintf(w, "[%s]", lamp)
+	}))
+	defer dir.Close()
+	var leaked atomic.Value
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a := r.Header.Get("Authorization"); a != "" {
+			leaked.Store(a)
+		}
+		w.Write([]byte(strings.Replace(string(lamp), "urn:uuid:0a3f5c56-5d4e-4b59-9e0b-6a1f1e6b7c21", "urn:dev:other", 1)))
+	}))
+	defer other.Close()
+
+	code, _, errOut := discoverCmd(t, "-dir", dir.URL)
+	if code != exitFindings || !strings.Contains(errOut, "401") {
+		t.Errorf("without a token: exit %d, stderr %q; want the 401", code, errOut)
+	}
+	code, out, errOut := discoverCmd(t, "-format", "json", "-token", "s3cret", "-dir", dir.URL, other.URL)
+	if code != exitOK || !strings.Contains(out, `"source": "directory"`) || !strings.Contains(out, "urn:dev:other") {
+		t.Errorf("with -token: exit %d, stdout %s, stderr %q", code, out, errOut)
+	}
+	t.Setenv("WOTGEN_DISCOVER_TOKEN", "s3cret")
+	if code, out, errOut := discoverCmd(t, "-dir", dir.URL); code != exitOK || !strings.Contains(out, "Lamp") {
+		t.Errorf("with $WOTGEN_DISCOVER_TOKEN: exit %d, stdout %s, stderr %q", code, out, errOut)
+	}
+	if a := leaked.Load(); a != nil {
+		t.Errorf("the token went to a TD URL that is not a -dir directory: %v", a)
 	}
 }
 

@@ -229,7 +229,11 @@ func (r *discoverRun) start() {
 		})
 	}
 	for i, d := range r.f.DirectoryClients {
-		r.spawn(func() { r.list(SourceDirectory, fmt.Sprintf("client %d", i), d) })
+		via := fmt.Sprintf("client %d", i)
+		if dir, ok := d.(*Directory); ok {
+			via = td.RedactURL(dir.base)
+		}
+		r.spawn(func() { r.list(SourceDirectory, via, d) })
 	}
 }
 
