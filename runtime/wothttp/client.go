@@ -36,7 +36,8 @@ const (
 )
 
 // Accepts reports whether f can carry op over HTTP: an http or https href, a JSON media
-// type for what the client sends and decodes, a usable subprotocol and valid htv terms.
+// type for what the client sends and decodes (or text/plain for one affordance's value), a
+// usable subprotocol and valid htv terms.
 func (Binding) Accepts(f *td.Form, u *url.URL, op string) bool {
 	if f == nil || u == nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return false
@@ -69,10 +70,12 @@ func (Binding) Accepts(f *td.Form, u *url.URL, op string) bool {
 		// Gateway, Eclipse Ditto) name the stream's own type: their data is JSON.
 		return true
 	}
-	if sendsBody(op) && !isJSON(f.ContentType) {
+	text := carriesText(op)
+	if sendsBody(op) && !isJSON(f.ContentType) && !(text && isText(f.ContentType)) {
 		return false
 	}
-	return isJSON(responseType(f))
+	rt := responseType(f)
+	return isJSON(rt) || text && isText(rt)
 }
 
 // Open returns the client for one consumed Thing.
@@ -162,6 +165,13 @@ func (c *client) Do(ctx context.Context, r *wot.Request) (*wot.Response, error) 
 			body, _ = json.Marshal(r.Names) // TD default payload: an array of names
 		}
 	}
+	if body != nil && isText(r.Form.ContentType) && carriesText(r.Op) {
+		t, err := textFromJSON(body)
+		if err != nil {
+			return nil, fmt.Errorf("wothttp: %s %q: the form sends text/plain: %w", r.Op, r.Name, err)
+		}
+		body = t
+	}
 	req, err := c.newRequest(ctx, r.Form.Form, r.Op, target, body)
 	if err != nil {
 		return nil, err
@@ -179,7 +189,7 @@ func (c *client) response(r *wot.Request, resp *http.Response) (*wot.Response, e
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return nil, errorFromResponse(resp)
 	}
-	data, err := c.readJSON(resp, r.Op)
+	data, err := c.readValue(resp, r)
 	if err != nil {
 		return nil, err
 	}
@@ -301,21 +311,40 @@ func (c *client) newRequest(ctx context.Context, f *td.Form, op string, u *url.U
 	return req, nil
 }
 
-// readJSON reads a success response's body (bounded) and checks it is JSON. It returns nil
-// for an empty body (204, or a 200 without content).
-func (c *client) readJSON(resp *http.Response, op string) (json.RawMessage, error) {
+// readValue reads a success response's body (bounded) as a JSON value: JSON as it is, or
+// plain text converted as the affordance's schema says (see text.go). It returns nil for
+// an empty body (204, or a 200 without content), except for a text read: that is the empty
+// string.
+func (c *client) readValue(resp *http.Response, r *wot.Request) (json.RawMessage, error) {
+	op := r.Op
 	if resp.StatusCode == http.StatusNoContent || resp.Request.Method == http.MethodHead {
 		return nil, nil
 	}
-	data, err := readBounded(resp.Body, c.maxBody)
+	raw, err := readBounded(resp.Body, c.maxBody)
 	if err != nil {
 		return nil, fmt.Errorf("wothttp: %s: reading the answer from %s: %w", op, td.RedactURL(resp.Request.URL), err)
 	}
-	data = bytes.TrimSpace(data)
+	data := bytes.TrimSpace(raw)
+	ct, declared := resp.Header.Get("Content-Type"), "application/json"
+	if r.Form.Form != nil {
+		declared = responseType(r.Form.Form)
+	}
+	if (isText(ct) || ct == "" && isText(declared)) && carriesText(op) {
+		if len(data) == 0 && op != td.OpReadProperty {
+			return nil, nil
+		}
+		// A line ending after the value is the text's end, not part of a string.
+		line := bytes.TrimSuffix(bytes.TrimSuffix(raw, []byte("\n")), []byte("\r"))
+		v, err := jsonFromText(line, valueSchema(c.td, op, r.Name, false), !isText(declared))
+		if err != nil {
+			return nil, fmt.Errorf("wothttp: %s %q: the Thing's text/plain answer: %w", op, r.Name, err)
+		}
+		return v, nil
+	}
 	if len(data) == 0 {
 		return nil, nil
 	}
-	if ct := resp.Header.Get("Content-Type"); ct != "" && !isJSON(ct) {
+	if ct != "" && !isJSON(ct) {
 		return nil, fmt.Errorf("wothttp: %s: the Thing answered with Content-Type %q, not JSON (%s)", op, ct, snippet(data))
 	}
 	if !json.Valid(data) {

@@ -11,9 +11,12 @@
 // queryaction and queryallactions; PUT for writeproperty, writeallproperties and
 // writemultipleproperties; POST for invokeaction; DELETE for cancelaction
 // (https://www.w3.org/TR/wot-thing-description11/#http-binding-assertions and the HTTP Basic Profile,
-// https://w3c.github.io/wot-profile/). The form's htv:headers are sent too. Bodies are JSON:
+// https://w3c.github.io/wot-profile/). The form's htv:headers are sent too. Bodies are JSON,
+// or plain text where a form says text/plain for one affordance's scalar value (a string as
+// its characters, a number or boolean as its literal, read as the affordance's schema says):
 // requests carry Content-Type and answers are asked for with Accept, from the form's
-// contentType and response.contentType; an invokeaction without input has no body.
+// contentType and response.contentType; an invokeaction without input has no body. Forms
+// with other media types (CBOR, images, audio) are left for another binding or form.
 //
 // A synchronous action answers 200 with its output or 204 without; an asynchronous one 201
 // with Location (the ActionStatus URL, relative references resolved against the request)

@@ -150,7 +150,7 @@ func (c *client) poll(ctx context.Context, r *wot.Request, u *url.URL, lastID st
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return pollAnswer{}, &streamError{err: errorFromResponse(resp), fatal: !transientStatus(resp.StatusCode)}
 	}
-	v, err := c.readJSON(resp, r.Op)
+	v, err := c.readValue(resp, r)
 	if err != nil {
 		if ctx.Err() != nil {
 			return pollAnswer{}, &streamError{err: err}
