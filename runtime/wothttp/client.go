@@ -36,8 +36,8 @@ const (
 )
 
 // Accepts reports whether f can carry op over HTTP: an http or https href, a JSON media
-// type for what the client sends and decodes (or text/plain for one affordance's value), a
-// usable subprotocol and valid htv terms.
+// type for what the client sends and decodes (or, for one affordance's value, text/plain or
+// opaque bytes: see media.go), a usable subprotocol and valid htv terms.
 func (Binding) Accepts(f *td.Form, u *url.URL, op string) bool {
 	if f == nil || u == nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return false
@@ -70,12 +70,12 @@ func (Binding) Accepts(f *td.Form, u *url.URL, op string) bool {
 		// Gateway, Eclipse Ditto) name the stream's own type: their data is JSON.
 		return true
 	}
-	text := carriesText(op)
-	if sendsBody(op) && !isJSON(f.ContentType) && !(text && isText(f.ContentType)) {
+	one := carriesText(op)
+	if sendsBody(op) && !isJSON(f.ContentType) && !(one && isScalarMedia(f.ContentType)) {
 		return false
 	}
 	rt := responseType(f)
-	return isJSON(rt) || text && isText(rt)
+	return isJSON(rt) || one && isScalarMedia(rt)
 }
 
 // Open returns the client for one consumed Thing.
@@ -165,12 +165,16 @@ func (c *client) Do(ctx context.Context, r *wot.Request) (*wot.Response, error) 
 			body, _ = json.Marshal(r.Names) // TD default payload: an array of names
 		}
 	}
-	if body != nil && isText(r.Form.ContentType) && carriesText(r.Op) {
-		t, err := textFromJSON(body)
-		if err != nil {
-			return nil, fmt.Errorf("wothttp: %s %q: the form sends text/plain: %w", r.Op, r.Name, err)
+	if body != nil && carriesText(r.Op) && isScalarMedia(r.Form.ContentType) {
+		conv := textFromJSON
+		if isBytes(r.Form.ContentType) {
+			conv = bytesFromJSON
 		}
-		body = t
+		b, err := conv(body)
+		if err != nil {
+			return nil, fmt.Errorf("wothttp: %s %q: the form sends %s: %w", r.Op, r.Name, r.Form.ContentType, err)
+		}
+		body = b
 	}
 	req, err := c.newRequest(ctx, r.Form.Form, r.Op, target, body)
 	if err != nil {
@@ -311,10 +315,10 @@ func (c *client) newRequest(ctx context.Context, f *td.Form, op string, u *url.U
 	return req, nil
 }
 
-// readValue reads a success response's body (bounded) as a JSON value: JSON as it is, or
-// plain text converted as the affordance's schema says (see text.go). It returns nil for
-// an empty body (204, or a 200 without content), except for a text read: that is the empty
-// string.
+// readValue reads a success response's body (bounded) as a JSON value: JSON as it is, plain
+// text converted as the affordance's schema says, opaque bytes as a base64 string (see
+// media.go). It returns nil for an empty body (204, or a 200 without content), except for
+// a text or bytes read: that is the empty string.
 func (c *client) readValue(resp *http.Response, r *wot.Request) (json.RawMessage, error) {
 	op := r.Op
 	if resp.StatusCode == http.StatusNoContent || resp.Request.Method == http.MethodHead {
@@ -328,6 +332,12 @@ func (c *client) readValue(resp *http.Response, r *wot.Request) (json.RawMessage
 	ct, declared := resp.Header.Get("Content-Type"), "application/json"
 	if r.Form.Form != nil {
 		declared = responseType(r.Form.Form)
+	}
+	if (isBytes(ct) || ct == "" && isBytes(declared)) && carriesText(op) {
+		if len(raw) == 0 && op != td.OpReadProperty {
+			return nil, nil
+		}
+		return jsonFromBytes(raw), nil
 	}
 	if (isText(ct) || ct == "" && isText(declared)) && carriesText(op) {
 		if len(data) == 0 && op != td.OpReadProperty {

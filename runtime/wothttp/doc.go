@@ -11,12 +11,14 @@
 // queryaction and queryallactions; PUT for writeproperty, writeallproperties and
 // writemultipleproperties; POST for invokeaction; DELETE for cancelaction
 // (https://www.w3.org/TR/wot-thing-description11/#http-binding-assertions and the HTTP Basic Profile,
-// https://w3c.github.io/wot-profile/). The form's htv:headers are sent too. Bodies are JSON,
-// or plain text where a form says text/plain for one affordance's scalar value (a string as
-// its characters, a number or boolean as its literal, read as the affordance's schema says):
-// requests carry Content-Type and answers are asked for with Accept, from the form's
-// contentType and response.contentType; an invokeaction without input has no body. Forms
-// with other media types (CBOR, images, audio) are left for another binding or form.
+// https://w3c.github.io/wot-profile/). The form's htv:headers are sent too. Bodies are JSON;
+// where a form carries one affordance's value as text/plain, a string travels as its
+// characters and a number or boolean as its literal (read as the affordance's schema says),
+// and as image/*, audio/*, video/* or application/octet-stream, the bytes are the value's
+// base64 string decoded (and an answer's bytes become one). Requests carry Content-Type and
+// answers are asked for with Accept, from the form's contentType and response.contentType;
+// an invokeaction without input has no body. Forms with other media types (CBOR,
+// multipart) are left for another form or binding.
 //
 // A synchronous action answers 200 with its output or 204 without; an asynchronous one 201
 // with Location (the ActionStatus URL, relative references resolved against the request)

@@ -2,6 +2,7 @@ package wothttp
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"mime"
@@ -12,11 +13,16 @@ import (
 	"github.com/wotgen/wotgen/runtime/td"
 )
 
-// Plain text values. Some Things carry a scalar affordance's value as text/plain (RFC 2046
-// §4.1.3) rather than JSON: ECHONET Lite gateways, for one, describe every property that way
-// (https://www.w3.org/TR/wot-thing-description11/#form-contentType). The core speaks JSON
-// values, so the client converts, guided by the affordance's data schema: a string is its
-// text, a number or boolean its literal. Objects and arrays have no plain text form.
+// Values that are not JSON. The core speaks JSON values, so the client converts what a form
+// says it carries (https://www.w3.org/TR/wot-thing-description11/#form-contentType):
+//
+//   - text/plain (RFC 2046 §4.1.3), which some Things use for a scalar affordance's value
+//     (ECHONET Lite gateways describe every property that way): guided by the affordance's
+//     data schema, a string is its text, a number or boolean its literal. Objects and arrays
+//     have no plain text form.
+//   - opaque bytes (image/*, audio/*, video/*, application/octet-stream: a camera's frame, a
+//     recording): the JSON value is a string holding the bytes in base64 (RFC 4648 §4), as
+//     JSON Schema's contentEncoding "base64" describes binary data.
 
 // isText reports whether a media type is text/plain, parameters allowed.
 func isText(ct string) bool {
@@ -24,8 +30,42 @@ func isText(ct string) bool {
 	return err == nil && mt == "text/plain"
 }
 
-// carriesText reports whether op can carry its value as text/plain: one affordance's one
-// value. Thing-level operations carry objects of values, and action statuses are objects.
+// isBytes reports whether a media type is opaque bytes to the client.
+func isBytes(ct string) bool {
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return false
+	}
+	major, _, _ := strings.Cut(mt, "/")
+	return major == "image" || major == "audio" || major == "video" || mt == "application/octet-stream"
+}
+
+// isScalarMedia reports whether the client converts a value of media type ct (text/plain or
+// opaque bytes) for the operations that carry one affordance's value (carriesText).
+func isScalarMedia(ct string) bool { return isText(ct) || isBytes(ct) }
+
+// bytesFromJSON decodes the base64 string that stands for a body of opaque bytes.
+func bytesFromJSON(v json.RawMessage) ([]byte, error) {
+	var s string
+	if err := json.Unmarshal(v, &s); err != nil {
+		return nil, fmt.Errorf("give the bytes as a base64 string, not %s", jsonKind(bytes.TrimSpace(v)))
+	}
+	b, err := base64.StdEncoding.DecodeString(s)
+	if err != nil {
+		return nil, fmt.Errorf("the value is not base64: %w", err)
+	}
+	return b, nil
+}
+
+// jsonFromBytes is the base64 string that stands for a body of opaque bytes.
+func jsonFromBytes(b []byte) json.RawMessage {
+	v, _ := json.Marshal(base64.StdEncoding.EncodeToString(b))
+	return v
+}
+
+// carriesText reports whether op can carry its value as text/plain or opaque bytes: one
+// affordance's one value. Thing-level operations carry objects of values, and action
+// statuses are objects.
 func carriesText(op string) bool {
 	switch op {
 	case td.OpReadProperty, td.OpWriteProperty, td.OpObserveProperty, td.OpInvokeAction, td.OpSubscribeEvent:

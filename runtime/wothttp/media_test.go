@@ -168,3 +168,78 @@ func TestTextConversions(t *testing.T) {
 		}
 	}
 }
+
+// bytesTD has the shapes of corpus TDs: an action answering image/jpeg to a JSON request, an
+// action taking image/jpeg and answering JSON, a property read as audio/wav.
+const bytesTD = `{
+  "@context": "https://www.w3.org/2022/wot/td/v1.1",
+  "id": "urn:test:camera", "title": "Camera", "base": "%s/",
+  "securityDefinitions": {"nosec": {"scheme": "nosec"}}, "security": "nosec",
+  "properties": {
+    "sound": {"readOnly": true, "forms": [{"href": "sound", "contentType": "audio/wav"}]}
+  },
+  "actions": {
+    "crop": {"forms": [{"href": "crop", "contentType": "application/json", "htv:methodName": "POST", "response": {"contentType": "image/jpeg"}}]},
+    "detect": {"output": {"type": "array"}, "forms": [{"href": "detect", "contentType": "image/jpeg", "response": {"contentType": "application/json"}}]}
+  }
+}`
+
+func TestOpaqueBytes(t *testing.T) {
+	leakCheck(t)
+	frame := []byte{0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 'J', 'F', 'I', 'F', 0, '\n', 0xff, 0xd9}
+	var mu sync.Mutex
+	var got []string
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /sound", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "audio/wav")
+		w.Write([]byte("RIFF\x00\x01WAVE"))
+	})
+	mux.HandleFunc("POST /crop", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, "crop accept="+r.Header.Get("Accept"))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "image/jpeg")
+		w.Write(frame)
+	})
+	mux.HandleFunc("POST /detect", func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got = append(got, "detect "+r.Header.Get("Content-Type")+" "+strings.ToValidUTF8(string(b), "?"))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `[{"label": "cat"}]`)
+	})
+	srv := newServer(t, mux)
+	ct := consume(t, srv.URL, bytesTD)
+	ctx := ctxT(t)
+
+	v, err := ct.ReadProperty(ctx, "sound")
+	if err != nil || string(v) != `"UklGRgABV0FWRQ=="` {
+		t.Errorf("read sound = %s, %v; want the bytes in base64", v, err)
+	}
+	inv, err := ct.InvokeAction(ctx, "crop", nil)
+	if err != nil || string(inv.Output) != `"/9j/4AAQSkZJRgAK/9k="` {
+		t.Errorf("crop = %+v, %v; want the frame in base64", inv, err)
+	}
+	inv, err = ct.InvokeAction(ctx, "detect", "aGVsbG8gZnJhbWU=") // "hello frame"
+	if err != nil || string(inv.Output) != `[{"label": "cat"}]` {
+		t.Errorf("detect = %+v, %v", inv, err)
+	}
+	mu.Lock()
+	seen := strings.Join(got, "|")
+	mu.Unlock()
+	if want := "crop accept=image/jpeg|detect image/jpeg hello frame"; seen != want {
+		t.Errorf("the Thing saw %q, want %q", seen, want)
+	}
+	// Bytes are given as a base64 string; anything else fails before it is sent.
+	for _, in := range []any{42, "not base64!"} {
+		if _, err := ct.InvokeAction(ctx, "detect", in); err == nil || !strings.Contains(err.Error(), "image/jpeg") {
+			t.Errorf("detect(%v): %v, want an error naming the form's media type", in, err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != 2 {
+		t.Errorf("a bad value reached the Thing: %q", got)
+	}
+}
