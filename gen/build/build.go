@@ -280,8 +280,8 @@ func (b *builder) affordance(k td.Kind, name, title string, titles td.MultiLangu
 }
 
 // anySupported reports whether one of forms can be used by a standard binding: the HTTP binding
-// (http/https with a JSON content type) or the Web Thing Protocol one (ws/wss with its
-// subprotocol). A relative href without base resolves against the TD's own http(s) URL.
+// (http/https with a media type it converts: JSON, plain text, opaque bytes) or the Web Thing
+// Protocol one (ws/wss with its subprotocol). A relative href without base resolves against the TD's own http(s) URL.
 // The bindings make the final choice at run time; this only predicts it for documentation.
 func (b *builder) anySupported(forms []td.Form) bool {
 	for i := range forms {
@@ -290,7 +290,7 @@ func (b *builder) anySupported(forms []td.Form) bool {
 		case f.IsWTP():
 			return true
 		case scheme == "http" || scheme == "https":
-			if isJSONMediaType(f.ContentType) || (f.Response != nil && isJSONMediaType(f.Response.ContentType)) {
+			if httpMediaType(f.ContentType) || (f.Response != nil && httpMediaType(f.Response.ContentType)) {
 				return true
 			}
 		}
@@ -308,11 +308,17 @@ func (b *builder) schemeOf(f *td.Form) string {
 	return strings.ToLower(u.Scheme)
 }
 
-// schemesOf lists the distinct schemes of forms, for messages ("coap, mqtt").
+// schemesOf lists the distinct schemes of forms, for messages ("coap, mqtt"); an http(s)
+// form names its media type, the reason the HTTP binding cannot use it ("http with
+// multipart/form-data").
 func (b *builder) schemesOf(forms []td.Form) string {
 	var list []string
 	for i := range forms {
-		if s := b.schemeOf(&forms[i]); !containsStr(list, s) {
+		s := b.schemeOf(&forms[i])
+		if mt, _, _ := strings.Cut(forms[i].ContentType, ";"); (s == "http" || s == "https") && strings.TrimSpace(mt) != "" {
+			s += " with " + strings.TrimSpace(mt)
+		}
+		if !containsStr(list, s) {
 			list = append(list, s)
 		}
 	}
@@ -320,12 +326,21 @@ func (b *builder) schemesOf(forms []td.Form) string {
 	return strings.Join(list, ", ")
 }
 
-// isJSONMediaType reports whether a form content type is JSON (application/json, a +json type,
-// with or without parameters); empty means the TD default, application/json.
-func isJSONMediaType(ct string) bool {
+// httpMediaType reports whether the HTTP binding converts a form content type (with or
+// without parameters; empty means the TD default, application/json): JSON (application/json,
+// a +json type), text/plain, or opaque bytes (image/*, audio/*, video/*,
+// application/octet-stream). runtime/wothttp's media.go makes the final choice.
+func httpMediaType(ct string) bool {
 	mt, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(ct)), ";")
 	mt = strings.TrimSpace(mt)
-	return mt == "" || mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
+	major, _, _ := strings.Cut(mt, "/")
+	switch {
+	case mt == "" || mt == "application/json" || (major == "application" && strings.HasSuffix(mt, "+json")):
+		return true
+	case mt == "text/plain" || mt == "application/octet-stream":
+		return true
+	}
+	return major == "image" || major == "audio" || major == "video"
 }
 
 // markOptional is the member gen/tm sets on tm:optional affordances of a model resolved for

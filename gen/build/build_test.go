@@ -216,3 +216,35 @@ func TestOptionalAffordances(t *testing.T) {
 		}
 	}
 }
+
+// Which forms the generator expects the standard bindings to use, for the note in a method's
+// doc: plain text and opaque bytes over HTTP are used, multipart and CoAP are not.
+func TestUnsupportedForms(t *testing.T) {
+	p, warns := mustBuild(t, `{`+v11+`, "base": "http://dev.example/",
+ "properties": {
+  "status": {"type": "string", "forms": [{"href": "status", "contentType": "text/plain"}]},
+  "frame": {"readOnly": true, "forms": [{"href": "frame", "contentType": "image/jpeg"}]},
+  "temp": {"type": "number", "forms": [{"href": "coap://dev.example/temp"}]}
+ },
+ "actions": {"transcribe": {"forms": [{"href": "t", "contentType": "multipart/form-data; boundary=x"}, {"href": "coap://dev.example/t"}]}}
+}`)
+	got := map[string]string{}
+	for _, x := range p.Thing.Properties {
+		got[x.Name] = x.Unsupported
+	}
+	for _, x := range p.Thing.Actions {
+		got[x.Name] = x.Unsupported
+	}
+	if got["status"] != "" || got["frame"] != "" {
+		t.Errorf("text/plain and image/jpeg forms marked unsupported: %q, %q", got["status"], got["frame"])
+	}
+	if !strings.Contains(got["temp"], "Its forms use coap,") {
+		t.Errorf("temp: %q", got["temp"])
+	}
+	if !strings.Contains(got["transcribe"], "Its forms use coap, http with multipart/form-data,") {
+		t.Errorf("transcribe: %q", got["transcribe"])
+	}
+	if len(warns) != 2 {
+		t.Errorf("want a warning for temp and transcribe, got %q", warns)
+	}
+}
