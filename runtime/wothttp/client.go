@@ -70,7 +70,7 @@ func (Binding) Accepts(f *td.Form, u *url.URL, op string) bool {
 		// Gateway, Eclipse Ditto) name the stream's own type: their data is JSON.
 		return true
 	}
-	one := carriesText(op)
+	one := oneValueOp(op)
 	if sendsBody(op) && !isJSON(f.ContentType) && !(one && isScalarMedia(f.ContentType)) {
 		return false
 	}
@@ -165,7 +165,7 @@ func (c *client) Do(ctx context.Context, r *wot.Request) (*wot.Response, error) 
 			body, _ = json.Marshal(r.Names) // TD default payload: an array of names
 		}
 	}
-	if body != nil && carriesText(r.Op) && isScalarMedia(r.Form.ContentType) {
+	if body != nil && oneValueOp(r.Op) && isScalarMedia(r.Form.ContentType) {
 		conv := textFromJSON
 		if isBytes(r.Form.ContentType) {
 			conv = bytesFromJSON
@@ -333,13 +333,13 @@ func (c *client) readValue(resp *http.Response, r *wot.Request) (json.RawMessage
 	if r.Form.Form != nil {
 		declared = responseType(r.Form.Form)
 	}
-	if (isBytes(ct) || ct == "" && isBytes(declared)) && carriesText(op) {
+	if (isBytes(ct) || ct == "" && isBytes(declared)) && oneValueOp(op) {
 		if len(raw) == 0 && op != td.OpReadProperty {
 			return nil, nil
 		}
 		return jsonFromBytes(raw), nil
 	}
-	if (isText(ct) || ct == "" && isText(declared)) && carriesText(op) {
+	if (isText(ct) || ct == "" && isText(declared)) && oneValueOp(op) {
 		if len(data) == 0 && op != td.OpReadProperty {
 			return nil, nil
 		}

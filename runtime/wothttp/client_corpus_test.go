@@ -57,8 +57,8 @@ func TestClientCorpusAccepts(t *testing.T) {
 						sawHTTP = true
 					}
 					plain := (u.Scheme == "http" || u.Scheme == "https") && u.Host != "" && fm.Subprotocol == "" &&
-						(isJSON(fm.ContentType) || carriesText(op) && isScalarMedia(fm.ContentType)) &&
-						(fm.Response == nil || isJSON(fm.Response.ContentType) || carriesText(op) && isScalarMedia(fm.Response.ContentType)) &&
+						(isJSON(fm.ContentType) || oneValueOp(op) && isScalarMedia(fm.ContentType)) &&
+						(fm.Response == nil || isJSON(fm.Response.ContentType) || oneValueOp(op) && isScalarMedia(fm.Response.ContentType)) &&
 						fm.Extra["htv:methodName"] == nil && fm.Extra["htv:headers"] == nil && !thingStreamOp(op)
 					sse := (u.Scheme == "http" || u.Scheme == "https") && fm.Subprotocol == "sse" && (isStreamOp(op) || isUnstreamOp(op)) &&
 						(isJSON(fm.ContentType) || isEventStream(fm.ContentType))

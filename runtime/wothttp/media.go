@@ -41,7 +41,7 @@ func isBytes(ct string) bool {
 }
 
 // isScalarMedia reports whether the client converts a value of media type ct (text/plain or
-// opaque bytes) for the operations that carry one affordance's value (carriesText).
+// opaque bytes) for the operations that carry one affordance's value (oneValueOp).
 func isScalarMedia(ct string) bool { return isText(ct) || isBytes(ct) }
 
 // bytesFromJSON decodes the base64 string that stands for a body of opaque bytes.
@@ -63,10 +63,10 @@ func jsonFromBytes(b []byte) json.RawMessage {
 	return v
 }
 
-// carriesText reports whether op can carry its value as text/plain or opaque bytes: one
-// affordance's one value. Thing-level operations carry objects of values, and action
+// oneValueOp reports whether op carries one affordance's one value, so that it can carry it
+// as text/plain or opaque bytes. Thing-level operations carry objects of values, and action
 // statuses are objects.
-func carriesText(op string) bool {
+func oneValueOp(op string) bool {
 	switch op {
 	case td.OpReadProperty, td.OpWriteProperty, td.OpObserveProperty, td.OpInvokeAction, td.OpSubscribeEvent:
 		return true
