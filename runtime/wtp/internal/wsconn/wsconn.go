@@ -2,7 +2,8 @@
 // github.com/coder/websocket server connection whose TCP connection it keeps hold of, for what
 // the library does not offer and a server with many connections needs:
 //
-//   - small per-connection buffers (the library keeps net/http's 4 KiB ones for life);
+//   - small per-connection buffers (the library keeps net/http's 4 KiB ones for life), also
+//     when net/http already read the client's first bytes ahead of the hijack;
 //   - no per-frame context registrations: reads and writes pass the library a context that is
 //     never done, and write timeouts are deadlines on the TCP connection, renewed at most once
 //     per half timeout and never cleared (moving a deadline moves a runtime timer, which wakes
