@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wotgen/wotgen/gen/build"
 	"github.com/wotgen/wotgen/internal/sample"
 	"github.com/wotgen/wotgen/runtime/td"
 	"github.com/wotgen/wotgen/runtime/wot"
@@ -86,6 +87,29 @@ func simulatedTD(t *td.Thing, raw []byte, token string) (*td.Thing, []string) {
 	} else {
 		d.SecurityDefinitions = map[string]*td.SecurityScheme{"nosec_sc": {Scheme: td.SchemeNoSec}}
 		d.Security = td.StringList{"nosec_sc"}
+	}
+	// Values the device sends as opaque bytes (a camera frame) travel in the served TD's JSON
+	// forms as base64 strings, as generated clients carry them ([]byte): say so in the schema,
+	// so the simulated values are base64 too.
+	bytesSchema := func(mt string) *td.DataSchema {
+		return &td.DataSchema{Type: "string", ContentEncoding: "base64", ContentMediaType: mt}
+	}
+	for _, n := range d.PropertyNames() {
+		if mt := build.BytesMedia(t, td.KindProperty, n, false); mt != "" {
+			s := bytesSchema(mt)
+			p := d.Properties[n]
+			p.Type, p.ContentEncoding, p.ContentMediaType = s.Type, s.ContentEncoding, s.ContentMediaType
+		}
+	}
+	for _, n := range d.ActionNames() {
+		if a := d.Actions[n]; a != nil {
+			if mt := build.BytesMedia(t, td.KindAction, n, false); mt != "" {
+				a.Input = bytesSchema(mt)
+			}
+			if mt := build.BytesMedia(t, td.KindAction, n, true); mt != "" {
+				a.Output = bytesSchema(mt)
+			}
+		}
 	}
 	form := func(ops ...string) []td.Form {
 		return []td.Form{{Href: simEndpoint, Subprotocol: td.SubprotocolWTP, Op: td.StringList(ops)}}

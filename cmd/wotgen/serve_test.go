@@ -958,3 +958,37 @@ func TestServeOneBinding(t *testing.T) {
 		t.Error("-bindings coap was accepted")
 	}
 }
+
+// A device's opaque bytes (a camera frame) are simulated as base64 strings, and the served TD
+// says so, as generated clients carry such values as []byte.
+func TestServeBytesValues(t *testing.T) {
+	raw := []byte(`{"@context": "https://www.w3.org/2022/wot/td/v1.1", "id": "urn:t:cam", "title": "Cam",
+  "securityDefinitions": {"n": {"scheme": "nosec"}}, "security": "n", "base": "http://cam.invalid/",
+  "properties": {"frame": {"readOnly": true, "forms": [{"href": "frame", "contentType": "image/jpeg"}]},
+                 "label": {"type": "string", "forms": [{"href": "label"}]}},
+  "actions": {"crop": {"forms": [{"href": "crop", "response": {"contentType": "image/png"}}]}}}`)
+	_, hs, served := startSim(t, raw, simOptions{delay: time.Millisecond, seed: 1})
+	f := served.Properties["frame"]
+	if f.Type != "string" || f.ContentEncoding != "base64" || f.ContentMediaType != "image/jpeg" {
+		t.Errorf("served frame schema: %+v", f.DataSchema)
+	}
+	if o := served.Actions["crop"].Output; o == nil || o.ContentEncoding != "base64" || o.ContentMediaType != "image/png" {
+		t.Errorf("served crop output: %+v", o)
+	}
+	if l := served.Properties["label"]; l.ContentEncoding != "" {
+		t.Errorf("a JSON string property became bytes: %+v", l.DataSchema)
+	}
+	ct, err := wot.Consume(context.Background(), served, hs.URL+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ct.Close()
+	img, err := wot.ReadProperty[[]byte](context.Background(), ct, "frame")
+	if err != nil || len(img) == 0 {
+		t.Errorf("frame read as bytes: %x, %v", img, err)
+	}
+	out, err := wot.CallAction[[]byte](context.Background(), ct, "crop", nil)
+	if err != nil || len(out) == 0 {
+		t.Errorf("crop output as bytes: %x, %v", out, err)
+	}
+}

@@ -120,6 +120,10 @@ func Build(t *td.Thing, o Options) (*ir.Package, error) {
 		if ip.Type == nil {
 			ip.Type = ir.Raw
 		}
+		if mt := BytesMedia(t, td.KindProperty, name, false); mt != "" {
+			ip.Type = ir.Bytes
+			ip.Doc = append(ip.Doc, "Its value travels as "+mt+": the bytes as they are.")
+		}
 		ip.URIVariables = b.uriVariables(p.URIVariables, ip.GoName, name)
 		th.Properties = append(th.Properties, ip)
 	}
@@ -136,6 +140,14 @@ func Build(t *td.Thing, o Options) (*ir.Package, error) {
 		}
 		ia.Input = b.root(a.Input, ia.GoName+"Input", "input", "input of action "+quote(name), false)
 		ia.Output = b.root(a.Output, ia.GoName+"Output", "output", "output of action "+quote(name), false)
+		if mt := BytesMedia(t, td.KindAction, name, false); mt != "" {
+			ia.Input = ir.Bytes
+			ia.Doc = append(ia.Doc, "Its input travels as "+mt+": the bytes as they are.")
+		}
+		if mt := BytesMedia(t, td.KindAction, name, true); mt != "" {
+			ia.Output = ir.Bytes
+			ia.Doc = append(ia.Doc, "Its output travels as "+mt+": the bytes as they are.")
+		}
 		ia.URIVariables = b.uriVariables(a.URIVariables, ia.GoName, name)
 		th.Actions = append(th.Actions, ia)
 	}
@@ -296,6 +308,61 @@ func (b *builder) anySupported(forms []td.Form) bool {
 		}
 	}
 	return false
+}
+
+// BytesMedia reports whether generated code carries a value of the named property (its
+// value) or action (its input, or with output its output) as []byte (ir.Bytes), and returns
+// the media type of its body then, else "". That is when the TD gives the value no schema
+// and the form the runtime would pick (the first that carries the operation and that a
+// standard binding can use) has opaque bytes: image/*, audio/*, video/* or
+// application/octet-stream. `wotgen serve` uses it to describe such values in the TD it
+// serves.
+func BytesMedia(t *td.Thing, k td.Kind, name string, output bool) string {
+	b := &builder{t: t}
+	switch k {
+	case td.KindProperty:
+		if p := t.Properties[name]; p != nil && openSchema(&p.DataSchema) {
+			return b.bytesMedia(k, p.Forms, p, td.OpReadProperty, true)
+		}
+	case td.KindAction:
+		if a := t.Actions[name]; a != nil && output && a.Output == nil {
+			return b.bytesMedia(k, a.Forms, nil, td.OpInvokeAction, true)
+		} else if a != nil && !output && a.Input == nil {
+			return b.bytesMedia(k, a.Forms, nil, td.OpInvokeAction, false)
+		}
+	}
+	return ""
+}
+
+// openSchema reports whether s says nothing about the value's shape.
+func openSchema(s *td.DataSchema) bool {
+	return s.Type == "" && s.Const == nil && s.Enum == nil && s.OneOf == nil && s.Items == nil && s.Properties == nil &&
+		s.Format == "" && s.Pattern == "" && s.ContentEncoding == "" && s.ContentMediaType == ""
+}
+
+// bytesMedia is the media type of opaque bytes that op's form carries, as the request
+// (response false) or as the answer, or "" when it carries something else.
+func (b *builder) bytesMedia(k td.Kind, forms []td.Form, p *td.PropertyAffordance, op string, response bool) string {
+	for i := range forms {
+		f := &forms[i]
+		if !containsStr(b.t.FormOps(f, k, p), op) || !b.anySupported(forms[i:i+1]) {
+			continue
+		}
+		if f.IsWTP() {
+			return ""
+		}
+		ct := f.ContentType
+		if response && f.Response != nil && f.Response.ContentType != "" {
+			ct = f.Response.ContentType
+		}
+		mt, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(ct)), ";")
+		mt = strings.TrimSpace(mt)
+		if major, _, _ := strings.Cut(mt, "/"); major == "image" || major == "audio" || major == "video" || mt == "application/octet-stream" {
+			return mt
+		}
+		return ""
+	}
+	return ""
 }
 
 // schemeOf is the lower-case URI scheme the form's href resolves to ("http" for a relative href
@@ -698,6 +765,12 @@ func (b *builder) scalar(s *td.DataSchema, typ, name, what string) lowered {
 		l.ref = ir.String
 		if s.Format == "date-time" && s.MinLength == nil && s.MaxLength == nil && s.Pattern == "" && s.Const == nil {
 			l.ref = ir.Time
+		}
+		// Binary data in JSON (JSON Schema contentEncoding, RFC 4648 base64): encoding/json
+		// carries []byte the same way, so the Go value is the bytes themselves. Length and
+		// pattern constraints speak of the base64 text: with them it stays a string.
+		if strings.EqualFold(s.ContentEncoding, "base64") && s.MinLength == nil && s.MaxLength == nil && s.Pattern == "" && s.Const == nil && s.Format == "" {
+			l.ref = ir.Bytes
 		}
 		c.MinLength, c.MaxLength = s.MinLength, s.MaxLength
 		if s.Pattern != "" {

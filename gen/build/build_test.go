@@ -248,3 +248,37 @@ func TestUnsupportedForms(t *testing.T) {
 		t.Errorf("want a warning for temp and transcribe, got %q", warns)
 	}
 }
+
+// Affordances without schemas whose forms carry opaque bytes get []byte values; with a WTP
+// or JSON form first, or a schema, they keep what the schema says.
+func TestBytesValues(t *testing.T) {
+	p, _ := mustBuild(t, `{`+v11+`, "base": "http://dev.example/",
+ "properties": {
+  "sound": {"readOnly": true, "forms": [{"href": "sound", "contentType": "audio/wav"}]},
+  "meta": {"readOnly": true, "forms": [{"href": "meta"}, {"href": "meta.wav", "contentType": "audio/wav"}]},
+  "label": {"type": "string", "forms": [{"href": "label", "contentType": "application/octet-stream"}]}
+ },
+ "actions": {
+  "crop": {"forms": [{"href": "crop", "response": {"contentType": "image/jpeg"}}]},
+  "detect": {"output": {"type": "array"}, "forms": [{"href": "detect", "contentType": "image/png", "response": {"contentType": "application/json"}}]},
+  "reset": {"forms": [{"href": "reset"}]}
+ }
+}`)
+	types := map[string]*ir.TypeRef{}
+	for _, x := range p.Thing.Properties {
+		types[x.Name] = x.Type
+	}
+	for _, x := range p.Thing.Actions {
+		types[x.Name+".in"], types[x.Name+".out"] = x.Input, x.Output
+	}
+	for name, want := range map[string]*ir.TypeRef{
+		"sound": ir.Bytes, "meta": ir.Raw, "label": ir.String,
+		"crop.in": nil, "crop.out": ir.Bytes,
+		"detect.in": ir.Bytes,
+		"reset.in":  nil, "reset.out": nil,
+	} {
+		if got := types[name]; !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: %+v, want %+v", name, got, want)
+		}
+	}
+}

@@ -132,6 +132,10 @@ var (
 	String  = &TypeRef{Kind: RefBuiltin, Name: "string"}
 	Time    = &TypeRef{Kind: RefQual, Path: "time", Name: "Time"}
 	Raw     = &TypeRef{Kind: RefQual, Path: "encoding/json", Name: "RawMessage"}
+	// Bytes is the value of an affordance whose forms carry opaque bytes (an image, a
+	// recording) and whose TD gives no schema: encoding/json carries []byte as a base64
+	// string, which is how the runtime's HTTP binding stands for such a body.
+	Bytes = SliceOf(&TypeRef{Kind: RefBuiltin, Name: "byte"})
 )
 
 // Named returns a reference to a declared type.

@@ -88,13 +88,13 @@ func (c *Client) WriteColor(ctx context.Context, v Color) error {
 }
 
 // ReadImage reads the property "image".
-func (c *Client) ReadImage(ctx context.Context) (string, error) {
-	return wot.ReadProperty[string](ctx, c.thing, "image")
+func (c *Client) ReadImage(ctx context.Context) ([]byte, error) {
+	return wot.ReadProperty[[]byte](ctx, c.thing, "image")
 }
 
 // WriteImage writes the property "image" after validating v against its schema (a *wot.Error with
 // status 400 when it does not conform).
-func (c *Client) WriteImage(ctx context.Context, v string) error {
+func (c *Client) WriteImage(ctx context.Context, v []byte) error {
 	return wot.WriteProperty(ctx, c.thing, "image", v)
 }
 

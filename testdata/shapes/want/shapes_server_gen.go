@@ -476,11 +476,11 @@ type Handler interface {
 	WriteColor(ctx context.Context, v Color) error
 
 	// ReadImage returns the current value of the property "image".
-	ReadImage(ctx context.Context) (string, error)
+	ReadImage(ctx context.Context) ([]byte, error)
 
 	// WriteImage sets the property "image" to v, which has been validated against its schema. Call
 	// NotifyImage when the value changes.
-	WriteImage(ctx context.Context, v string) error
+	WriteImage(ctx context.Context, v []byte) error
 
 	// ReadLabels returns the current value of the property "labels".
 	ReadLabels(ctx context.Context) (map[string]json.RawMessage, error)
@@ -618,13 +618,13 @@ func (UnimplementedHandler) WriteColor(context.Context, Color) error {
 }
 
 // ReadImage answers 501 Not Implemented.
-func (UnimplementedHandler) ReadImage(context.Context) (string, error) {
-	var zero string
+func (UnimplementedHandler) ReadImage(context.Context) ([]byte, error) {
+	var zero []byte
 	return zero, wot.NewError(501, "shapes: ReadImage is not implemented")
 }
 
 // WriteImage answers 501 Not Implemented.
-func (UnimplementedHandler) WriteImage(context.Context, string) error {
+func (UnimplementedHandler) WriteImage(context.Context, []byte) error {
 	return wot.NewError(501, "shapes: WriteImage is not implemented")
 }
 
@@ -848,7 +848,7 @@ func (t *Thing) NotifyColor(v Color) error {
 }
 
 // NotifyImage tells every consumer observing the property "image" that its value is now v.
-func (t *Thing) NotifyImage(v string) error {
+func (t *Thing) NotifyImage(v []byte) error {
 	return t.thing.NotifyPropertyChange("image", v)
 }
 
