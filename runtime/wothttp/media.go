@@ -133,6 +133,9 @@ func jsonFromText(b []byte, s *td.DataSchema, expectJSON bool) (json.RawMessage,
 
 // jsonKind names the JSON type of a valid value as a data schema would.
 func jsonKind(v []byte) string {
+	if len(v) == 0 {
+		return "nothing"
+	}
 	switch v[0] {
 	case '"':
 		return "string"

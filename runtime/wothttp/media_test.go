@@ -164,6 +164,11 @@ func TestTextConversions(t *testing.T) {
 			t.Errorf("jsonFromText(%q) = %s, %v; want %s", c.text, got, err, c.want)
 		}
 	}
+	for _, in := range []string{"", "  ", "{", `"unterminated`, "[1]", "null"} {
+		if got, err := bytesFromJSON([]byte(in)); err == nil && in != "null" {
+			t.Errorf("bytesFromJSON(%q) = %q, want an error", in, got)
+		}
+	}
 	for in, want := range map[string]string{`"a\nb"`: "a\nb", "12.5": "12.5", "true": "true", `{"a":1}`: "", "[]": ""} {
 		got, err := textFromJSON([]byte(in))
 		if (err != nil) != (want == "") || err == nil && string(got) != want {
@@ -254,4 +259,30 @@ func TestOpaqueBytes(t *testing.T) {
 	if len(got) != 4 {
 		t.Errorf("a bad value reached the Thing: %q", got)
 	}
+}
+
+// The conversions never panic, and what they make of any text is valid JSON of the schema's
+// type, or an error.
+func FuzzMediaConversions(f *testing.F) {
+	for _, s := range []string{"", "42", " 23.5\n", "true", `"q"`, "{}", "\xff", "1e999", "null", "aGk="} {
+		f.Add([]byte(s), uint8(0), false)
+	}
+	types := []string{"", "string", "number", "integer", "boolean", "null", "object", "array"}
+	f.Fuzz(func(t *testing.T, b []byte, typ uint8, expectJSON bool) {
+		s := &td.DataSchema{Type: types[int(typ)%len(types)]}
+		if v, err := jsonFromText(b, s, expectJSON); err == nil {
+			if !json.Valid(v) {
+				t.Fatalf("jsonFromText(%q, %s) = %q: not JSON", b, s.Type, v)
+			}
+			if k := jsonKind(v); s.Type != "" && k != s.Type && !(s.Type == "integer" && k == "number") {
+				t.Fatalf("jsonFromText(%q, %s) = %s, a %s", b, s.Type, v, k)
+			}
+		}
+		textFromJSON(b)
+		if out, err := bytesFromJSON(b); err == nil {
+			if back := jsonFromBytes(out); !json.Valid(back) {
+				t.Fatalf("jsonFromBytes(%x) = %q", out, back)
+			}
+		}
+	})
 }
