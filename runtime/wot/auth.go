@@ -1,6 +1,7 @@
 package wot
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
@@ -195,6 +196,11 @@ func authFromNames(t *td.Thing, names []string, secrets map[string]string, all b
 	if depth > 8 {
 		return nil, errors.New("wot: combo security schemes nest too deeply (a cycle?)")
 	}
+	if all {
+		if err := sameCarrier(t, names); err != nil {
+			return nil, err
+		}
+	}
 	var list []Authenticator
 	for _, name := range names {
 		s := t.SecurityDefinitions[name]
@@ -236,6 +242,65 @@ func authFromNames(t *td.Thing, names []string, secrets map[string]string, all b
 		return allAuth(list), nil
 	}
 	return anyAuth(list), nil
+}
+
+// sameCarrier refuses schemes that must all pass (a Thing's security list, a combo's allOf,
+// nested allOf combos) when two of them need the same header, query parameter or cookie: a
+// request carries one value there, so no request could pass (basic and bearer, say, both
+// need Authorization).
+func sameCarrier(t *td.Thing, names []string) error {
+	seen := map[string]string{} // where a credential travels → the scheme that needs it there
+	var walk func(names []string, depth int) error
+	walk = func(names []string, depth int) error {
+		if depth > 8 {
+			return nil // authFromNames reports the cycle
+		}
+		for _, name := range names {
+			s := t.SecurityDefinitions[name]
+			if s == nil {
+				continue // authFromNames reports it
+			}
+			if s.Scheme == td.SchemeCombo && len(s.OneOf) == 0 {
+				if err := walk(s.AllOf, depth+1); err != nil {
+					return err
+				}
+				continue
+			}
+			where := carrier(s)
+			if where == "" {
+				continue
+			}
+			if other, ok := seen[where]; ok && other != name {
+				return fmt.Errorf("wot: security schemes %q and %q must both pass but both need the %s: no request can carry both; make them alternatives (combo oneOf) or move one elsewhere (in/name)", other, name, where)
+			}
+			seen[where] = name
+		}
+		return nil
+	}
+	return walk(names, 0)
+}
+
+// carrier is where a request carries the credential of a basic, bearer or apikey scheme
+// ("header Authorization", "query access_token"), or "" for other schemes.
+func carrier(s *td.SecurityScheme) string {
+	switch s.Scheme {
+	case td.SchemeBasic:
+		return "header Authorization"
+	case td.SchemeBearer:
+		if s.In == "query" {
+			return "query parameter " + cmp.Or(s.Name, "access_token")
+		}
+		return "header Authorization"
+	case td.SchemeAPIKey:
+		switch s.In {
+		case "query":
+			return "query parameter " + s.Name
+		case "cookie":
+			return "cookie " + s.Name
+		}
+		return "header " + http.CanonicalHeaderKey(s.Name)
+	}
+	return ""
 }
 
 // allAuth accepts a request that every authenticator accepts; the principal is the first's.

@@ -98,3 +98,37 @@ func TestSecretEqual(t *testing.T) {
 		t.Fatal("an empty API key was accepted")
 	}
 }
+
+// Schemes that must all pass cannot share where a request carries their credentials: the
+// Thing could not be reached at all, so AuthFromTD says so instead.
+func TestAuthFromTDSameCarrier(t *testing.T) {
+	doc := `{"@context": "https://www.w3.org/2022/wot/td/v1.1", "id": "urn:x", "title": "x",
+	 "securityDefinitions": {"basic_sc": {"scheme": "basic"}, "bearer_sc": {"scheme": "bearer"},
+	   "auth_key": {"scheme": "apikey", "in": "header", "name": "authorization"},
+	   "q1": {"scheme": "apikey", "in": "query", "name": "key"}, "q2": {"scheme": "bearer", "in": "query", "name": "key"},
+	   "x_key": {"scheme": "apikey", "in": "header", "name": "X-Key"},
+	   "both": {"scheme": "combo", "allOf": ["basic_sc", "bearer_sc"]},
+	   "nested": {"scheme": "combo", "allOf": ["x_key", "both"]},
+	   "either": {"scheme": "combo", "oneOf": ["basic_sc", "bearer_sc"]}},
+	 "security": "both"}`
+	d := mustParseTD(t, doc)
+	secrets := map[string]string{"basic_sc": "u:p", "bearer_sc": "tok", "auth_key": "k", "q1": "a", "q2": "b", "x_key": "x"}
+	for _, c := range []struct {
+		security []string
+		want     string // "" when it must work
+	}{
+		{[]string{"both"}, `"basic_sc" and "bearer_sc" must both pass but both need the header Authorization`},
+		{[]string{"nested"}, `"basic_sc" and "bearer_sc"`},
+		{[]string{"basic_sc", "auth_key"}, `"basic_sc" and "auth_key"`},
+		{[]string{"q1", "q2"}, "query parameter key"},
+		{[]string{"either"}, ""},
+		{[]string{"x_key", "either"}, ""},
+		{[]string{"x_key", "bearer_sc"}, ""},
+	} {
+		d.Security = c.security
+		_, err := AuthFromTD(d, secrets)
+		if c.want == "" && err != nil || c.want != "" && (err == nil || !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("security %v: %v, want %q", c.security, err, c.want)
+		}
+	}
+}
