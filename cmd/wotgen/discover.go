@@ -23,7 +23,8 @@ Each URL is a TD's URL, or a host (http://HOST:PORT) whose /.well-known/wot is f
 serve a JSON array of TDs. -mdns browses the local link for _wot._tcp services (WoT Discovery,
 https://www.w3.org/TR/wot-discovery/#introduction-dns-sd-sec). -dir lists a Thing Description
 Directory (its /things, page by page); -token is the bearer token for the directories given with
--dir, and only for them. Directories found through -mdns or a URL are listed too. Each Thing is printed once (by id) with its title, id, the
+-dir, and only for them. Directories found through -mdns or a URL are listed too, and the TD a
+Thing Link points at is fetched. Each Thing is printed once (by id) with its title, id, the
 URL its TD can be fetched from, and how it was found.
 
 Exit status: 0 when at least one Thing was found and every URL and directory given could be read
@@ -36,7 +37,7 @@ type discovered struct {
 	URL    string `json:"url"`
 	Source string `json:"source"`
 	Via    string `json:"via"`
-	Type   string `json:"type"` // Thing or Directory
+	Type   string `json:"type"` // Thing, Directory or ThingLink
 }
 
 func runDiscover(ctx context.Context, args []string, s stdio) int {
@@ -104,8 +105,11 @@ func runDiscover(ctx context.Context, args []string, s stdio) int {
 			continue
 		}
 		typ := "Thing"
-		if discovery.IsDirectory(r.Thing) {
+		switch {
+		case discovery.IsDirectory(r.Thing):
 			typ = "Directory"
+		case discovery.IsThingLink(r.Thing):
+			typ = "ThingLink" // the TD it points at is listed too
 		}
 		found = append(found, discovered{Title: r.Thing.Title, ID: r.Thing.ID, URL: r.URL, Source: string(r.Source), Via: r.Via, Type: typ})
 	}
@@ -127,8 +131,11 @@ func runDiscover(ctx context.Context, args []string, s stdio) int {
 			fmt.Fprintln(tw, "TITLE\tID\tTD URL\tSOURCE")
 			for _, d := range found {
 				src := d.Source
-				if d.Type == "Directory" {
+				switch d.Type {
+				case "Directory":
 					src += " (directory)"
+				case "ThingLink":
+					src += " (link)"
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", oneLine(d.Title), orDash(oneLine(d.ID)), d.URL, src)
 			}

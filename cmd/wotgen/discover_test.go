@@ -44,6 +44,11 @@ func TestDiscoverCommand(t *testing.T) {
 		fmt.Fprint(w, `[{"@context": "https://www.w3.org/2022/wot/td/v1.1", "title": "Fan\u001b[2J", "id": "urn:dev:fan", "securityDefinitions": {"n": {"scheme": "nosec"}}, "security": "n"}]`)
 	})
 	mux.HandleFunc("/garbage", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "this is no TD") })
+	mux.HandleFunc("/link", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"@context": "https://www.w3.org/2022/wot/td/v1.1", "@type": "ThingLink", "id": "urn:link:lamp", "title": "Lamp link",
+		 "securityDefinitions": {"n": {"scheme": "nosec"}}, "security": "n",
+		 "links": [{"rel": "describedby", "type": "application/td+json", "href": "/.well-known/wot"}]}`)
+	})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
@@ -73,6 +78,12 @@ func TestDiscoverCommand(t *testing.T) {
 	code, out, _ = discoverCmd(t, "-dir", srv.URL+"/things")
 	if code != exitOK || strings.Contains(out, "\x1b") || !strings.Contains(out, "Fan [2J") {
 		t.Errorf("a title with control characters must stay on its line (exit %d): %q", code, out)
+	}
+
+	// A Thing Link is listed as such, with the lamp it points at.
+	code, out, errOut = discoverCmd(t, srv.URL+"/link")
+	if code != exitOK || !strings.Contains(out, "Lamp link") || !strings.Contains(out, "url (link)") || !strings.Contains(out, srv.URL+"/.well-known/wot") {
+		t.Errorf("link (exit %d): %s%s", code, out, errOut)
 	}
 
 	// A URL that serves garbage is a failure even when something else was found.

@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"iter"
 	"net"
+	"net/url"
 	"reflect"
 	"sync"
 	"time"
@@ -71,7 +72,9 @@ type Filter struct {
 	// (https://www.w3.org/TR/wot-discovery/#exploration-directory-api-search). It must select
 	// whole TDs. Other Listers apply their own filtering.
 	Query string
-	// NoExpand keeps directories found through MDNS or URLs unlisted: only their own TD is yielded.
+	// NoExpand keeps directories found through MDNS or URLs unlisted, and Thing Links (IsThingLink)
+	// unfollowed: only their own TD is yielded. By default the TD a Thing Link points at is
+	// fetched and yielded too (chains of links up to maxLinkHops).
 	// By default each is listed once (one level: directories listed by a directory are not).
 	NoExpand bool
 	// Timeout ends the discovery; 0 means it ends with ctx or when every source is done (MDNS is
@@ -136,7 +139,7 @@ func Discover(ctx context.Context, f Filter) iter.Seq2[Result, error] {
 		} else {
 			ctx, cancel = context.WithCancel(ctx)
 		}
-		r := &discoverRun{ctx: ctx, f: f, out: make(chan item), listed: map[string]bool{}, fetches: make(chan struct{}, maxFetches)}
+		r := &discoverRun{ctx: ctx, f: f, out: make(chan item), listed: map[string]bool{}, followed: map[string]bool{}, fetches: make(chan struct{}, maxFetches)}
 		r.start()
 		go func() { r.wg.Wait(); close(r.out) }()
 		defer func() {
@@ -184,9 +187,13 @@ type discoverRun struct {
 
 	fetches chan struct{} // one token per TD fetch in flight
 
-	mu     sync.Mutex
-	listed map[string]bool // directory listing URLs already expanded, so loops end
+	mu       sync.Mutex
+	listed   map[string]bool // directory listing URLs already expanded, so loops end
+	followed map[string]bool // Thing Link targets already fetched, so loops end
 }
+
+// maxLinkHops bounds a chain of Thing Links (a link to a link to …).
+const maxLinkHops = 4
 
 // maxFetches bounds the TD fetches in flight, so a network announcing thousands of instances does
 // not open thousands of connections at once.
@@ -216,7 +223,7 @@ func (r *discoverRun) start() {
 		r.spawn(r.browse)
 	}
 	for _, u := range r.f.URLs {
-		r.spawn(func() { r.fetch(SourceURL, u, u, false) })
+		r.spawn(func() { r.fetch(SourceURL, u, u, false, 0) })
 	}
 	for _, d := range r.f.Directories {
 		r.spawn(func() {
@@ -251,13 +258,13 @@ func (r *discoverRun) browse() {
 			}
 			continue
 		}
-		r.spawn(func() { r.fetch(SourceMDNS, inst.Name, inst.URL, inst.Type == TypeDirectory) })
+		r.spawn(func() { r.fetch(SourceMDNS, inst.Name, inst.URL, inst.Type == TypeDirectory, 0) })
 	}
 }
 
 // fetch retrieves the TDs at an introduction URL and lists the directories among them: those whose
 // @type says so, and the TD of an instance announced with TXT type=Directory.
-func (r *discoverRun) fetch(src Source, via, rawURL string, announcedDir bool) {
+func (r *discoverRun) fetch(src Source, via, rawURL string, announcedDir bool, hops int) {
 	select {
 	case r.fetches <- struct{}{}:
 	case <-r.ctx.Done():
@@ -272,6 +279,7 @@ func (r *discoverRun) fetch(src Source, via, rawURL string, announcedDir bool) {
 		if !r.emit(item{res: Result{Thing: t, URL: final.String(), Source: src, Via: via}}) {
 			return
 		}
+		r.followLink(src, via, t, final, hops)
 		if !(IsDirectory(t) || announcedDir && len(things) == 1) || r.f.NoExpand {
 			continue
 		}
@@ -316,6 +324,40 @@ func (r *discoverRun) list(src Source, via string, l Lister) {
 		}
 		if !r.emit(item{res: res}) {
 			return
+		}
+		if u, err := url.Parse(res.URL); err == nil && res.URL != "" {
+			r.followLink(src, via, t, u, 0)
+		}
+	}
+}
+
+// followLink fetches, on a goroutine of its own, the TD a Thing Link points at (its
+// "describedby" links resolved against docURL, where the link was found), once per target
+// and for at most maxLinkHops links in a row.
+func (r *discoverRun) followLink(src Source, via string, t *td.Thing, docURL *url.URL, hops int) {
+	if !IsThingLink(t) || r.f.NoExpand {
+		return
+	}
+	if hops >= maxLinkHops {
+		r.fail(src, via, fmt.Errorf("discovery: Thing Link %q: more than %d links in a row; not followed further", t.ID, maxLinkHops))
+		return
+	}
+	for _, l := range t.Links {
+		if l.Rel != "describedby" {
+			continue
+		}
+		target, err := t.ResolveHref(l.Href, docURL)
+		if err != nil || (target.Scheme != "http" && target.Scheme != "https") {
+			r.fail(src, via, fmt.Errorf("discovery: Thing Link %q: its describedby link %q is not an http(s) URL", t.ID, l.Href))
+			continue
+		}
+		key := target.String()
+		r.mu.Lock()
+		seen := r.followed[key]
+		r.followed[key] = true
+		r.mu.Unlock()
+		if !seen {
+			r.spawn(func() { r.fetch(src, via, key, false, hops+1) })
 		}
 	}
 }

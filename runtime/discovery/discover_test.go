@@ -520,3 +520,56 @@ func TestDiscoverDirectoryClient(t *testing.T) {
 		t.Errorf("limits sent: %v", limits)
 	}
 }
+
+// linkJSON is a Thing Link pointing at href.
+func linkJSON(id, href string) string {
+	return fmt.Sprintf(`{"@context": "https://www.w3.org/2022/wot/td/v1.1", "@type": "ThingLink", "id": %q, "title": "link",
+ "securityDefinitions": {"n": {"scheme": "nosec"}}, "security": "n",
+ "links": [{"rel": "describedby", "type": "application/td+json", "href": %q}]}`, id, href)
+}
+
+// Thing Links are followed to the TD they point at, once per target; loops, long chains and
+// hostile targets end with an error, and NoExpand leaves links alone.
+func TestDiscoverFollowsThingLinks(t *testing.T) {
+	noLeak(t)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/.well-known/wot", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, linkJSON("urn:link:1", "/tds/lamp")) })
+	mux.HandleFunc("/tds/lamp", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, tdJSON("urn:dev:lamp", "Lamp")) })
+	mux.HandleFunc("/loop/a", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, linkJSON("urn:link:a", "b")) })
+	mux.HandleFunc("/loop/b", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, linkJSON("urn:link:b", "a")) })
+	mux.HandleFunc("/chain/{n}", func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.Atoi(r.PathValue("n"))
+		fmt.Fprint(w, linkJSON("urn:link:chain"+strconv.Itoa(n), strconv.Itoa(n+1)))
+	})
+	mux.HandleFunc("/bad", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, linkJSON("urn:link:bad", "file:///etc/passwd")) })
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	res, errs := collect(t, ctx, Filter{URLs: []string{srv.URL}})
+	ids := map[string]string{}
+	for _, r := range res {
+		ids[r.Thing.ID] = r.URL
+	}
+	if len(errs) != 0 || len(res) != 2 || ids["urn:link:1"] != srv.URL+"/.well-known/wot" || ids["urn:dev:lamp"] != srv.URL+"/tds/lamp" {
+		t.Errorf("link: results %+v, errors %v", res, errs)
+	}
+	if res, _ := collect(t, ctx, Filter{URLs: []string{srv.URL}, NoExpand: true}); len(res) != 1 {
+		t.Errorf("NoExpand followed the link: %+v", res)
+	}
+	// A loop ends: each link is fetched and yielded, then the chain stops at a target already
+	// fetched. A chain longer than maxLinkHops and a link to a file: URL end with an error.
+	res, errs = collect(t, ctx, Filter{URLs: []string{srv.URL + "/loop/a"}})
+	if len(res) != 2 || len(errs) != 0 {
+		t.Errorf("loop: results %d, errors %v", len(res), errs)
+	}
+	res, errs = collect(t, ctx, Filter{URLs: []string{srv.URL + "/chain/0"}})
+	if len(res) != maxLinkHops+1 || len(errs) != 1 || !strings.Contains(errs[0].Error(), "links in a row") {
+		t.Errorf("chain: %d results, errors %v", len(res), errs)
+	}
+	_, errs = collect(t, ctx, Filter{URLs: []string{srv.URL + "/bad"}})
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "not an http(s) URL") {
+		t.Errorf("file: link: errors %v", errs)
+	}
+}

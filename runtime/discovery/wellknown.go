@@ -118,6 +118,21 @@ func jsonKind(b []byte) string {
 	return "JSON number"
 }
 
+// IsThingLink reports whether a TD is a Thing Link: it describes no Thing itself but points
+// at a TD stored elsewhere with a "describedby" link
+// (https://www.w3.org/TR/wot-discovery/#exploration-td-type-thinglink).
+func IsThingLink(t *td.Thing) bool {
+	for _, ty := range t.AtType {
+		switch ty {
+		case "ThingLink", "discovery:ThingLink",
+			"https://www.w3.org/2022/wot/discovery#ThingLink",
+			"https://www.w3.org/2022/wot/discovery-ontology#ThingLink":
+			return true
+		}
+	}
+	return false
+}
+
 // IsDirectory reports whether a TD describes a Thing Description Directory: its @type holds
 // ThingDirectory or one of the IRIs the discovery specifications use for it
 // (https://www.w3.org/TR/wot-discovery/#exploration-td-type-thingdirectory).
