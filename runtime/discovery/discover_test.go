@@ -541,7 +541,9 @@ func TestDiscoverFollowsThingLinks(t *testing.T) {
 		n, _ := strconv.Atoi(r.PathValue("n"))
 		fmt.Fprint(w, linkJSON("urn:link:chain"+strconv.Itoa(n), strconv.Itoa(n+1)))
 	})
-	mux.HandleFunc("/bad", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, linkJSON("urn:link:bad", "file:///etc/passwd")) })
+	mux.HandleFunc("/bad", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, linkJSON("urn:link:bad", "file:///etc/passwd"))
+	})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
