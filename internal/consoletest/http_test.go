@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -44,6 +45,9 @@ func newHTTPLamp(token string) *httptest.Server {
 	l := &httpLamp{token: token, level: 50, streams: map[chan [2]string]bool{}, fades: map[string]*fade{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /td", l.td)
+	mux.HandleFunc("GET /td-longpoll", l.td)
+	mux.HandleFunc("GET /properties/level/observable", l.poll("level"))
+	mux.HandleFunc("GET /events/overheated/longpoll", l.poll("overheated"))
 	mux.HandleFunc("GET /properties/level", func(w http.ResponseWriter, r *http.Request) { l.get(w, func() any { return l.level }) })
 	mux.HandleFunc("GET /properties/on", func(w http.ResponseWriter, r *http.Request) { l.get(w, func() any { return l.on }) })
 	mux.HandleFunc("PUT /properties/level", l.putLevel)
@@ -74,7 +78,7 @@ func (l *httpLamp) cors(next http.Handler) http.Handler {
 // cannot set headers), in the access_token query parameter. The TD itself is public.
 func (l *httpLamp) auth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if l.token != "" && r.URL.Path != "/td" {
+		if l.token != "" && r.URL.Path != "/td" && r.URL.Path != "/td-longpoll" {
 			if r.Header.Get("Authorization") != "Bearer "+l.token && r.URL.Query().Get("access_token") != l.token {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="lamp"`)
 				problem(w, http.StatusUnauthorized, "a bearer token is required")
@@ -96,19 +100,24 @@ func (l *httpLamp) td(w http.ResponseWriter, r *http.Request) {
 	if l.token != "" {
 		sec = `"securityDefinitions": {"bearer_sc": {"scheme": "bearer", "in": "header", "name": "Authorization"}}, "security": "bearer_sc"`
 	}
+	// /td-longpoll offers observation by long polling only, as node-wot does.
+	levelObserve, overheated := `{"href": "properties/level/sse", "subprotocol": "sse", "op": ["observeproperty", "unobserveproperty"]}`, `{"href": "events/overheated", "subprotocol": "sse"}`
+	if r.URL.Path == "/td-longpoll" {
+		levelObserve, overheated = `{"href": "properties/level/observable", "subprotocol": "longpoll", "op": ["observeproperty", "unobserveproperty"]}`, `{"href": "events/overheated/longpoll", "subprotocol": "longpoll"}`
+	}
 	fmt.Fprintf(w, `{"@context": "https://www.w3.org/2022/wot/td/v1.1", "id": "urn:uuid:5b0c3a0e-9d1f-4e59-8c0a-1f2e3d4c5b6a",
 		"title": "HTTP Lamp", "base": "http://%s/", %s,
 		"properties": {
 			"level": {"title": "Brightness", "type": "integer", "minimum": 0, "maximum": 100, "unit": "percent", "observable": true,
-				"forms": [{"href": "properties/level"}, {"href": "properties/level/sse", "subprotocol": "sse", "op": ["observeproperty", "unobserveproperty"]}]},
+				"forms": [{"href": "properties/level"}, %s]},
 			"on": {"title": "On/Off", "type": "boolean", "forms": [{"href": "properties/on", "contentType": "application/json"}]}
 		},
 		"actions": {"fade": {"title": "Fade", "synchronous": false,
 			"input": {"type": "object", "properties": {"level": {"type": "integer", "minimum": 0, "maximum": 100}, "duration": {"type": "integer", "minimum": 0}}, "required": ["level", "duration"]},
 			"output": {"type": "boolean"},
 			"forms": [{"href": "actions/fade", "op": ["invokeaction", "queryaction", "cancelaction"]}]}},
-		"events": {"overheated": {"title": "Overheated", "data": {"type": "number"}, "forms": [{"href": "events/overheated", "subprotocol": "sse"}]}}
-	}`, r.Host, sec)
+		"events": {"overheated": {"title": "Overheated", "data": {"type": "number"}, "forms": [%s]}}
+	}`, r.Host, sec, levelObserve, overheated)
 }
 
 func (l *httpLamp) get(w http.ResponseWriter, v func() any) {
@@ -197,6 +206,33 @@ func (l *httpLamp) stream(name string) http.HandlerFunc {
 				}
 				fmt.Fprintf(w, "event: %s\ndata: %s\nid: %s\n\n", m[0], m[1], time.Now().UTC().Format(time.RFC3339Nano))
 				fl.Flush()
+			}
+		}
+	}
+}
+
+// poll answers with the next message named name, as a long-poll resource does.
+func (l *httpLamp) poll(name string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ch := make(chan [2]string, 64)
+		l.mu.Lock()
+		l.streams[ch] = true
+		l.mu.Unlock()
+		defer func() {
+			l.mu.Lock()
+			delete(l.streams, ch)
+			l.mu.Unlock()
+		}()
+		for {
+			select {
+			case <-r.Context().Done():
+				return
+			case m := <-ch:
+				if m[0] == name {
+					w.Header().Set("Content-Type", "application/json")
+					io.WriteString(w, m[1])
+					return
+				}
 			}
 		}
 	}
@@ -350,6 +386,44 @@ func TestHTTPBinding(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestHTTPLongPoll: a Thing that offers observation by long polling only (as node-wot does) is
+// observed live, not left to Refresh: the level moves through a fade and the event arrives.
+func TestHTTPLongPoll(t *testing.T) {
+	page := http.NewServeMux()
+	console.Mount(page, "/ui/")
+	pageSrv := httptest.NewServer(page)
+	t.Cleanup(pageSrv.Close)
+	thing := newHTTPLamp("")
+	t.Cleanup(thing.Close)
+	ctx := newTab(t)
+	run(t, ctx, chromedp.Navigate(pageSrv.URL+"/ui/?td="+thing.URL+"/td-longpoll"))
+	waitJS(t, ctx, `document.querySelector('#conn').dataset.state === 'open'`, "connected")
+	waitJS(t, ctx, `document.querySelector('[data-prop=level] .value').textContent === '50'`, "level 50 (GET)")
+	if got := text(t, ctx, "[data-prop=level] .status"); strings.Contains(got, "Refresh") {
+		t.Errorf("level status %q: a long-poll form is observable", got)
+	}
+	run(t, ctx, setField(`[data-action=fade] input[name=level]`, "20"), setField(`[data-action=fade] input[name=duration]`, "600"),
+		chromedp.Click(chromedp.CSS(`[data-action=fade] form.invoke button[type=submit]`)))
+	seen := map[string]bool{}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		v := text(t, ctx, "[data-prop=level] .value")
+		seen[v] = true
+		if v == "20" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the level never reached 20; saw %v", seen)
+		}
+		time.Sleep(15 * time.Millisecond) // sampling interval
+	}
+	if len(seen) < 3 {
+		t.Errorf("saw only %v during the fade, want the level to move through several values (long poll)", seen)
+	}
+	run(t, ctx, setField(`[data-prop=level] form.write input[type=number]`, "100"),
+		chromedp.Click(chromedp.CSS(`[data-prop=level] form.write button`)))
+	waitJS(t, ctx, `document.querySelector('#log li[data-event=overheated]')`, "overheated over long poll")
 }
 
 // TestCrossOriginWTP points the console at a WTP Thing on another origin (?td=URL): the Thing must

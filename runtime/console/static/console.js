@@ -233,7 +233,9 @@
   });
 
   // HTTP (TD 1.1 §8.3.1 and the WoT HTTP Basic and SSE Profiles): fetch for reads, writes and
-  // invocations, EventSource for "sse" observe and subscribe forms; one session per origin.
+  // invocations, EventSource for "sse" observe and subscribe forms; one session per origin. An
+  // affordance with no "sse" form is observed by long polling (the next binding), as node-wot
+  // offers it.
   const JSONISH = /^application\/([\w.+-]+\+)?json\b/i;
   bindings.push({
     name: 'HTTP',
@@ -244,7 +246,16 @@
       return form.subprotocol === undefined;
     },
     key: (url) => url.origin,
-    open: (ctx, key) => new HTTPSession(ctx, key),
+    open: (ctx, key) => new HTTPSession(ctx, key, false),
+  });
+  bindings.push({
+    name: 'HTTP long poll',
+    accepts: (form, url, op) => (op === 'observeproperty' || op === 'subscribeevent') &&
+      (url.protocol === 'http:' || url.protocol === 'https:') &&
+      (form.contentType === undefined || JSONISH.test(form.contentType)) &&
+      (form.subprotocol === 'longpoll' || form.subprotocol === undefined),
+    key: (url) => url.origin,
+    open: (ctx, key) => new HTTPSession(ctx, key, true),
   });
 
   class WTPSession {
@@ -354,9 +365,10 @@
   }
 
   class HTTPSession {
-    constructor(ctx, origin) {
+    constructor(ctx, origin, longPoll) {
       this.ctx = ctx;
       this.origin = origin;
+      this.longPoll = longPoll;
       this.sources = new Set();
       this.state = 'idle';
     }
@@ -376,14 +388,15 @@
       if (c && (forEventSource || c.in === 'query')) u.searchParams.set(c.name, c.value);
       return u.toString();
     }
-    async call(method, href, form, body) {
+    async call(method, href, form, body, signal) {
       const headers = { Accept: 'application/json' };
       const c = this.ctx.credential();
       if (c && c.in !== 'query') headers[c.header || 'Authorization'] = c.kind === 'bearer' ? `Bearer ${c.value}` : c.value;
-      const init = { method: (form && form['htv:methodName']) || method, headers, credentials: 'omit', cache: 'no-store' };
+      const init = { method: (form && form['htv:methodName']) || method, headers, credentials: 'omit', cache: 'no-store', signal };
       if (body !== undefined) { headers['Content-Type'] = 'application/json'; init.body = JSON.stringify(body); }
       let r;
       try { r = await fetch(this.url(href, false), init); } catch (e) {
+        if (signal && signal.aborted) throw e; // stopped on purpose: not a failure
         // No automatic retry over HTTP: the state says so and Reconnect reads everything again.
         this.setState('failed');
         throw new Error(`the Thing cannot be reached, or does not allow this page (CORS): ${e.message}`);
@@ -417,8 +430,39 @@
     async cancelAction(handle) { await this.call('DELETE', handle); }
     // observeProperty and subscribeEvent read an SSE stream whose messages are named after the
     // affordance (HTTP SSE Profile); unnamed messages count too (node-wot sends those).
-    observeProperty(name, cb, onError, t) { this.stream(name, cb, onError, t); }
-    subscribeEvent(name, cb, onError, t) { this.stream(name, cb, onError, t); }
+    observeProperty(name, cb, onError, t) { if (this.longPoll) this.poll(cb, onError, t); else this.stream(name, cb, onError, t); }
+    subscribeEvent(name, cb, onError, t) { if (this.longPoll) this.poll(cb, onError, t); else this.stream(name, cb, onError, t); }
+    // poll long-polls a "longpoll" form: each GET is answered with the next value, and the next
+    // GET goes out at once. A refusal (4xx) ends it; the Thing being away is retried with
+    // backoff, up to six times in a row.
+    poll(cb, onError, t) {
+      const self = this;
+      const src = {
+        es: null, // the running poll's AbortController
+        open() {
+          const ctl = new AbortController();
+          this.es = ctl;
+          (async () => {
+            for (let fails = 0; !ctl.signal.aborted && !self.closed;) {
+              try {
+                const r = await self.call('GET', t.href, t.form, undefined, ctl.signal);
+                fails = 0;
+                if (r.data !== undefined) cb(r.data, new Date());
+              } catch (e) {
+                if (ctl.signal.aborted || self.closed) return;
+                const status = e.problem && e.problem.status;
+                if ((status >= 400 && status < 500) || ++fails > 6) { onError(e); return; }
+                await new Promise((res) => setTimeout(res, Math.min(500 * 2 ** fails, 10000)));
+              }
+            }
+          })();
+        },
+        reopen() { this.close(); this.open(); },
+        close() { if (this.es) this.es.abort(); this.es = null; },
+      };
+      this.sources.add(src);
+      if (this.state === 'open') src.open(); // else connect() opens it, once credentials are known
+    }
     stream(name, cb, onError, t) {
       const self = this;
       const src = {
