@@ -183,3 +183,37 @@ func testRestart(t *testing.T, dsn string) {
 		t.Fatalf("numbering after restart: %+v", ev)
 	}
 }
+
+// On PostgreSQL an instance learns of another instance's writes at once (LISTEN/NOTIFY), not at
+// its next poll: here polling is an hour apart, so only the notification can deliver the event.
+// On SQLite (one process) the test measures nothing and is skipped.
+func TestEventsAcrossInstancesWithoutPolling(t *testing.T) {
+	forEachStore(t, func(t *testing.T, k storeKind) {
+		if k.name != "postgres" {
+			t.Skip("SQLite has one writer process: nothing to notify")
+		}
+		dsn := k.open(t)
+		a := startInstance(t, dsn, Config{PollInterval: time.Hour})
+		b := startInstance(t, dsn, Config{PollInterval: time.Hour})
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		events, err := newClient(t, b).Events(ctx, discovery.DirectoryEventsOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer events.Close()
+		writer := newClient(t, a)
+		for i := range 3 {
+			start := time.Now()
+			id := fmt.Sprintf("urn:n:%d", i)
+			if _, err := writer.Create(ctx, mustThing(t, tdJSON(id, "T", ""))); err != nil {
+				t.Fatal(err)
+			}
+			ev := nextEvent(t, events)
+			if ev.ThingID != id {
+				t.Fatalf("event %+v, want %s", ev, id)
+			}
+			t.Logf("write on A to event on B: %v", time.Since(start).Round(time.Millisecond))
+		}
+	})
+}

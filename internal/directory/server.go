@@ -9,9 +9,10 @@
 // with the spec's validationErrors member.
 //
 // All state is in the database, so several instances may serve one PostgreSQL database behind a
-// load balancer: writes are serialised by a row lock that also numbers events, events are a table,
-// and each instance polls that table (Config.PollInterval) to feed its own SSE subscribers. Writes on
-// the same instance wake its subscribers at once.
+// load balancer: writes are serialised by a row lock that also numbers events, and events are a
+// table that feeds each instance's SSE subscribers. Writes on the same instance wake its
+// subscribers at once; on PostgreSQL, writes on other instances do too (LISTEN/NOTIFY), and each
+// instance also polls the table (Config.PollInterval) in case a notification is lost.
 package directory
 
 import (
@@ -122,9 +123,10 @@ func New(cfg Config) (*Server, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{cfg: cfg, store: cfg.Store, v: v, cancel: cancel}
 	s.hub.init()
-	s.wg.Add(2)
+	s.wg.Add(3)
 	go s.purgeLoop(ctx)
 	go s.pollLoop(ctx)
+	go s.listenLoop(ctx)
 	return s, nil
 }
 
@@ -189,6 +191,32 @@ func (s *Server) pollLoop(ctx context.Context) {
 		if seq != last {
 			last = seq
 			s.hub.poke()
+		}
+	}
+}
+
+// listenLoop wakes the SSE subscribers as soon as any instance on the same PostgreSQL database
+// commits events (LISTEN/NOTIFY), re-listening with backoff when the connection fails. pollLoop
+// stays the safety net, and the only mechanism on SQLite.
+func (s *Server) listenLoop(ctx context.Context) {
+	defer s.wg.Done()
+	if s.store.Dialect() != "postgres" {
+		return
+	}
+	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 30*time.Second) {
+		started := time.Now()
+		err := s.store.Listen(ctx, s.hub.poke)
+		if ctx.Err() != nil {
+			return
+		}
+		if time.Since(started) > time.Minute {
+			wait = 100 * time.Millisecond // it ran a while: a fresh failure, not a failing server
+		}
+		s.cfg.Logger.Warn("directory: listen for events of other instances; polling meanwhile", "err", err, "retry_in", wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
 		}
 	}
 }

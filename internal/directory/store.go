@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // PostgreSQL through database/sql ("pgx")
+	"github.com/jackc/pgx/v5/stdlib" // PostgreSQL through database/sql ("pgx"); LISTEN on its raw conn
 	_ "modernc.org/sqlite"             // pure Go SQLite ("sqlite"): no cgo
 )
 
@@ -166,6 +166,42 @@ func (s *Store) migrate(ctx context.Context) error {
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
+// notifyChannel is the PostgreSQL channel events are announced on. It is one for the whole
+// database, so directories in other schemas wake each other too: a wake-up only makes an
+// instance look at its own events table.
+const notifyChannel = "wotgen_tdd_events"
+
+// Listen calls fn each time another instance (or this one) commits events, until ctx ends or
+// the connection fails; it returns at once with nil for SQLite, where only one process writes.
+// It holds one connection of the pool while it runs.
+func (s *Store) Listen(ctx context.Context, fn func()) error {
+	if s.d.name != "postgres" {
+		return nil
+	}
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		c, ok := dc.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("unexpected driver connection %T", dc)
+		}
+		pc := c.Conn()
+		if _, err := pc.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
+			return err
+		}
+		fn() // events committed before LISTEN took effect are found this way
+		for {
+			if _, err := pc.WaitForNotification(ctx); err != nil {
+				return err
+			}
+			fn()
+		}
+	})
+}
+
 // Dialect is "sqlite" or "postgres".
 func (s *Store) Dialect() string { return s.d.name }
 
@@ -253,6 +289,12 @@ func (s *Store) writeTx(ctx context.Context, fn func(tx *sql.Tx, seq int64) (int
 func (s *Store) addEvent(ctx context.Context, tx *sql.Tx, seq int64, typ, id string, diff []byte, now time.Time) error {
 	if _, err := tx.ExecContext(ctx, s.q(`INSERT INTO events (seq, type, thing_id, diff, at) VALUES (?, ?, ?, ?, ?)`), seq, typ, id, diff, micros(now)); err != nil {
 		return fmt.Errorf("record event: %w", err)
+	}
+	if s.d.name == "postgres" {
+		// Delivered at commit, once per transaction, to every instance that listens (Listen).
+		if _, err := tx.ExecContext(ctx, `SELECT pg_notify('`+notifyChannel+`', '')`); err != nil {
+			return fmt.Errorf("notify the other instances: %w", err)
+		}
 	}
 	if typ != eventUpdated {
 		// The listing etag changes whenever an entry appears or disappears.
