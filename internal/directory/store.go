@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/stdlib" // PostgreSQL through database/sql ("pgx"); LISTEN on its raw conn
-	_ "modernc.org/sqlite"             // pure Go SQLite ("sqlite"): no cgo
+	_ "modernc.org/sqlite"           // pure Go SQLite ("sqlite"): no cgo
 )
 
 // errNotFound is returned by the store for an id that is absent or expired.
