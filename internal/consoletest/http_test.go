@@ -353,19 +353,7 @@ func TestHTTPBinding(t *testing.T) {
 			// An asynchronous fade (201 + Location), observed through the SSE stream.
 			run(t, ctx, setField(`[data-action=fade] input[name=level]`, "20"), setField(`[data-action=fade] input[name=duration]`, "600"),
 				chromedp.Click(chromedp.CSS(`[data-action=fade] form.invoke button[type=submit]`)))
-			seen := map[string]bool{}
-			for deadline := time.Now().Add(10 * time.Second); ; {
-				v := text(t, ctx, "[data-prop=level] .value")
-				seen[v] = true
-				if v == "20" {
-					break
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("the level never reached 20; saw %v", seen)
-				}
-				time.Sleep(15 * time.Millisecond) // sampling interval
-			}
-			if len(seen) < 3 {
+			if seen := levelsUntil(t, ctx, "20"); len(seen) < 3 {
 				t.Errorf("saw only %v during the fade, want the level to move through several values (SSE)", seen)
 			}
 			waitJS(t, ctx, `document.querySelector('[data-action=fade] .run').dataset.state === 'completed'`, "the fade to complete (GET on Location)")
@@ -388,6 +376,24 @@ func TestHTTPBinding(t *testing.T) {
 	}
 }
 
+// levelsUntil samples the level the page shows until it reads want (failing after 10 s) and
+// returns every value it saw.
+func levelsUntil(t *testing.T, ctx context.Context, want string) map[string]bool {
+	t.Helper()
+	seen := map[string]bool{}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		v := text(t, ctx, "[data-prop=level] .value")
+		seen[v] = true
+		if v == want {
+			return seen
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the level never reached %s; saw %v", want, seen)
+		}
+		time.Sleep(15 * time.Millisecond) // sampling interval
+	}
+}
+
 // TestHTTPLongPoll: a Thing that offers observation by long polling only (as node-wot does) is
 // observed live, not left to Refresh: the level moves through a fade and the event arrives.
 func TestHTTPLongPoll(t *testing.T) {
@@ -406,19 +412,7 @@ func TestHTTPLongPoll(t *testing.T) {
 	}
 	run(t, ctx, setField(`[data-action=fade] input[name=level]`, "20"), setField(`[data-action=fade] input[name=duration]`, "600"),
 		chromedp.Click(chromedp.CSS(`[data-action=fade] form.invoke button[type=submit]`)))
-	seen := map[string]bool{}
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		v := text(t, ctx, "[data-prop=level] .value")
-		seen[v] = true
-		if v == "20" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the level never reached 20; saw %v", seen)
-		}
-		time.Sleep(15 * time.Millisecond) // sampling interval
-	}
-	if len(seen) < 3 {
+	if seen := levelsUntil(t, ctx, "20"); len(seen) < 3 {
 		t.Errorf("saw only %v during the fade, want the level to move through several values (long poll)", seen)
 	}
 	run(t, ctx, setField(`[data-prop=level] form.write input[type=number]`, "100"),
