@@ -355,9 +355,7 @@ func (b *builder) bytesMedia(k td.Kind, forms []td.Form, p *td.PropertyAffordanc
 		if response && f.Response != nil && f.Response.ContentType != "" {
 			ct = f.Response.ContentType
 		}
-		mt, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(ct)), ";")
-		mt = strings.TrimSpace(mt)
-		if major, _, _ := strings.Cut(mt, "/"); major == "image" || major == "audio" || major == "video" || mt == "application/octet-stream" {
+		if mt := mediaType(ct); isBytesMedia(mt) {
 			return mt
 		}
 		return ""
@@ -382,8 +380,8 @@ func (b *builder) schemesOf(forms []td.Form) string {
 	var list []string
 	for i := range forms {
 		s := b.schemeOf(&forms[i])
-		if mt, _, _ := strings.Cut(forms[i].ContentType, ";"); (s == "http" || s == "https") && strings.TrimSpace(mt) != "" {
-			s += " with " + strings.TrimSpace(mt)
+		if mt := mediaType(forms[i].ContentType); (s == "http" || s == "https") && mt != "" {
+			s += " with " + mt
 		}
 		if !containsStr(list, s) {
 			list = append(list, s)
@@ -398,16 +396,23 @@ func (b *builder) schemesOf(forms []td.Form) string {
 // a +json type), text/plain, or opaque bytes (image/*, audio/*, video/*,
 // application/octet-stream). runtime/wothttp's media.go makes the final choice.
 func httpMediaType(ct string) bool {
-	mt, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(ct)), ";")
-	mt = strings.TrimSpace(mt)
+	mt := mediaType(ct)
 	major, _, _ := strings.Cut(mt, "/")
-	switch {
-	case mt == "" || mt == "application/json" || (major == "application" && strings.HasSuffix(mt, "+json")):
-		return true
-	case mt == "text/plain" || mt == "application/octet-stream":
-		return true
-	}
-	return major == "image" || major == "audio" || major == "video"
+	return mt == "" || mt == "application/json" || (major == "application" && strings.HasSuffix(mt, "+json")) ||
+		mt == "text/plain" || isBytesMedia(mt)
+}
+
+// mediaType is ct without parameters, in lower case ("" for none).
+func mediaType(ct string) string {
+	mt, _, _ := strings.Cut(strings.ToLower(strings.TrimSpace(ct)), ";")
+	return strings.TrimSpace(mt)
+}
+
+// isBytesMedia reports whether a media type (from mediaType) is opaque bytes to the HTTP
+// binding.
+func isBytesMedia(mt string) bool {
+	major, _, _ := strings.Cut(mt, "/")
+	return major == "image" || major == "audio" || major == "video" || mt == "application/octet-stream"
 }
 
 // markOptional is the member gen/tm sets on tm:optional affordances of a model resolved for

@@ -203,14 +203,16 @@ func (s *Server) listenLoop(ctx context.Context) {
 	if s.store.Dialect() != "postgres" {
 		return
 	}
-	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 30*time.Second) {
+	const first, most = 100 * time.Millisecond, 30 * time.Second
+	wait := first
+	for {
 		started := time.Now()
 		err := s.store.Listen(ctx, s.hub.poke)
 		if ctx.Err() != nil {
 			return
 		}
 		if time.Since(started) > time.Minute {
-			wait = 100 * time.Millisecond // it ran a while: a fresh failure, not a failing server
+			wait = first // it ran a while: a fresh failure, not a failing server
 		}
 		s.cfg.Logger.Warn("directory: listen for events of other instances; polling meanwhile", "err", err, "retry_in", wait)
 		select {
@@ -218,6 +220,7 @@ func (s *Server) listenLoop(ctx context.Context) {
 			return
 		case <-time.After(wait):
 		}
+		wait = min(2*wait, most)
 	}
 }
 

@@ -165,9 +165,9 @@ func (c *client) Do(ctx context.Context, r *wot.Request) (*wot.Response, error) 
 			body, _ = json.Marshal(r.Names) // TD default payload: an array of names
 		}
 	}
-	if body != nil && oneValueOp(r.Op) && isScalarMedia(r.Form.ContentType) {
+	if m := mediaKindOf(r.Form.ContentType); body != nil && oneValueOp(r.Op) && (m == kindText || m == kindBytes) {
 		conv := textFromJSON
-		if isBytes(r.Form.ContentType) {
+		if m == kindBytes {
 			conv = bytesFromJSON
 		}
 		b, err := conv(body)
@@ -329,23 +329,28 @@ func (c *client) readValue(resp *http.Response, r *wot.Request) (json.RawMessage
 		return nil, fmt.Errorf("wothttp: %s: reading the answer from %s: %w", op, td.RedactURL(resp.Request.URL), err)
 	}
 	data := bytes.TrimSpace(raw)
-	ct, declared := resp.Header.Get("Content-Type"), "application/json"
+	// What the Thing says it sent; without a Content-Type, what the form says it answers.
+	ct := resp.Header.Get("Content-Type")
+	got, declared := mediaKindOf(ct), kindJSON
 	if r.Form.Form != nil {
-		declared = responseType(r.Form.Form)
+		declared = mediaKindOf(responseType(r.Form.Form))
 	}
-	if (isBytes(ct) || ct == "" && isBytes(declared)) && oneValueOp(op) {
+	if ct == "" {
+		got = declared
+	}
+	switch {
+	case got == kindBytes && oneValueOp(op):
 		if len(raw) == 0 && op != td.OpReadProperty {
 			return nil, nil
 		}
 		return jsonFromBytes(raw), nil
-	}
-	if (isText(ct) || ct == "" && isText(declared)) && oneValueOp(op) {
+	case got == kindText && oneValueOp(op):
 		if len(data) == 0 && op != td.OpReadProperty {
 			return nil, nil
 		}
 		// A line ending after the value is the text's end, not part of a string.
 		line := bytes.TrimSuffix(bytes.TrimSuffix(raw, []byte("\n")), []byte("\r"))
-		v, err := jsonFromText(line, valueSchema(c.td, op, r.Name, false), !isText(declared))
+		v, err := jsonFromText(line, valueSchema(c.td, op, r.Name, false), declared != kindText)
 		if err != nil {
 			return nil, fmt.Errorf("wothttp: %s %q: the Thing's text/plain answer: %w", op, r.Name, err)
 		}
@@ -354,7 +359,7 @@ func (c *client) readValue(resp *http.Response, r *wot.Request) (json.RawMessage
 	if len(data) == 0 {
 		return nil, nil
 	}
-	if ct != "" && !isJSON(ct) {
+	if got != kindJSON {
 		return nil, fmt.Errorf("wothttp: %s: the Thing answered with Content-Type %q, not JSON (%s)", op, ct, snippet(data))
 	}
 	if !json.Valid(data) {
@@ -571,16 +576,7 @@ func responseType(f *td.Form) string {
 
 // isJSON reports whether a media type is JSON: application/json or a +json structured
 // syntax suffix (RFC 6839), parameters allowed. The empty type is the TD default, JSON.
-func isJSON(ct string) bool {
-	if strings.TrimSpace(ct) == "" {
-		return true
-	}
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil {
-		return false
-	}
-	return mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
-}
+func isJSON(ct string) bool { return mediaKindOf(ct) == kindJSON }
 
 // isEventStream reports whether a Content-Type is text/event-stream.
 func isEventStream(ct string) bool {

@@ -24,25 +24,47 @@ import (
 //     recording): the JSON value is a string holding the bytes in base64 (RFC 4648 §4), as
 //     JSON Schema's contentEncoding "base64" describes binary data.
 
-// isText reports whether a media type is text/plain, parameters allowed.
-func isText(ct string) bool {
-	mt, _, err := mime.ParseMediaType(ct)
-	return err == nil && mt == "text/plain"
-}
+// mediaKind is what the client makes of a media type.
+type mediaKind int
 
-// isBytes reports whether a media type is opaque bytes to the client.
-func isBytes(ct string) bool {
+const (
+	kindOther mediaKind = iota // not decoded: the form is skipped
+	kindJSON                   // application/json, a +json type, or none given (the TD default)
+	kindText                   // text/plain
+	kindBytes                  // image/*, audio/*, video/*, application/octet-stream
+)
+
+// mediaKindOf classifies a Content-Type or form contentType, parameters allowed, parsing it once
+// (it runs for every response).
+func mediaKindOf(ct string) mediaKind {
+	if strings.TrimSpace(ct) == "" {
+		return kindJSON
+	}
 	mt, _, err := mime.ParseMediaType(ct)
 	if err != nil {
-		return false
+		return kindOther
 	}
 	major, _, _ := strings.Cut(mt, "/")
-	return major == "image" || major == "audio" || major == "video" || mt == "application/octet-stream"
+	switch {
+	case mt == "application/json" || major == "application" && strings.HasSuffix(mt, "+json"):
+		return kindJSON
+	case mt == "text/plain":
+		return kindText
+	case major == "image" || major == "audio" || major == "video" || mt == "application/octet-stream":
+		return kindBytes
+	}
+	return kindOther
 }
+
+// isText reports whether a media type is text/plain, parameters allowed.
+func isText(ct string) bool { return mediaKindOf(ct) == kindText }
+
+// isBytes reports whether a media type is opaque bytes to the client.
+func isBytes(ct string) bool { return mediaKindOf(ct) == kindBytes }
 
 // isScalarMedia reports whether the client converts a value of media type ct (text/plain or
 // opaque bytes) for the operations that carry one affordance's value (oneValueOp).
-func isScalarMedia(ct string) bool { return isText(ct) || isBytes(ct) }
+func isScalarMedia(ct string) bool { m := mediaKindOf(ct); return m == kindText || m == kindBytes }
 
 // bytesFromJSON decodes the base64 string that stands for a body of opaque bytes.
 func bytesFromJSON(v json.RawMessage) ([]byte, error) {
