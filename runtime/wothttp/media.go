@@ -56,12 +56,6 @@ func mediaKindOf(ct string) mediaKind {
 	return kindOther
 }
 
-// isText reports whether a media type is text/plain, parameters allowed.
-func isText(ct string) bool { return mediaKindOf(ct) == kindText }
-
-// isBytes reports whether a media type is opaque bytes to the client.
-func isBytes(ct string) bool { return mediaKindOf(ct) == kindBytes }
-
 // isScalarMedia reports whether the client converts a value of media type ct (text/plain or
 // opaque bytes) for the operations that carry one affordance's value (oneValueOp).
 func isScalarMedia(ct string) bool { m := mediaKindOf(ct); return m == kindText || m == kindBytes }
